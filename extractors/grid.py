@@ -1,0 +1,206 @@
+"""Ruled tables as grids of cells, whatever the page was made from.
+
+The text path finds cells from ruling edges with pdfplumber's own chain
+(merge_edges → edges_to_intersections → intersections_to_cells →
+cells_to_tables) and fills them with the page's characters. The scan path
+(extractors.scan_grid) builds the same ``Grid`` from pixels, so everything
+downstream — matrix reading, generic tables — reads one structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterable
+
+from pdfplumber import table as plumber_table
+
+from pipeline.records import BBox, Char, Edge, ParsedPage
+
+# Edges closer than this (points) are snapped / joined into one line.
+SNAP_TOLERANCE = 3.0
+# Edges shorter than this are glyph decorations, not table rulings.
+MIN_EDGE_LENGTH = 3.0
+# Boundaries within this distance are the same grid line.
+BOUNDARY_TOLERANCE = 2.0
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (possibly spanning) cell of a grid.
+
+    ``text`` is the raw text in reading order, lines joined without separator.
+    ``mark`` is set by a mark reader (glyph, shape or pixels) when the cell
+    holds a mark; ``confidence`` is that reader's confidence.
+    """
+
+    row: int
+    col: int
+    row_span: int
+    col_span: int
+    bbox: BBox
+    text: str = ""
+    mark: str | None = None
+    mark_source: str | None = None
+    confidence: float = 1.0
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A ruled table found on one page."""
+
+    page_number: int
+    bbox: BBox
+    n_rows: int
+    n_cols: int
+    cells: tuple[Cell, ...]
+    col_bounds: tuple[float, ...]
+    row_bounds: tuple[float, ...]
+    ocr: bool = False
+
+    def cell_at(self, row: int, col: int) -> Cell | None:
+        """The cell covering (row, col), following spans."""
+        for cell in self.cells:
+            if cell.row <= row < cell.row + cell.row_span and cell.col <= col < cell.col + cell.col_span:
+                return cell
+        return None
+
+    def rows(self) -> list[list[Cell]]:
+        """Cells starting in each row, left to right."""
+        out: list[list[Cell]] = [[] for _ in range(self.n_rows)]
+        for cell in self.cells:
+            out[cell.row].append(cell)
+        return [sorted(r, key=lambda c: c.col) for r in out]
+
+    def with_cells(self, cells: Iterable[Cell]) -> "Grid":
+        return replace(self, cells=tuple(cells))
+
+
+def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
+    """Every ruled table on ``page`` with at least ``min_cells`` cells, top to bottom."""
+    tables = cell_boxes_from_edges(page.edges)
+    grids = []
+    for boxes in tables:
+        if len(boxes) < min_cells:
+            continue
+        grid = grid_from_boxes(boxes, page.page_number)
+        grids.append(fill_text(grid, page.chars))
+    return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+def cell_boxes_from_edges(edges: Iterable[Edge]) -> list[list[BBox]]:
+    """Group ruling edges into tables of cell boxes (pdfplumber's algorithm)."""
+    objs = [_edge_obj(e) for e in edges]
+    objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]
+    if not objs:
+        return []
+    merged = plumber_table.merge_edges(objs, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE)
+    intersections = plumber_table.edges_to_intersections(merged, 1, 1)
+    cells = plumber_table.intersections_to_cells(intersections)
+    return [list(t) for t in plumber_table.cells_to_tables(cells)]
+
+
+def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> Grid:
+    """Index cell boxes into rows and columns, with spans."""
+    xs = _cluster([b[0] for b in boxes] + [b[2] for b in boxes])
+    ys = _cluster([b[1] for b in boxes] + [b[3] for b in boxes])
+    cells = []
+    for b in boxes:
+        c0, c1 = _index(xs, b[0]), _index(xs, b[2])
+        r0, r1 = _index(ys, b[1]), _index(ys, b[3])
+        if c1 <= c0 or r1 <= r0:
+            continue
+        cells.append(Cell(row=r0, col=c0, row_span=r1 - r0, col_span=c1 - c0, bbox=tuple(b)))
+    # Drop boxes that merely enclose others (pdfplumber can report both).
+    cells = _drop_enclosing(cells)
+    bbox = (xs[0], ys[0], xs[-1], ys[-1])
+    return Grid(
+        page_number=page_number,
+        bbox=bbox,
+        n_rows=len(ys) - 1,
+        n_cols=len(xs) - 1,
+        cells=tuple(sorted(cells, key=lambda c: (c.row, c.col))),
+        col_bounds=tuple(xs),
+        row_bounds=tuple(ys),
+        ocr=ocr,
+    )
+
+
+def fill_text(grid: Grid, chars: Iterable[Char]) -> Grid:
+    """Put each character into the cell holding its centre."""
+    inside: dict[int, list[Char]] = {i: [] for i in range(len(grid.cells))}
+    gx0, gy0, gx1, gy1 = grid.bbox
+    for ch in chars:
+        cx = (ch.bbox[0] + ch.bbox[2]) / 2
+        cy = (ch.bbox[1] + ch.bbox[3]) / 2
+        if not (gx0 <= cx <= gx1 and gy0 <= cy <= gy1):
+            continue
+        for i, cell in enumerate(grid.cells):
+            x0, y0, x1, y1 = cell.bbox
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
+                inside[i].append(ch)
+                break
+    return grid.with_cells(replace(cell, text=chars_to_text(inside[i])) for i, cell in enumerate(grid.cells))
+
+
+def chars_to_text(chars: list[Char]) -> str:
+    """Join characters into lines (by vertical centre) and lines into one string.
+
+    Lines are joined without a separator: Japanese wraps mid-word inside
+    cells, and a space there would be invented text.
+    """
+    if not chars:
+        return ""
+    lines: list[list[Char]] = []
+    for ch in sorted(chars, key=lambda c: ((c.bbox[1] + c.bbox[3]) / 2, c.bbox[0])):
+        cy = (ch.bbox[1] + ch.bbox[3]) / 2
+        height = max(ch.bbox[3] - ch.bbox[1], 1.0)
+        if lines:
+            last = lines[-1][-1]
+            ly = (last.bbox[1] + last.bbox[3]) / 2
+            if abs(cy - ly) < 0.5 * height:
+                lines[-1].append(ch)
+                continue
+        lines.append([ch])
+    parts = ["".join(c.text for c in sorted(line, key=lambda c: c.bbox[0])) for line in lines]
+    return "".join(p.strip() if i else p.rstrip() for i, p in enumerate(parts)).strip()
+
+
+def _edge_obj(e: Edge) -> dict:
+    return {
+        "x0": e.x0,
+        "x1": e.x1,
+        "top": e.top,
+        "bottom": e.bottom,
+        "width": e.x1 - e.x0,
+        "height": e.bottom - e.top,
+        "orientation": e.orientation,
+        "object_type": "line",
+    }
+
+
+def _cluster(values: list[float]) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if out and v - out[-1] <= BOUNDARY_TOLERANCE:
+            continue
+        out.append(v)
+    return out
+
+
+def _index(bounds: list[float], value: float) -> int:
+    return min(range(len(bounds)), key=lambda i: abs(bounds[i] - value))
+
+
+def _drop_enclosing(cells: list[Cell]) -> list[Cell]:
+    def encloses(a: Cell, b: Cell) -> bool:
+        return (
+            a is not b
+            and a.row <= b.row
+            and a.col <= b.col
+            and a.row + a.row_span >= b.row + b.row_span
+            and a.col + a.col_span >= b.col + b.col_span
+            and (a.row_span, a.col_span) != (b.row_span, b.col_span)
+        )
+
+    return [a for a in cells if not any(encloses(a, b) for b in cells)]

@@ -1,0 +1,44 @@
+"""Errors that name the source and the reason.
+
+A ``DocumentError`` is what the pipeline records in the manifest and the
+``failures`` dataset: it always says which document, at which stage, and why.
+"""
+
+from __future__ import annotations
+
+
+class DocumentError(Exception):
+    """A document could not go through a stage; the run carries on without it."""
+
+    def __init__(self, source: str, stage: str, reason: str) -> None:
+        self.source = source
+        self.stage = stage
+        self.reason = reason
+        super().__init__(f"{source}: {stage} failed: {reason}")
+
+    @property
+    def error_class(self) -> str:
+        return type(self).__name__
+
+
+class FetchError(DocumentError):
+    """The bytes could not be obtained (HTTP failure, missing file, not a PDF)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(source, "fetch", reason)
+
+
+class ParseError(DocumentError):
+    """The bytes are not a PDF the pipeline can read (corrupt, encrypted, empty)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(source, "parse", reason)
+
+
+class ValidationFailed(Exception):
+    """A dataset broke its schema or a report's own statement; nothing is published."""
+
+    def __init__(self, dataset: str, details: str) -> None:
+        self.dataset = dataset
+        self.details = details
+        super().__init__(f"dataset {dataset!r} failed validation:\n{details}")

@@ -1,0 +1,125 @@
+"""The shared vocabulary: parsed pages, records and their provenance.
+
+Everything an extractor sees or returns is one of these plain, picklable
+records, so extractors stay pure functions and pages can cross process
+boundaries (Dask workers) unchanged.
+
+Coordinates follow pdfplumber's convention: PDF points, origin at the top-left
+of the page, ``bbox = (x0, top, x1, bottom)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Char:
+    """One glyph as the PDF draws it (text exactly as extracted, never cleaned)."""
+
+    text: str
+    bbox: BBox
+    size: float = 0.0
+    font: str = ""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A ruling line segment: ``orientation`` is "h" or "v"."""
+
+    orientation: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A vector drawing that is not a ruling line (ovals, discs, small squares).
+
+    ``filled`` and ``stroked`` say how it is painted; ``kind`` is "curve" for
+    paths with Bézier segments (ovals) and "rect" / "poly" otherwise.
+    """
+
+    bbox: BBox
+    kind: str
+    filled: bool
+    stroked: bool
+    fill_gray: float | None = None
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """One page, parsed once, as every extractor receives it.
+
+    ``image`` is a grayscale rendering (numpy uint8 array, ``image_dpi``) and is
+    only set for pages that carry no text layer: those go down the scan path.
+    """
+
+    doc_id: str
+    source_sha256: str
+    page_number: int  # 1-based, as a reader of the PDF counts
+    width: float
+    height: float
+    chars: tuple[Char, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    shapes: tuple[Shape, ...] = ()
+    image: Any = None
+    image_dpi: int = 0
+
+    @property
+    def has_text(self) -> bool:
+        return any(not c.text.isspace() for c in self.chars)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a record came from. ``run_id`` is stamped on at publish time."""
+
+    doc_id: str
+    source_sha256: str
+    page: int
+    bbox: BBox | None
+    extractor: str
+    extractor_version: str
+
+
+@dataclass
+class Record:
+    """One row of one dataset, with its provenance."""
+
+    dataset: str
+    values: dict[str, Any]
+    provenance: Provenance
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        p = self.provenance
+        row = {
+            "doc_id": p.doc_id,
+            "source_sha256": p.source_sha256,
+            "page": p.page,
+            "bbox": list(p.bbox) if p.bbox is not None else None,
+            "extractor": p.extractor,
+            "extractor_version": p.extractor_version,
+        }
+        row.update(self.values)
+        return row
+
+
+def union_bbox(boxes: list[BBox]) -> BBox:
+    """The smallest box holding every box in ``boxes``."""
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def round_bbox(bbox: BBox, ndigits: int = 2) -> BBox:
+    return tuple(round(v, ndigits) for v in bbox)  # type: ignore[return-value]

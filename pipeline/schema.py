@@ -1,0 +1,173 @@
+"""Every published dataset: its columns, their meaning, their checks, its key.
+
+This is the only module that spells dataset columns. Extractors produce
+records with these names, the publisher validates against these models, the
+diff tool keys rows with ``DatasetSpec.key`` and the data package descriptor
+(datapackage.json) is generated from the descriptions here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+SCHEMA_VERSION = "1.0"
+
+# Stamped on every row of every dataset by pipeline.publish / records.Record.
+PROVENANCE_COLUMNS = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version", "run_id")
+
+MARKS = ("●", "○")
+
+
+def _is_bbox(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        items = list(value)  # lists and numpy arrays (as parquet reads them back)
+    except TypeError:
+        return False
+    return len(items) == 4 and all(isinstance(v, (int, float)) for v in items)
+
+
+def _is_str_list(value: object) -> bool:
+    try:
+        return all(isinstance(v, str) for v in value)  # type: ignore[union-attr]
+    except TypeError:
+        return False
+
+
+class Provenanced(pa.DataFrameModel):
+    """Columns every row carries: where it came from and which code made it."""
+
+    doc_id: Series[str] = pa.Field(description="Source document id from sources.yaml")
+    source_sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$", description="sha256 of the PDF bytes read")
+    page: Series[int] = pa.Field(ge=1, description="1-based page number in the PDF")
+    bbox: Series[object] = pa.Field(
+        nullable=True, description="[x0, top, x1, bottom] in PDF points, origin top-left; null when not a region"
+    )
+    extractor: Series[str] = pa.Field(description="Name of the extractor that produced the row")
+    extractor_version: Series[str] = pa.Field(description="Version of that extractor")
+    run_id: Series[str] = pa.Field(description="Id of the pipeline run that published the row")
+
+    @pa.check("bbox", element_wise=True, name="bbox_is_4_numbers")
+    def _bbox_shape(cls, value: object) -> bool:  # noqa: N805 (pandera's classmethod style)
+        return _is_bbox(value)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class Consortia(Provenanced):
+    """One row per row of a consortium × theme matrix (rows without marks included)."""
+
+    consortium_id: Series[str] = pa.Field(description="Stable id: <doc_id>#<row>")
+    row: Series[int] = pa.Field(ge=1, description="1-based order of the row in the matrix, across pages")
+    round: Series[int] = pa.Field(isin=[1, 2, 3, 4, 5], description="Selection round (1次 → 1)")
+    region_raw: Series[str] = pa.Field(description="地域名 exactly as printed")
+    consortium_name_raw: Series[str] = pa.Field(description="コンソーシアム名 exactly as printed")
+    tour: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="ツアー実施: ○ → true, — → false")
+    ocr: Series[bool] = pa.Field(description="True when the row was read from a scanned image")
+
+
+class ThemeMarks(Provenanced):
+    """One row per marked cell of a consortium × theme matrix."""
+
+    consortium_id: Series[str] = pa.Field(description="The consortia row this mark belongs to")
+    row: Series[int] = pa.Field(ge=1, description="Matrix row (as consortia.row)")
+    group: Series[str] = pa.Field(nullable=True, description="Spanning group header (中長期的課題, 取組テーマ)")
+    theme: Series[str] = pa.Field(description="The sub-column header the mark sits under")
+    mark: Series[str] = pa.Field(isin=list(MARKS), description="● (main) or ○ (related), glyph variants unified")
+    mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
+    confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
+
+
+class ConsortiumIssues(Provenanced):
+    """The second 一覧表: each consortium's themes and the regional issues it addresses."""
+
+    consortium_id: Series[str] = pa.Field(nullable=True, description="Linked consortia row; null when unlinkable")
+    row: Series[int] = pa.Field(ge=1, description="1-based order in this table, across pages")
+    round: Series[int] = pa.Field(isin=[1, 2, 3, 4, 5], description="Selection round")
+    consortium_name_raw: Series[str] = pa.Field(description="Name exactly as printed in this table")
+    themes_raw: Series[str] = pa.Field(description="二地域居住を進める上でのテーマ as printed")
+    themes: Series[object] = pa.Field(description="themes_raw split on 、 and ・")
+    issues_raw: Series[str] = pa.Field(description="解決しようとした地域課題 as printed")
+    issues: Series[object] = pa.Field(description="issues_raw split on 、 and ・")
+    link_method: Series[str] = pa.Field(isin=["exact", "fuzzy", "order", "none"], description="How the link was made")
+    link_score: Series[float] = pa.Field(ge=0, le=1, description="Name similarity of the link")
+
+    @pa.check("themes", "issues", element_wise=True, name="is_list_of_str")
+    def _lists(cls, value: object) -> bool:  # noqa: N805
+        return _is_str_list(value)
+
+
+class Documents(pa.DataFrameModel):
+    """One row per source document that was read."""
+
+    doc_id: Series[str] = pa.Field(unique=True, description="Id from sources.yaml")
+    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$", description="sha256 of the PDF bytes")
+    url: Series[str] = pa.Field(nullable=True, description="Where the PDF is published")
+    local_path: Series[str] = pa.Field(nullable=True, description="Bundled sample used when not fetched")
+    publisher: Series[str] = pa.Field(description="MLIT, MIC, JOIN, ...")
+    title: Series[str] = pa.Field(description="Title from the registry")
+    issued: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{4}-\d{2}(-\d{2})?$", description="Issue date, ISO")
+    pages: Series[int] = pa.Field(ge=1, description="Page count")
+    producer: Series[str] = pa.Field(description="PDF producer from the file's metadata")
+    ocr_needed: Series[bool] = pa.Field(description="True when some page has no text layer")
+    fetched_at: Series[str] = pa.Field(description="When the bytes were obtained (UTC ISO 8601)")
+    run_id: Series[str] = pa.Field(description="Run that published the row")
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class Failures(pa.DataFrameModel):
+    """Quarantine: one row per document that failed a stage in the run."""
+
+    doc_id: Series[str] = pa.Field(description="Id from sources.yaml")
+    source: Series[str] = pa.Field(description="URL or path that was read")
+    sha256: Series[str] = pa.Field(nullable=True, description="sha256 of the bytes, when they were obtained")
+    stage: Series[str] = pa.Field(description="fetch, parse, extract, validate, ...")
+    error_class: Series[str] = pa.Field(description="Exception class")
+    message: Series[str] = pa.Field(description="What went wrong, naming the source")
+    failed_at: Series[str] = pa.Field(description="UTC ISO 8601")
+    run_id: Series[str] = pa.Field(description="Run that recorded the failure")
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A published dataset: its model, the columns that identify a row, and what it is."""
+
+    name: str
+    model: type[pa.DataFrameModel]
+    key: tuple[str, ...]
+    description: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.model.to_schema().columns)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec("documents", Documents, ("doc_id",), "Source documents read in the run"),
+        DatasetSpec("consortia", Consortia, ("doc_id", "row"), "Rows of consortium × theme matrices"),
+        DatasetSpec("theme_marks", ThemeMarks, ("doc_id", "row", "theme"), "Marked cells of those matrices"),
+        DatasetSpec("consortium_issues", ConsortiumIssues, ("doc_id", "row"), "Themes and issues per consortium"),
+        DatasetSpec("failures", Failures, ("doc_id", "stage"), "Documents that failed, with the reason"),
+    ]
+}
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """A zero-row frame with the dataset's columns, for documents that yield nothing."""
+    return pd.DataFrame({col: pd.Series(dtype="object") for col in DATASETS[name].columns})

