@@ -1,0 +1,134 @@
+"""Read a mark (●, ○, —) from a cell's pixels, never through OCR.
+
+Tesseract turns ○ into O, 0, o or nothing and ● into anything, so marks are
+classified from the shape of the ink itself: how much of its box the ink
+fills, whether it has a hole, how wide it is against how tall. All sizes are
+relative to the cell, so the classifier works at any resolution.
+
+The answer carries a confidence in [0, 1]: how close the ink is to the ideal
+shape. Callers flag low confidences for review instead of trusting them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+FILLED = "●"
+RING = "○"
+DASH = "—"
+
+# Ideal ink fill of a disc's bounding box (π/4).
+DISC_FILL = math.pi / 4
+# Ink blobs smaller than this fraction of the cell's shorter side are specks.
+SPECK_FRACTION = 0.15
+# Below this confidence a cell is flagged "low confidence" for review.
+LOW_CONFIDENCE = 0.6
+
+
+@dataclass(frozen=True)
+class PixelReading:
+    """What a cell's pixels show.
+
+    ``kind`` is "mark" (``mark`` set), "empty" (no ink) or "text" (ink that is
+    not one mark: send it to OCR). ``detail`` explains the reading for review.
+    """
+
+    kind: str
+    mark: str | None
+    confidence: float
+    detail: str
+
+
+def binarize(gray: np.ndarray) -> np.ndarray:
+    """Ink as 255 on 0, robust to shaded cells and uneven scan lighting.
+
+    A pixel is ink when it is clearly darker than its neighbourhood (adaptive
+    threshold: strokes, rulings, ring outlines) or darker than the page's
+    ink/paper split (Otsu: the insides of solid discs, which are wider than
+    any neighbourhood). Flat light shading in header cells stays paper.
+    """
+    block = max(15, (min(gray.shape[:2]) // 60) | 1)
+    local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
+    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    solid = (gray < otsu).astype(np.uint8) * 255
+    return cv2.bitwise_or(local, solid)
+
+
+def classify_cell(ink: np.ndarray) -> PixelReading:
+    """Classify the binarized interior of one cell (ink = nonzero).
+
+    ``ink`` should exclude the cell's ruling lines (crop inside them).
+    """
+    h, w = ink.shape[:2]
+    if h < 4 or w < 4:
+        return PixelReading("empty", None, 1.0, "cell too small to hold a mark")
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    # Specks (scanner dust, JPEG noise) are small against the cell; a mark
+    # or a glyph is a good part of the cell's height.
+    min_size = max(2.0, SPECK_FRACTION * min(h, w))
+    blobs = [
+        i
+        for i in range(1, n)
+        if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) >= min_size
+    ]
+    if not blobs:
+        return PixelReading("empty", None, 1.0, "no ink")
+    total_ink = sum(int(stats[i, cv2.CC_STAT_AREA]) for i in blobs)
+    main = max(blobs, key=lambda i: stats[i, cv2.CC_STAT_AREA])
+    x, y, bw, bh, area = (int(v) for v in stats[main])
+    if len(blobs) > 1:
+        # Text has several strokes; a mark is one blob (plus maybe dust).
+        others = total_ink - area
+        if others > 0.15 * area:
+            return PixelReading("text", None, 1.0, f"{len(blobs)} ink blobs")
+    component = (labels[y : y + bh, x : x + bw] == main).astype(np.uint8)
+    return _shape_of(component, cell_h=h, cell_w=w)
+
+
+def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
+    bh, bw = component.shape
+    area = int(component.sum())
+    fill = area / float(bw * bh)
+    aspect = bw / float(bh)
+    rel_h = bh / float(cell_h)
+    # A dash: a flat bar, much wider than tall.
+    if aspect >= 2.5 and rel_h < 0.35 and fill > 0.5:
+        conf = _clip(min((aspect - 2.5) / 2.0 + 0.6, 1.0) * min(fill / 0.8, 1.0))
+        return PixelReading("mark", DASH, conf, f"bar {bw}x{bh} fill {fill:.2f}")
+    if not (0.6 <= aspect <= 1.6) or rel_h < 0.15:
+        return PixelReading("text", None, 1.0, f"blob aspect {aspect:.2f}, height {rel_h:.2f} of cell")
+    roundness = 1.0 - min(abs(math.log(aspect)) / math.log(1.6), 1.0)
+    hole = _hole_fraction(component)
+    if fill >= 0.6 and hole < 0.05:
+        # ●: fills about π/4 of its box and has no hole.
+        conf = _clip(roundness * (1.0 - abs(fill - DISC_FILL) / 0.25))
+        return PixelReading("mark", FILLED, conf, f"disc fill {fill:.2f} aspect {aspect:.2f}")
+    if hole >= 0.15 and fill < 0.6:
+        # ○: a thin stroke around a large hole. A ring's stroke fills
+        # 4t/d of its box roughly; the hole holds most of the inner area.
+        conf = _clip(roundness * min(hole / 0.3, 1.0))
+        return PixelReading("mark", RING, conf, f"ring fill {fill:.2f} hole {hole:.2f} aspect {aspect:.2f}")
+    # Round but neither clearly filled nor clearly hollow (◎, ◐, smudge, kanji).
+    kind = "mark" if roundness > 0.5 and fill >= 0.45 else "text"
+    guess = FILLED if fill >= 0.5 else RING
+    if kind == "mark":
+        return PixelReading("mark", guess, 0.3, f"ambiguous blob fill {fill:.2f} hole {hole:.2f}")
+    return PixelReading("text", None, 1.0, f"blob fill {fill:.2f} hole {hole:.2f}")
+
+
+def _hole_fraction(component: np.ndarray) -> float:
+    """Share of the component's box that is background enclosed by it."""
+    padded = cv2.copyMakeBorder(component, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    background = (padded == 0).astype(np.uint8)
+    n, labels = cv2.connectedComponents(background, connectivity=4)
+    outside = labels[0, 0]
+    enclosed = int(((labels != outside) & (background > 0)).sum())
+    return enclosed / float(component.shape[0] * component.shape[1])
+
+
+def _clip(value: float) -> float:
+    return float(max(0.0, min(1.0, value)))

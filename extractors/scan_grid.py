@@ -1,0 +1,283 @@
+"""Ruled tables on scanned (image-only) pages, as the same ``Grid`` the text path builds.
+
+1. Deskew: the angle that makes the page's ink rows sharpest (projection
+   profile), found coarse-to-fine on a reduced image, then the page is rotated.
+2. Rulings: morphological opening with long thin kernels keeps only strokes
+   longer than any glyph; each remaining thin component is one ruling edge.
+3. Cells: those edges go through the same edge → intersection → cell chain as
+   the text path (extractors.grid.cell_boxes_from_edges), so spans and header
+   structure come out the same way.
+4. Each cell's pixels are classified (extractors.mark_pixels): a mark is read
+   from its shape, never by OCR; only cells holding text are OCR'd.
+
+Cell boxes are mapped back through the rotation, so they are PDF points on the
+page as printed; ``col_bounds``/``row_bounds`` stay in the deskewed frame,
+where the grid is axis-aligned (they describe structure, not places).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
+from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell
+from pipeline.ocr import PSM_BLOCK, PSM_LINE, ocr_text
+from pipeline.records import BBox, Edge, ParsedPage
+
+# Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
+MAX_SKEW = 5.0
+SKEW_STEP_COARSE = 0.25
+SKEW_STEP_FINE = 0.02
+# A ruling is longer than any glyph stroke: at least this long (inches).
+MIN_RULE_INCHES = 0.25
+# A table's line network spans at least this much both ways (inches); smaller ink is glyphs.
+MIN_NETWORK_INCHES = 0.4
+# ... and thinner than this (inches); thicker dark areas are bars or pictures.
+MAX_RULE_INCHES = 0.04
+# Shading is at least this much darker than paper (gray levels of 255).
+SHADE_DELTA = 12
+# A shaded area is a cell when it is at least this large (inches) and this rectangular.
+MIN_SHADE_INCHES = 0.18
+MIN_SHADE_RECTANGULARITY = 0.85
+# Below this OCR confidence a text cell is flagged for review.
+LOW_OCR_CONFIDENCE = 0.5
+# Ink rows closer than this (fraction of the cell height) belong to one text line.
+LINE_GAP = 0.08
+
+
+def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cells: int = 4) -> list[Grid]:
+    """Every ruled table on an image-only page, marks read from pixels and text by OCR."""
+    if page.image is None:
+        return []
+    gray = _as_gray(page.image)
+    dpi = float(page.image_dpi)
+    angle = estimate_skew(binarize(gray))
+    straight, to_page = rotate(gray, angle)
+    ink = binarize(straight)
+    h_mask, v_mask = ruling_masks(ink, dpi)
+    edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
+    # What is left once rulings are gone is what cells hold.
+    content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
+    grids = []
+    for boxes in cell_boxes_from_edges(edges):
+        if len(boxes) < min_cells:
+            continue
+        grid = grid_from_boxes(boxes, page.page_number, ocr=True)
+        cells = [_read_cell(cell, straight, content, dpi, cache_dir) for cell in grid.cells]
+        cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
+        grids.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
+    return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def estimate_skew(ink: np.ndarray) -> float:
+    """Skew in degrees (counter-clockwise positive, as cv2 rotates) of the page's rows."""
+    scale = min(1.0, 1000.0 / max(ink.shape))
+    small = cv2.resize(ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    best = _best_angle(small, np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, SKEW_STEP_COARSE))
+    fine_scale = min(1.0, 2000.0 / max(ink.shape))
+    fine = cv2.resize(ink, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA)
+    around = np.arange(best - SKEW_STEP_COARSE, best + SKEW_STEP_COARSE + 1e-9, SKEW_STEP_FINE)
+    return float(_best_angle(fine, around))
+
+
+def _best_angle(ink: np.ndarray, angles: np.ndarray) -> float:
+    h, w = ink.shape
+    centre = (w / 2.0, h / 2.0)
+    scores = []
+    for a in angles:
+        m = cv2.getRotationMatrix2D(centre, float(a), 1.0)
+        rotated = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        profile = rotated.sum(axis=1, dtype=np.float64)
+        # Rows of a straight page are either full of ink (rulings, text lines) or empty.
+        scores.append(float(np.square(np.diff(profile)).sum()))
+    return float(angles[int(np.argmax(scores))])
+
+
+def rotate(gray: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate by ``angle`` degrees on an enlarged white canvas.
+
+    Returns the rotated image and the 2x3 affine map from rotated pixels back
+    to the original image's pixels.
+    """
+    h, w = gray.shape
+    if abs(angle) < 1e-6:
+        return gray, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    new_w, new_h = int(math.ceil(h * sin + w * cos)), int(math.ceil(h * cos + w * sin))
+    m[0, 2] += new_w / 2.0 - w / 2.0
+    m[1, 2] += new_h / 2.0 - h / 2.0
+    rotated = cv2.warpAffine(gray, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=255)
+    return rotated, cv2.invertAffineTransform(m)
+
+
+def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical ruling pixels: long thin strokes only.
+
+    Glyphs are removed first (ink components smaller than a table in either
+    direction): bold kanji strokes run together into bars as long as a
+    narrow cell's border, but they never join the table's line network.
+    """
+    length = max(10, int(round(MIN_RULE_INCHES * dpi)))
+    ink = _network(ink, int(round(MIN_NETWORK_INCHES * dpi)))
+    # Scanned rulings break into dashes; a short closing joins them first.
+    bridge = max(3, int(round(0.01 * dpi)))
+    h = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
+    h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
+    v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return h, v
+
+
+def _network(ink: np.ndarray, min_size: int) -> np.ndarray:
+    """Ink components at least ``min_size`` pixels both wide and tall."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(n, dtype=np.uint8)
+    big = (stats[:, cv2.CC_STAT_WIDTH] >= min_size) & (stats[:, cv2.CC_STAT_HEIGHT] >= min_size)
+    keep[big] = 255
+    keep[0] = 0
+    return keep[labels]
+
+
+def mask_edges(mask: np.ndarray, orientation: str, dpi: float) -> list[Edge]:
+    """One ``Edge`` (PDF points, deskewed frame) per thin component of ``mask``."""
+    scale = 72.0 / dpi
+    max_thickness = max(3, MAX_RULE_INCHES * dpi)
+    reach = 2.0  # points: scanned rulings stop a little short of the lines they meet
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    edges = []
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if orientation == "h":
+            if h > max_thickness:
+                continue  # a filled bar, not a line
+            yc = (y + h / 2.0) * scale
+            edges.append(Edge("h", x * scale - reach, yc, (x + w) * scale + reach, yc))
+        else:
+            if w > max_thickness:
+                continue
+            xc = (x + w / 2.0) * scale
+            edges.append(Edge("v", xc, y * scale - reach, xc, (y + h) * scale + reach))
+    return edges
+
+
+def shade_edges(gray: np.ndarray, dpi: float) -> list[Edge]:
+    """The sides of shaded rectangles, which delimit cells as rulings do.
+
+    Header cells are often shaded and separated by thin *paper* gaps instead
+    of dark lines (as the text path uses filled rectangles' sides). Shade and
+    ink together form solid blocks; an opening wider than any ruling or
+    stroke keeps only those blocks, and each block that is a rectangle gives
+    its four sides.
+    """
+    paper = _paper_level(gray)
+    dark = (gray < paper - SHADE_DELTA).astype(np.uint8) * 255
+    size = max(5, int(round(MIN_SHADE_INCHES * dpi / 2)))
+    blocks = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(blocks, connectivity=4)
+    scale = 72.0 / dpi
+    min_side = MIN_SHADE_INCHES * dpi
+    page_area = gray.shape[0] * gray.shape[1]
+    edges: list[Edge] = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if w < min_side or h < min_side or area > 0.5 * page_area:
+            continue
+        if area < MIN_SHADE_RECTANGULARITY * w * h:
+            continue  # discs, pictures, text blobs: not a cell
+        x0, y0, x1, y1 = x * scale, y * scale, (x + w) * scale, (y + h) * scale
+        edges += [Edge("h", x0, y0, x1, y0), Edge("h", x0, y1, x1, y1), Edge("v", x0, y0, x0, y1), Edge("v", x1, y0, x1, y1)]
+    return edges
+
+
+def _paper_level(gray: np.ndarray) -> int:
+    """The commonest light gray level: the paper."""
+    hist = np.bincount(gray.ravel(), minlength=256)
+    hist[:128] = 0
+    return int(hist.argmax())
+
+
+def _to_page(bbox: BBox, to_page: np.ndarray, dpi: float) -> BBox:
+    """A deskewed box (points) as the axis-aligned box it covers on the page (points)."""
+    px = dpi / 72.0
+    x0, y0, x1, y1 = (v * px for v in bbox)
+    corners = np.array([[x0, y0, 1.0], [x1, y0, 1.0], [x0, y1, 1.0], [x1, y1, 1.0]])
+    mapped = corners @ to_page.T / px
+    return (
+        float(mapped[:, 0].min()),
+        float(mapped[:, 1].min()),
+        float(mapped[:, 0].max()),
+        float(mapped[:, 1].max()),
+    )
+
+
+def _as_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image.astype(np.uint8, copy=False)
+
+
+# ---------------------------------------------------------------- cells
+
+
+def _read_cell(cell: Cell, gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None) -> Cell:
+    x0, y0, x1, y1 = _pixel_box(cell.bbox, dpi, inset=max(2, int(round(0.012 * dpi))), limit=gray.shape)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return replace(cell, text="", confidence=1.0)
+    reading = classify_cell(content[y0:y1, x0:x1])
+    if reading.kind == "empty":
+        return replace(cell, text="", mark=None, confidence=reading.confidence)
+    if reading.kind == "mark":
+        note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+        return replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
+    text, confidence = _ocr_cell(gray[y0:y1, x0:x1], content[y0:y1, x0:x1], cache_dir)
+    note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
+    return replace(cell, text=text, mark=None, confidence=confidence, note=note)
+
+
+def _ocr_cell(gray: np.ndarray, ink: np.ndarray, cache_dir: Path | None) -> tuple[str, float]:
+    # Paper outside the ink: ruling remnants and shading would confuse tesseract.
+    clean = np.where(cv2.dilate(ink, np.ones((3, 3), np.uint8)) > 0, gray, 255).astype(np.uint8)
+    rows = np.nonzero(ink.sum(axis=1))[0]
+    cols = np.nonzero(ink.sum(axis=0))[0]
+    if rows.size == 0:
+        return "", 0.0
+    pad = 12
+    crop = clean[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+    psm = PSM_LINE if _text_lines(ink) <= 1 else PSM_BLOCK
+    text, confidence = ocr_text(crop, psm=psm, cache_dir=cache_dir)
+    return "".join(text.split()), confidence
+
+
+def _text_lines(ink: np.ndarray) -> int:
+    """Number of bands of ink rows (text lines) in a cell."""
+    has_ink = ink.sum(axis=1) > 0
+    gap = max(2, int(LINE_GAP * ink.shape[0]))
+    lines, blank, inside = 0, gap, False
+    for row_has_ink in has_ink:
+        if row_has_ink:
+            if not inside and blank >= gap:
+                lines += 1
+            inside, blank = True, 0
+        else:
+            blank += 1
+            inside = inside and blank < gap
+    return lines
+
+
+def _pixel_box(bbox: BBox, dpi: float, inset: int, limit: tuple[int, ...]) -> tuple[int, int, int, int]:
+    px = dpi / 72.0
+    x0 = max(0, int(round(bbox[0] * px)) + inset)
+    y0 = max(0, int(round(bbox[1] * px)) + inset)
+    x1 = min(limit[1], int(round(bbox[2] * px)) - inset)
+    y1 = min(limit[0], int(round(bbox[3] * px)) - inset)
+    return x0, y0, x1, y1
