@@ -58,6 +58,28 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     return cv2.bitwise_or(local, solid)
 
 
+def strip_border_remnants(ink: np.ndarray) -> np.ndarray:
+    """Drop thin bars touching the crop's border: the edges of rulings.
+
+    A cell crop taken just inside its rulings still catches the blurred
+    fringe of a thick or skewed line; left in, OCR reads it as ー or 一.
+    """
+    h, w = ink.shape[:2]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    thin = max(3, int(0.08 * min(h, w)))
+    drop = np.zeros(n, dtype=bool)
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        touches = x == 0 or y == 0 or x + bw == w or y + bh == h
+        if touches and min(bw, bh) <= thin and max(bw, bh) >= 3 * min(bw, bh):
+            drop[i] = True
+    if not drop.any():
+        return ink
+    out = ink.copy()
+    out[drop[labels]] = 0
+    return out
+
+
 def classify_cell(ink: np.ndarray) -> PixelReading:
     """Classify the binarized interior of one cell (ink = nonzero).
 

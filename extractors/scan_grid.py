@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
-from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell
-from pipeline.ocr import PSM_BLOCK, PSM_LINE, ocr_text
+from extractors.cell_ocr import ocr_cells
+from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
 from pipeline.records import BBox, Edge, ParsedPage
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
@@ -46,8 +46,8 @@ MIN_SHADE_INCHES = 0.18
 MIN_SHADE_RECTANGULARITY = 0.85
 # Below this OCR confidence a text cell is flagged for review.
 LOW_OCR_CONFIDENCE = 0.5
-# Ink rows closer than this (fraction of the cell height) belong to one text line.
-LINE_GAP = 0.08
+# Cells are read this far inside their rulings (inches).
+CELL_INSET_INCHES = 0.015
 
 
 def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cells: int = 4) -> list[Grid]:
@@ -68,7 +68,7 @@ def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cell
         if len(boxes) < min_cells:
             continue
         grid = grid_from_boxes(boxes, page.page_number, ocr=True)
-        cells = [_read_cell(cell, straight, content, dpi, cache_dir) for cell in grid.cells]
+        cells = _read_cells(grid.cells, content, dpi, cache_dir)
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
         grids.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
@@ -228,50 +228,30 @@ def _as_gray(image: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- cells
 
 
-def _read_cell(cell: Cell, gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None) -> Cell:
-    x0, y0, x1, y1 = _pixel_box(cell.bbox, dpi, inset=max(2, int(round(0.012 * dpi))), limit=gray.shape)
-    if x1 - x0 < 3 or y1 - y0 < 3:
-        return replace(cell, text="", confidence=1.0)
-    reading = classify_cell(content[y0:y1, x0:x1])
-    if reading.kind == "empty":
-        return replace(cell, text="", mark=None, confidence=reading.confidence)
-    if reading.kind == "mark":
-        note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
-        return replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
-    text, confidence = _ocr_cell(gray[y0:y1, x0:x1], content[y0:y1, x0:x1], cache_dir)
-    note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
-    return replace(cell, text=text, mark=None, confidence=confidence, note=note)
-
-
-def _ocr_cell(gray: np.ndarray, ink: np.ndarray, cache_dir: Path | None) -> tuple[str, float]:
-    # Paper outside the ink: ruling remnants and shading would confuse tesseract.
-    clean = np.where(cv2.dilate(ink, np.ones((3, 3), np.uint8)) > 0, gray, 255).astype(np.uint8)
-    rows = np.nonzero(ink.sum(axis=1))[0]
-    cols = np.nonzero(ink.sum(axis=0))[0]
-    if rows.size == 0:
-        return "", 0.0
-    pad = 12
-    crop = clean[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    crop = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
-    psm = PSM_LINE if _text_lines(ink) <= 1 else PSM_BLOCK
-    text, confidence = ocr_text(crop, psm=psm, cache_dir=cache_dir)
-    return "".join(text.split()), confidence
-
-
-def _text_lines(ink: np.ndarray) -> int:
-    """Number of bands of ink rows (text lines) in a cell."""
-    has_ink = ink.sum(axis=1) > 0
-    gap = max(2, int(LINE_GAP * ink.shape[0]))
-    lines, blank, inside = 0, gap, False
-    for row_has_ink in has_ink:
-        if row_has_ink:
-            if not inside and blank >= gap:
-                lines += 1
-            inside, blank = True, 0
+def _read_cells(cells: tuple[Cell, ...], content: np.ndarray, dpi: float, cache_dir: Path | None) -> list[Cell]:
+    """Marks from pixels; text cells (and only those) OCR'd together."""
+    out: list[Cell] = []
+    text_cells: list[tuple[int, np.ndarray]] = []
+    inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    for cell in cells:
+        x0, y0, x1, y1 = _pixel_box(cell.bbox, dpi, inset, content.shape)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            out.append(replace(cell, text="", confidence=1.0))
+            continue
+        ink = strip_border_remnants(content[y0:y1, x0:x1])
+        reading = classify_cell(ink)
+        if reading.kind == "mark":
+            note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+            cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
+        elif reading.kind == "text":
+            text_cells.append((len(out), ink))
         else:
-            blank += 1
-            inside = inside and blank < gap
-    return lines
+            cell = replace(cell, text="", mark=None, confidence=reading.confidence)
+        out.append(cell)
+    for (i, _), (text, confidence) in zip(text_cells, ocr_cells([ink for _, ink in text_cells], cache_dir)):
+        note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
+        out[i] = replace(out[i], text=text, mark=None, confidence=confidence, note=note)
+    return out
 
 
 def _pixel_box(bbox: BBox, dpi: float, inset: int, limit: tuple[int, ...]) -> tuple[int, int, int, int]:
