@@ -3,8 +3,10 @@
 Starting tesseract with its Japanese model costs far more than reading one
 cell, so the text cells of a grid are stacked into one column image, read
 once (one block, psm 6), and each word is handed back to the cell whose band
-holds its centre. Cells go in as clean black-on-white ink, so shading and
-ruling remnants never reach tesseract.
+holds its centre. Cells go in as grayscale, dark text on white: the caller
+flattens shading and blanks everything that is not text (see
+``extractors.scan_grid``), so tesseract sees the glyphs with their
+anti-aliasing, which it reads better than hard binarized strokes.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ PAD = 16
 GAP = 48
 
 
-def ocr_cells(inks: list[np.ndarray], cache_dir: Path | None = None) -> list[tuple[str, float]]:
-    """(text, mean word confidence) for each binarized cell image (ink nonzero)."""
-    crops = [_trim(ink) for ink in inks]
+# Pixels darker than this are text when trimming a cell to its text.
+INK_LEVEL = 250
+
+
+def ocr_cells(images: list[np.ndarray], cache_dir: Path | None = None) -> list[tuple[str, float]]:
+    """(text, mean word confidence) for each cell image (uint8 gray, text dark on white)."""
+    crops = [_trim(image) for image in images]
     if not any(c is not None for c in crops):
-        return [("", 0.0)] * len(inks)
+        return [("", 0.0)] * len(images)
     width = max(c.shape[1] for c in crops if c is not None) + 2 * PAD
     bands: list[tuple[int, int]] = []
     parts: list[np.ndarray] = [np.full((PAD, width), 255, np.uint8)]
@@ -36,7 +42,7 @@ def ocr_cells(inks: list[np.ndarray], cache_dir: Path | None = None) -> list[tup
             continue
         h, w = crop.shape
         block = np.full((h, width), 255, np.uint8)
-        block[:, PAD : PAD + w] = np.where(crop > 0, 0, 255)
+        block[:, PAD : PAD + w] = crop
         parts += [block, np.full((GAP, width), 255, np.uint8)]
         bands.append((y, y + h))
         y += h + GAP
@@ -52,12 +58,13 @@ def ocr_cells(inks: list[np.ndarray], cache_dir: Path | None = None) -> list[tup
     return [_join(ws) for ws in per_cell]
 
 
-def _trim(ink: np.ndarray) -> np.ndarray | None:
-    rows = np.nonzero(ink.any(axis=1))[0]
-    cols = np.nonzero(ink.any(axis=0))[0]
+def _trim(image: np.ndarray) -> np.ndarray | None:
+    dark = image < INK_LEVEL
+    rows = np.nonzero(dark.any(axis=1))[0]
+    cols = np.nonzero(dark.any(axis=0))[0]
     if rows.size == 0:
         return None
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _join(words: list[OcrWord]) -> tuple[str, float]:

@@ -68,7 +68,7 @@ def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cell
         if len(boxes) < min_cells:
             continue
         grid = grid_from_boxes(boxes, page.page_number, ocr=True)
-        cells = _read_cells(grid.cells, content, dpi, cache_dir)
+        cells = _read_cells(grid.cells, straight, content, dpi, cache_dir)
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
         grids.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
@@ -228,7 +228,9 @@ def _as_gray(image: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- cells
 
 
-def _read_cells(cells: tuple[Cell, ...], content: np.ndarray, dpi: float, cache_dir: Path | None) -> list[Cell]:
+def _read_cells(
+    cells: tuple[Cell, ...], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None
+) -> list[Cell]:
     """Marks from pixels; text cells (and only those) OCR'd together."""
     out: list[Cell] = []
     text_cells: list[tuple[int, np.ndarray]] = []
@@ -244,14 +246,27 @@ def _read_cells(cells: tuple[Cell, ...], content: np.ndarray, dpi: float, cache_
             note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
             cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
         elif reading.kind == "text":
-            text_cells.append((len(out), ink))
+            text_cells.append((len(out), text_image(gray[y0:y1, x0:x1], ink, dpi)))
         else:
             cell = replace(cell, text="", mark=None, confidence=reading.confidence)
         out.append(cell)
-    for (i, _), (text, confidence) in zip(text_cells, ocr_cells([ink for _, ink in text_cells], cache_dir)):
+    for (i, _), (text, confidence) in zip(text_cells, ocr_cells([image for _, image in text_cells], cache_dir)):
         note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
         out[i] = replace(out[i], text=text, mark=None, confidence=confidence, note=note)
     return out
+
+
+def text_image(gray: np.ndarray, ink: np.ndarray, dpi: float) -> np.ndarray:
+    """The cell's text as dark gray on white, shading flattened, all else blank.
+
+    Dividing by the local background (a median wider than any stroke) turns
+    shaded and unevenly lit paper white while keeping the glyphs' edges.
+    """
+    size = max(3, int(round(0.1 * dpi)) | 1)
+    background = cv2.medianBlur(gray, size).astype(np.float32)
+    flat = np.clip(gray.astype(np.float32) / np.maximum(background, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    near_text = cv2.dilate(ink, np.ones((5, 5), np.uint8)) > 0
+    return np.where(near_text, flat, 255).astype(np.uint8)
 
 
 def _pixel_box(bbox: BBox, dpi: float, inset: int, limit: tuple[int, ...]) -> tuple[int, int, int, int]:
