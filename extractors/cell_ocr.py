@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.ocr import PSM_BLOCK, OcrWord, ocr_words
+from pipeline.ocr import PSM_BLOCK, PSM_LINE, OcrWord, ocr_text, ocr_words
 
 # White space around and between stacked cells (pixels): tesseract needs a
 # margin, and a gap taller than a line keeps cells from merging into one line.
@@ -23,6 +23,8 @@ PAD = 16
 GAP = 48
 
 
+# Cells read with less confidence than this in the stacked sheet are read again alone.
+RETRY_BELOW = 0.6
 # Pixels darker than this are text when trimming a cell to its text.
 INK_LEVEL = 250
 
@@ -55,7 +57,18 @@ def ocr_cells(images: list[np.ndarray], cache_dir: Path | None = None) -> list[t
             if top - GAP / 2 <= centre < bottom + GAP / 2:
                 per_cell[i].append(word)
                 break
-    return [_join(ws) for ws in per_cell]
+    results = [_join(ws) for ws in per_cell]
+    # A stacked sheet is read as one block, which now and then misjudges a
+    # cell; those few are read again on their own, as a line and as a block.
+    for i, crop in enumerate(crops):
+        if crop is None or results[i][1] >= RETRY_BELOW:
+            continue
+        alone = np.pad(crop, PAD, constant_values=255)
+        for psm in (PSM_BLOCK, PSM_LINE):
+            text, confidence = ocr_text(alone, psm=psm, cache_dir=cache_dir)
+            if confidence > results[i][1]:
+                results[i] = ("".join(text.split()), confidence)
+    return results
 
 
 def _trim(image: np.ndarray) -> np.ndarray | None:

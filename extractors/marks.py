@@ -13,7 +13,8 @@ import unicodedata
 from dataclasses import replace
 
 from extractors.grid import Cell, Grid
-from pipeline.records import ParsedPage
+from extractors.mark_shapes import mark_from_shapes
+from pipeline.records import ParsedPage, Shape
 
 FILLED = "●"
 RING = "○"
@@ -38,12 +39,29 @@ def classify_symbol(text: str) -> str | None:
 
 
 def read_marks(grid: Grid, page: ParsedPage) -> Grid:
-    """Set ``mark`` on every cell whose whole content is a mark symbol."""
-    return grid.with_cells(_read_cell(cell) for cell in grid.cells)
+    """Set ``mark`` on every cell whose whole content is a mark symbol or a drawn mark.
+
+    A typed glyph wins over a drawn shape, but a cell holding both (or a
+    shape that is no known mark) keeps a ``note`` so it is reviewed.
+    """
+    x0, y0, x1, y1 = grid.bbox
+    shapes = [s for s in page.shapes if x0 <= (s.bbox[0] + s.bbox[2]) / 2 <= x1 and y0 <= (s.bbox[1] + s.bbox[3]) / 2 <= y1]
+    return grid.with_cells(_read_cell(cell, shapes) for cell in grid.cells)
 
 
-def _read_cell(cell: Cell) -> Cell:
-    mark = classify_symbol(cell.text)
-    if mark is None:
-        return cell
-    return replace(cell, mark=mark, mark_source="glyph", confidence=1.0)
+def _read_cell(cell: Cell, shapes: list[Shape]) -> Cell:
+    glyph = classify_symbol(cell.text)
+    drawn, problem = mark_from_shapes(cell.bbox, shapes) if shapes else (None, None)
+    if glyph is not None:
+        if drawn is not None or problem is not None:
+            return replace(cell, mark=glyph, mark_source="glyph", confidence=0.5,
+                           note=f"glyph {glyph} and a drawn {drawn or 'shape'} in one cell")
+        return replace(cell, mark=glyph, mark_source="glyph", confidence=1.0)
+    if cell.text.strip():
+        # Text with a drawing beside it (an icon, a bullet) is text, not a mark.
+        return replace(cell, note=f"text and a drawn {drawn} in one cell") if drawn else cell
+    if drawn is not None:
+        return replace(cell, mark=drawn, mark_source="shape", confidence=1.0)
+    if problem is not None:
+        return replace(cell, note=problem)
+    return cell

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 from extractors.base import provenance, register
 from extractors.grid import Cell, Grid, find_grids
 from extractors.marks import DASH, FILLED, RING, read_marks
+from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
 from pipeline.records import ParsedPage, Record, union_bbox
 
 NAME = "matrix"
@@ -86,7 +87,7 @@ def page_grids(page: ParsedPage) -> list[Grid]:
     (``page.image``) are the scan path's.
     """
     if page.image is not None:
-        return []
+        return find_scanned_grids(page, ocr_cache_dir())
     return [read_marks(g, page) for g in find_grids(page)]
 
 
@@ -153,7 +154,7 @@ def _assign_roles(columns: list[Column], settings: MatrixSettings) -> None:
              ("issues", settings.issues_header, False), ("region", settings.region_header, False)]
     for role, pattern, wants_mark in order:
         for col in columns:
-            if col.role is None and role not in taken and col.is_mark == wants_mark and col.group is None and re.search(pattern, col.label):
+            if col.role is None and role not in taken and col.is_mark == wants_mark and col.group is None and re.search(_full_kana(pattern), _full_kana(col.label)):
                 col.role = role
                 taken.add(role)
                 break
@@ -370,7 +371,12 @@ def parse_round(text: str) -> int:
     if m:
         return int(m.group(1))
     m = re.search(r"([一二三四五])\s*次", folded)
-    return _KANJI_DIGITS[m.group(1)] if m else 0
+    if m:
+        return _KANJI_DIGITS[m.group(1)]
+    # The column's header already says it holds rounds: a lone number with a
+    # stray character is one, e.g. OCR reading 1次 as 1交.
+    m = re.fullmatch(r"\D?(\d)\D?", folded)
+    return int(m.group(1)) if m else 0
 
 
 def split_list(text: str, separators: str) -> list[str]:
@@ -402,6 +408,14 @@ def _tour(cell: Cell | None) -> bool | None:
 
 def _fold(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ", "アイウエオツヤユヨワカケあいうえおつやゆよわ")
+
+
+def _full_kana(text: str) -> str:
+    """Small kana as full-size: OCR confuses ツ/ッ and ア/ァ in headers."""
+    return text.translate(_SMALL_KANA)
 
 
 def _name_key(name: str) -> str:

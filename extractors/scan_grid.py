@@ -18,6 +18,7 @@ where the grid is axis-aligned (they describe structure, not places).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,6 +73,16 @@ def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cell
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
         grids.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+def ocr_cache_dir() -> Path | None:
+    """Where OCR answers are cached between runs: ``$NICHIIKI_OCR_CACHE``, if set.
+
+    Extractors receive only pages, so the flow/CLI choose the cache by
+    setting this variable; unset means no cache (every run OCRs afresh).
+    """
+    value = os.environ.get("NICHIIKI_OCR_CACHE")
+    return Path(value) if value else None
 
 
 # ---------------------------------------------------------------- geometry
