@@ -23,7 +23,7 @@ DASH = "—"
 
 # Ideal ink fill of a disc's bounding box (π/4).
 DISC_FILL = math.pi / 4
-# Ink blobs smaller than this fraction of the cell's shorter side are specks.
+# Without a resolution, ink blobs smaller than this share of the cell's shorter side are specks.
 SPECK_FRACTION = 0.15
 # Below this confidence a cell is flagged "low confidence" for review.
 LOW_CONFIDENCE = 0.6
@@ -80,18 +80,19 @@ def strip_border_remnants(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def classify_cell(ink: np.ndarray) -> PixelReading:
+def classify_cell(ink: np.ndarray, speck_px: float | None = None) -> PixelReading:
     """Classify the binarized interior of one cell (ink = nonzero).
 
     ``ink`` should exclude the cell's ruling lines (crop inside them).
+    ``speck_px``: ink blobs smaller than this (either side, pixels) are dust;
+    callers that know the resolution pass a physical size, otherwise a share
+    of the cell's shorter side is used.
     """
     h, w = ink.shape[:2]
     if h < 4 or w < 4:
         return PixelReading("empty", None, 1.0, "cell too small to hold a mark")
     n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
-    # Specks (scanner dust, JPEG noise) are small against the cell; a mark
-    # or a glyph is a good part of the cell's height.
-    min_size = max(2.0, SPECK_FRACTION * min(h, w))
+    min_size = speck_px if speck_px is not None else max(2.0, SPECK_FRACTION * min(h, w))
     blobs = [
         i
         for i in range(1, n)

@@ -47,19 +47,31 @@ MIN_SHADE_INCHES = 0.18
 MIN_SHADE_RECTANGULARITY = 0.85
 # Below this OCR confidence a text cell is flagged for review.
 LOW_OCR_CONFIDENCE = 0.5
+# Gaussian blur sigma is dpi / this (one pixel at 300 dpi).
+DENOISE_DPI = 300.0
+# Ink blobs smaller than this (inches, either side) are dust, not marks or glyphs.
+SPECK_INCHES = 0.04
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
 
 
-def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cells: int = 4) -> list[Grid]:
-    """Every ruled table on an image-only page, marks read from pixels and text by OCR."""
+def find_scanned_grids(
+    page: ParsedPage, cache_dir: Path | None = None, min_cells: int = 4, read_text: bool = True
+) -> list[Grid]:
+    """Every ruled table on an image-only page, marks read from pixels and text by OCR.
+
+    ``read_text=False`` skips OCR (text cells keep ``text=""`` and a note):
+    for measuring grid and mark reading alone.
+    """
     if page.image is None:
         return []
     gray = _as_gray(page.image)
     dpi = float(page.image_dpi)
     angle = estimate_skew(binarize(gray))
     straight, to_page = rotate(gray, angle)
-    ink = binarize(straight)
+    # A slight blur first: scanner noise would otherwise pass the adaptive
+    # threshold in clumps that look like small marks.
+    ink = binarize(cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI))
     h_mask, v_mask = ruling_masks(ink, dpi)
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
     # What is left once rulings are gone is what cells hold.
@@ -69,7 +81,7 @@ def find_scanned_grids(page: ParsedPage, cache_dir: Path | None = None, min_cell
         if len(boxes) < min_cells:
             continue
         grid = grid_from_boxes(boxes, page.page_number, ocr=True)
-        cells = _read_cells(grid.cells, straight, content, dpi, cache_dir)
+        cells = _read_cells(grid.cells, straight, content, dpi, cache_dir, read_text)
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
         grids.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
@@ -240,7 +252,8 @@ def _as_gray(image: np.ndarray) -> np.ndarray:
 
 
 def _read_cells(
-    cells: tuple[Cell, ...], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None
+    cells: tuple[Cell, ...], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None,
+    read_text: bool = True,
 ) -> list[Cell]:
     """Marks from pixels; text cells (and only those) OCR'd together."""
     out: list[Cell] = []
@@ -252,7 +265,7 @@ def _read_cells(
             out.append(replace(cell, text="", confidence=1.0))
             continue
         ink = strip_border_remnants(content[y0:y1, x0:x1])
-        reading = classify_cell(ink)
+        reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi)
         if reading.kind == "mark":
             note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
             cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
@@ -261,6 +274,10 @@ def _read_cells(
         else:
             cell = replace(cell, text="", mark=None, confidence=reading.confidence)
         out.append(cell)
+    if not read_text:
+        for i, _ in text_cells:
+            out[i] = replace(out[i], text="", mark=None, note="text not read (OCR off)")
+        return out
     for (i, _), (text, confidence) in zip(text_cells, ocr_cells([image for _, image in text_cells], cache_dir)):
         note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
         out[i] = replace(out[i], text=text, mark=None, confidence=confidence, note=note)
