@@ -25,6 +25,8 @@ DASH = "—"
 DISC_FILL = math.pi / 4
 # Without a resolution, ink blobs smaller than this share of the cell's shorter side are specks.
 SPECK_FRACTION = 0.15
+# Without a resolution, a mark is at least this share of the cell's shorter side.
+MIN_MARK_FRACTION = 0.25
 # Below this confidence a cell is flagged "low confidence" for review.
 LOW_CONFIDENCE = 0.6
 
@@ -80,13 +82,15 @@ def strip_border_remnants(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def classify_cell(ink: np.ndarray, speck_px: float | None = None) -> PixelReading:
+def classify_cell(ink: np.ndarray, speck_px: float | None = None, min_mark_px: float | None = None) -> PixelReading:
     """Classify the binarized interior of one cell (ink = nonzero).
 
     ``ink`` should exclude the cell's ruling lines (crop inside them).
     ``speck_px``: ink blobs smaller than this (either side, pixels) are dust;
     callers that know the resolution pass a physical size, otherwise a share
-    of the cell's shorter side is used.
+    of the cell's shorter side is used. ``min_mark_px``: the smallest mark
+    (its larger side); a lone round blob below it is dust, reported as an
+    empty cell with low confidence.
     """
     h, w = ink.shape[:2]
     if h < 4 or w < 4:
@@ -109,6 +113,9 @@ def classify_cell(ink: np.ndarray, speck_px: float | None = None) -> PixelReadin
         if others > 0.15 * area:
             return PixelReading("text", None, 1.0, f"{len(blobs)} ink blobs")
     component = (labels[y : y + bh, x : x + bw] == main).astype(np.uint8)
+    smallest = min_mark_px if min_mark_px is not None else MIN_MARK_FRACTION * min(h, w)
+    if max(bw, bh) < smallest and len(blobs) == 1:
+        return PixelReading("empty", None, 0.5, f"blob {bw}x{bh} px too small for a mark (dust?)")
     return _shape_of(component, cell_h=h, cell_w=w)
 
 
@@ -133,7 +140,7 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
     if hole >= 0.15 and fill < 0.6:
         # ○: a thin stroke around a large hole. A ring's stroke fills
         # 4t/d of its box roughly; the hole holds most of the inner area.
-        conf = _clip(roundness * min(hole / 0.3, 1.0))
+        conf = _clip(roundness * min(hole / 0.3, 1.0) * _hole_shape(component))
         return PixelReading("mark", RING, conf, f"ring fill {fill:.2f} hole {hole:.2f} aspect {aspect:.2f}")
     # Round but neither clearly filled nor clearly hollow (◎, ◐, smudge, kanji).
     kind = "mark" if roundness > 0.5 and fill >= 0.45 else "text"
@@ -145,12 +152,35 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
 
 def _hole_fraction(component: np.ndarray) -> float:
     """Share of the component's box that is background enclosed by it."""
+    return float(_holes(component).sum()) / float(component.shape[0] * component.shape[1])
+
+
+def _hole_shape(component: np.ndarray) -> float:
+    """How much the enclosed background looks like a ring's: round and centred (0..1).
+
+    A half-filled ◓ or a C-shaped glyph also encloses background, but off
+    centre or flattened.
+    """
+    hole = _holes(component)
+    ys, xs = np.nonzero(hole)
+    if ys.size == 0:
+        return 0.0
+    bh, bw = component.shape
+    hw, hh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+    aspect = hw / float(hh)
+    round_ = 1.0 - min(abs(math.log(aspect)) / math.log(1.6), 1.0)
+    dx = (xs.min() + xs.max() + 1) / 2.0 - bw / 2.0
+    dy = (ys.min() + ys.max() + 1) / 2.0 - bh / 2.0
+    centred = 1.0 - min(math.hypot(dx, dy) / (0.2 * max(bw, bh)), 1.0)
+    return round_ * centred
+
+
+def _holes(component: np.ndarray) -> np.ndarray:
     padded = cv2.copyMakeBorder(component, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     background = (padded == 0).astype(np.uint8)
-    n, labels = cv2.connectedComponents(background, connectivity=4)
+    _, labels = cv2.connectedComponents(background, connectivity=4)
     outside = labels[0, 0]
-    enclosed = int(((labels != outside) & (background > 0)).sum())
-    return enclosed / float(component.shape[0] * component.shape[1])
+    return ((labels != outside) & (background > 0))[1:-1, 1:-1]
 
 
 def _clip(value: float) -> float:

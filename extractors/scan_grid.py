@@ -51,6 +51,8 @@ LOW_OCR_CONFIDENCE = 0.5
 DENOISE_DPI = 300.0
 # Ink blobs smaller than this (inches, either side) are dust, not marks or glyphs.
 SPECK_INCHES = 0.04
+# The smallest mark (● or ○ of a 6 pt font, inches); smaller lone blobs are dust.
+MIN_MARK_INCHES = 0.06
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
 
@@ -265,14 +267,15 @@ def _read_cells(
             out.append(replace(cell, text="", confidence=1.0))
             continue
         ink = strip_border_remnants(content[y0:y1, x0:x1])
-        reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi)
+        reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
         if reading.kind == "mark":
             note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
             cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
         elif reading.kind == "text":
             text_cells.append((len(out), text_image(gray[y0:y1, x0:x1], ink, dpi)))
         else:
-            cell = replace(cell, text="", mark=None, confidence=reading.confidence)
+            note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+            cell = replace(cell, text="", mark=None, confidence=reading.confidence, note=note)
         out.append(cell)
     if not read_text:
         for i, _ in text_cells:
