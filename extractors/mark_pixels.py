@@ -25,6 +25,8 @@ DASH = "—"
 DISC_FILL = math.pi / 4
 # Without a resolution, ink blobs smaller than this share of the cell's shorter side are specks.
 SPECK_FRACTION = 0.15
+# A ring's hole is at least this share of its box (a disc has none).
+MIN_RING_HOLE = 0.12
 # Without a resolution, a mark is at least this share of the cell's shorter side.
 MIN_MARK_FRACTION = 0.25
 # Below this confidence a cell is flagged "low confidence" for review.
@@ -137,10 +139,10 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
         # ●: fills about π/4 of its box and has no hole.
         conf = _clip(roundness * (1.0 - abs(fill - DISC_FILL) / 0.25))
         return PixelReading("mark", FILLED, conf, f"disc fill {fill:.2f} aspect {aspect:.2f}")
-    if hole >= 0.15 and fill < 0.6:
-        # ○: a thin stroke around a large hole. A ring's stroke fills
-        # 4t/d of its box roughly; the hole holds most of the inner area.
-        conf = _clip(roundness * min(hole / 0.3, 1.0) * _hole_shape(component))
+    if hole >= MIN_RING_HOLE:
+        # ○: ink around a round, centred hole. Small rings printed with a
+        # heavy stroke fill much of their box, so the hole decides, not the fill.
+        conf = _clip(roundness * min(hole / 0.25, 1.0) * _hole_shape(component))
         return PixelReading("mark", RING, conf, f"ring fill {fill:.2f} hole {hole:.2f} aspect {aspect:.2f}")
     # Round but neither clearly filled nor clearly hollow (◎, ◐, smudge, kanji).
     kind = "mark" if roundness > 0.5 and fill >= 0.45 else "text"
