@@ -29,6 +29,10 @@ SPECK_FRACTION = 0.15
 MIN_RING_HOLE = 0.12
 # Without a resolution, a mark is at least this share of the cell's shorter side.
 MIN_MARK_FRACTION = 0.25
+# Blobs smaller than this share of the largest one are dust beside a mark.
+DUST_SHARE = 0.4
+# At most this many sub-mark-sized blobs in a cell read as dust, more as (small) text.
+MAX_DUST_BLOBS = 3
 # Below this confidence a cell is flagged "low confidence" for review.
 LOW_CONFIDENCE = 0.6
 
@@ -106,18 +110,19 @@ def classify_cell(ink: np.ndarray, speck_px: float | None = None, min_mark_px: f
     ]
     if not blobs:
         return PixelReading("empty", None, 1.0, "no ink")
-    total_ink = sum(int(stats[i, cv2.CC_STAT_AREA]) for i in blobs)
+    smallest = min_mark_px if min_mark_px is not None else MIN_MARK_FRACTION * min(h, w)
+    sizes = {i: max(int(stats[i, cv2.CC_STAT_WIDTH]), int(stats[i, cv2.CC_STAT_HEIGHT])) for i in blobs}
+    if all(size < smallest for size in sizes.values()) and len(blobs) <= MAX_DUST_BLOBS:
+        return PixelReading("empty", None, 0.5, f"{len(blobs)} blob(s) too small for a mark (dust?)")
     main = max(blobs, key=lambda i: stats[i, cv2.CC_STAT_AREA])
     x, y, bw, bh, area = (int(v) for v in stats[main])
-    if len(blobs) > 1:
-        # Text has several strokes; a mark is one blob (plus maybe dust).
-        others = total_ink - area
-        if others > 0.15 * area:
-            return PixelReading("text", None, 1.0, f"{len(blobs)} ink blobs")
+    # Text has several strokes of similar size; a mark is one blob, perhaps
+    # with dust beside it (blobs much smaller than it).
+    others = [i for i in blobs if i != main and sizes[i] >= DUST_SHARE * sizes[main]]
+    dust = [i for i in blobs if i != main and sizes[i] < DUST_SHARE * sizes[main]]
+    if others or len(dust) > MAX_DUST_BLOBS:
+        return PixelReading("text", None, 1.0, f"{len(blobs)} ink blobs")
     component = (labels[y : y + bh, x : x + bw] == main).astype(np.uint8)
-    smallest = min_mark_px if min_mark_px is not None else MIN_MARK_FRACTION * min(h, w)
-    if max(bw, bh) < smallest and len(blobs) == 1:
-        return PixelReading("empty", None, 0.5, f"blob {bw}x{bh} px too small for a mark (dust?)")
     return _shape_of(component, cell_h=h, cell_w=w)
 
 

@@ -45,6 +45,8 @@ SHADE_DELTA = 12
 # A shaded area is a cell when it is at least this large (inches) and this rectangular.
 MIN_SHADE_INCHES = 0.18
 MIN_SHADE_RECTANGULARITY = 0.85
+# ... and at least this share of its pixels are shading (neither ink nor paper).
+MIN_SHADE_SHARE = 0.5
 # Below this OCR confidence a text cell is flagged for review.
 LOW_OCR_CONFIDENCE = 0.5
 # Gaussian blur sigma is dpi / this (one pixel at 300 dpi).
@@ -203,10 +205,17 @@ def shade_edges(gray: np.ndarray, dpi: float) -> list[Edge]:
     stroke keeps only those blocks, and each block that is a rectangle gives
     its four sides.
     """
-    paper = _paper_level(gray)
-    dark = (gray < paper - SHADE_DELTA).astype(np.uint8) * 255
+    # Averaged first: scanner noise on light shading would fray the blocks.
+    k = max(3, int(round(0.03 * dpi)) | 1)
+    smooth = cv2.blur(gray, (k, k))
+    paper = _paper_level(smooth)
+    dark = (smooth < paper - SHADE_DELTA).astype(np.uint8) * 255
     size = max(5, int(round(MIN_SHADE_INCHES * dpi / 2)))
     blocks = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    # Shading proper: pixels between ink and paper, after only light denoising.
+    light = cv2.GaussianBlur(gray, (0, 0), dpi / DENOISE_DPI)
+    otsu, _ = cv2.threshold(light, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    shaded = (light >= otsu) & (light < paper - SHADE_DELTA)
     n, _, stats, _ = cv2.connectedComponentsWithStats(blocks, connectivity=4)
     scale = 72.0 / dpi
     min_side = MIN_SHADE_INCHES * dpi
@@ -218,6 +227,8 @@ def shade_edges(gray: np.ndarray, dpi: float) -> list[Edge]:
             continue
         if area < MIN_SHADE_RECTANGULARITY * w * h:
             continue  # discs, pictures, text blobs: not a cell
+        if shaded[y : y + h, x : x + w].mean() < MIN_SHADE_SHARE:
+            continue  # dense dark text on paper, darkened by averaging: not shading
         x0, y0, x1, y1 = x * scale, y * scale, (x + w) * scale, (y + h) * scale
         edges += [Edge("h", x0, y0, x1, y0), Edge("h", x0, y1, x1, y1), Edge("v", x0, y0, x0, y1), Edge("v", x1, y0, x1, y1)]
     return edges
