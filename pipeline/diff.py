@@ -226,6 +226,8 @@ def diff_dataset(name: str, old: pd.DataFrame | None, new: pd.DataFrame | None) 
     for k in sorted(old_index.keys() & new_index.keys(), key=_sort_key):
         o, n = old_index[k], new_index[k]
         cells = [CellChange(c, o.get(c), n.get(c)) for c in compared if not values_equal(o.get(c), n.get(c), c)]
+        # What the row says before where it came from: that is what a reviewer checks first.
+        cells.sort(key=lambda cell: cell.column in PROVENANCE_COLUMNS)
         if cells:
             result.changed.append(RowChange(result.key_of(n), o, n, cells))
     return result
