@@ -152,6 +152,12 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def sort_rows(rows: list[dict[str, Any]], key: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows in key order (None and mixed types sort without error)."""
+    key = tuple(key)
+    return sorted(rows, key=lambda r: _sort_key(tuple(_hashable(r.get(k)) for k in key)))
+
+
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{col: normalize(v) for col, v in zip(frame.columns, values)} for values in frame.itertuples(index=False, name=None)]
 
@@ -208,7 +214,7 @@ def diff_dataset(name: str, old: pd.DataFrame | None, new: pd.DataFrame | None) 
     new_rows = frame_rows(new) if new is not None else []
     if old is None or new is None:
         # A dataset on one side only: every row is added (or removed), listed for the report.
-        (result.added if old is None else result.removed).extend(sorted(new_rows or old_rows, key=lambda r: _sort_key(tuple(_hashable(r.get(k)) for k in key))))
+        (result.added if old is None else result.removed).extend(sort_rows(new_rows or old_rows, key))
         return result
     result.columns_added = [c for c in new.columns if c not in old.columns and c not in VOLATILE_COLUMNS]
     result.columns_removed = [c for c in old.columns if c not in new.columns and c not in VOLATILE_COLUMNS]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.diff import DatasetDiff, OutputDiff, OutputNotFound, diff_outputs, previous_release
+if TYPE_CHECKING:  # pipeline.diff pulls in pandas and the schema: only load them when diffing
+    from pipeline.diff import DatasetDiff, OutputDiff
 
 EXIT_SAME, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -41,6 +42,8 @@ def add_diff_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    from pipeline.diff import OutputNotFound, diff_outputs, previous_release
+
     console = Console(stderr=False, highlight=False)
     try:
         if args.old is None and args.new is None:
@@ -74,13 +77,13 @@ def _key_text(ds: DatasetDiff, row: dict[str, Any]) -> str:
 
 def summary_table(diff: OutputDiff) -> Table:
     table = Table(title="nichiiki diff", caption=f"old: {diff.old_label}\nnew: {diff.new_label}", title_justify="left")
-    table.add_column("dataset")
+    table.add_column("dataset", no_wrap=True)
     table.add_column("old rows", justify="right")
     table.add_column("new rows", justify="right")
     table.add_column("added", justify="right", style="green")
     table.add_column("removed", justify="right", style="red")
     table.add_column("changed", justify="right", style="yellow")
-    table.add_column("note")
+    table.add_column("note", overflow="fold")
     for ds in diff.datasets.values():
         notes = []
         if ds.only_in:
