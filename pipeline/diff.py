@@ -299,7 +299,7 @@ def diff_outputs(old_dir: Path, new_dir: Path) -> OutputDiff:
 
 def _label(folder: Path) -> str:
     run_id = read_manifest(folder).get("run_id")
-    return f"{folder} (run {run_id})" if run_id else str(folder)
+    return f"{folder} (run {run_id})" if run_id and run_id != folder.name else str(folder)
 
 
 def previous_release(outputs_dir: Path) -> tuple[Path, Path]:

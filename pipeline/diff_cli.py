@@ -76,7 +76,7 @@ def _key_text(ds: DatasetDiff, row: dict[str, Any]) -> str:
 
 
 def summary_table(diff: OutputDiff) -> Table:
-    table = Table(title="nichiiki diff", caption=f"old: {diff.old_label}\nnew: {diff.new_label}", title_justify="left")
+    table = Table(title="nichiiki diff", title_justify="left")
     table.add_column("dataset", no_wrap=True)
     table.add_column("old rows", justify="right")
     table.add_column("new rows", justify="right")
@@ -106,6 +106,7 @@ def summary_table(diff: OutputDiff) -> Table:
 
 
 def print_summary(diff: OutputDiff, console: Console, limit: int = 20) -> None:
+    console.print(Text(f"old: {diff.old_label}\nnew: {diff.new_label}", style="dim"), soft_wrap=True)
     console.print(summary_table(diff))
     for ds in diff.changed_datasets:
         lines: list[Text] = []

@@ -20,13 +20,16 @@ import base64
 import difflib
 import hashlib
 import html
+import io
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import pymupdf
+from PIL import Image
 
 from pipeline.diff import DatasetDiff, OutputDiff, RowChange, read_manifest, values_equal
+from pipeline.schema import PROVENANCE_COLUMNS
 
 PdfResolver = Callable[[str, str], "Path | None"]
 
@@ -34,7 +37,8 @@ CROP_DPI = 110
 CROP_MARGIN = 18.0  # points around the row's bbox
 CROP_MIN_HEIGHT = 90.0
 MAX_CARDS_PER_KIND = 200  # per dataset and kind; the counts above stay exact
-MAX_CROPS = 400  # whole report: keeps the file a few MB at most
+CROP_COLOURS = 32
+MAX_CROPS = 200  # whole report: a crop is ~55 kB, so the file stays near 10 MB at most
 
 
 # ---------------------------------------------------------------- finding the PDFs
@@ -58,6 +62,7 @@ def default_pdf_resolver(
             if item.get("sha256") and item.get("path"):
                 manifest_paths.setdefault(item["sha256"], []).append(Path(item["path"]))
     hashes: dict[Path, str | None] = {}
+    samples = sorted(Path(samples_dir).rglob("*.pdf")) if Path(samples_dir).is_dir() else []
 
     def digest(path: Path) -> str | None:
         if path not in hashes:
@@ -70,10 +75,8 @@ def default_pdf_resolver(
     def resolve(doc_id: str, sha256: str) -> Path | None:
         candidates = list(manifest_paths.get(sha256, []))
         candidates.append(Path(cache_dir) / f"{sha256}.pdf")
-        if Path(samples_dir).is_dir():
-            # The file named after the doc id first: usually the right one, so one hash suffices.
-            samples = sorted(Path(samples_dir).rglob("*.pdf"), key=lambda p: (p.stem != doc_id, str(p)))
-            candidates.extend(samples)
+        # The file named after the doc id first: usually the right one, so one hash suffices.
+        candidates.extend(sorted(samples, key=lambda p: p.stem != doc_id))
         for path in candidates:
             if digest(path) == sha256:
                 return path
@@ -93,14 +96,14 @@ class _Cropper:
         self.docs: dict[Path, pymupdf.Document] = {}
         self.rendered = 0
         self.missing: set[tuple[str, str]] = set()
+        # Rows of one table line share a crop (every mark of a matrix row): render it once.
+        self.cache: dict[tuple, str] = {}
 
     def crop(self, row: dict[str, Any]) -> tuple[str | None, str]:
         """(data URI or None, caption) for the row's page region."""
         doc_id, sha, page_no, bbox = row.get("doc_id"), row.get("source_sha256"), row.get("page"), row.get("bbox")
         if not doc_id or not sha or not page_no:
             return None, "no page region for this row"
-        if self.rendered >= MAX_CROPS:
-            return None, f"crop omitted (report limit of {MAX_CROPS} crops)"
         path = self.resolver(doc_id, sha)
         if path is None:
             self.missing.add((doc_id, sha))
@@ -111,14 +114,20 @@ class _Cropper:
             page = doc[int(page_no) - 1]
         except Exception as exc:  # noqa: BLE001 — a missing crop must not stop the report
             return None, f"cannot render {path.name} p.{page_no}: {exc}"
+        if self.rendered >= MAX_CROPS:
+            return None, f"crop omitted (report limit of {MAX_CROPS} crops)"
         page_rect = page.rect
         if bbox and len(bbox) == 4:
             clip = _context_rect(pymupdf.Rect(*bbox), page_rect)
         else:
             clip = page_rect
-        pix = page.get_pixmap(dpi=CROP_DPI, clip=clip, alpha=False)
-        self.rendered += 1
-        uri = "data:image/png;base64," + base64.b64encode(pix.tobytes("png")).decode("ascii")
+        cache_key = (path, int(page_no), tuple(round(v, 1) for v in clip))
+        uri = self.cache.get(cache_key)
+        if uri is None:
+            pix = page.get_pixmap(dpi=CROP_DPI, clip=clip, alpha=False)
+            self.rendered += 1
+            uri = "data:image/png;base64," + base64.b64encode(_small_png(pix)).decode("ascii")
+            self.cache[cache_key] = uri
         overlay = None
         if bbox and len(bbox) == 4:
             # The row's own box, as percentages of the crop, drawn over the image in CSS.
@@ -134,6 +143,14 @@ class _Cropper:
     def close(self) -> None:
         for doc in self.docs.values():
             doc.close()
+
+
+def _small_png(pix: pymupdf.Pixmap) -> bytes:
+    """The crop as a 32-colour palette PNG: a third of the bytes, and print on white stays legible."""
+    image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+    out = io.BytesIO()
+    image.quantize(CROP_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, "PNG", compress_level=6)
+    return out.getvalue()
 
 
 def _context_rect(box: pymupdf.Rect, page: pymupdf.Rect) -> pymupdf.Rect:
@@ -224,6 +241,9 @@ def _crops_html(cropper: _Cropper, old: dict[str, Any] | None, new: dict[str, An
         sides = [("source (old)", old)]
     elif new is not None:
         sides = [("source (new)", new)]
+    sides = [(label, row) for label, row in sides if row.get("page")]
+    if not sides:
+        return ""  # a document-level row (documents, failures): nothing on a page to show
     figures = []
     for label, row in sides:
         figure, caption = cropper.crop(row)
@@ -232,13 +252,18 @@ def _crops_html(cropper: _Cropper, old: dict[str, Any] | None, new: dict[str, An
     return f'<div class="crops">{"".join(figures)}</div>'
 
 
+def _column_rank(ds: DatasetDiff, column: str) -> int:
+    """Key columns, then what the row says, then where it came from."""
+    return 0 if column in ds.key else 2 if column in PROVENANCE_COLUMNS else 1
+
+
 def _changed_card(ds: DatasetDiff, change: RowChange, cropper: _Cropper) -> str:
     rows = []
     changed = set(change.changed_columns)
     for cell in change.cells:
         a, b = _cell_pair(cell.old, cell.new)
         rows.append(f'<tr class="changed-cell" data-column="{html.escape(cell.column)}"><th>{html.escape(cell.column)}</th><td class="old">{a}</td><td class="new">{b}</td></tr>')
-    same = [c for c in change.new if c not in changed and c in change.old]
+    same = sorted((c for c in change.new if c not in changed and c in change.old), key=lambda c: _column_rank(ds, c))
     context = "".join(f"<tr><th>{html.escape(c)}</th><td colspan=2>{_plain(change.new[c])}</td></tr>" for c in same)
     return (
         f'<div class="row-card changed" data-kind="changed"><div class="card-head"><span class="tag tchanged">changed</span> {_key_html(ds, change.new)}'
@@ -250,11 +275,16 @@ def _changed_card(ds: DatasetDiff, change: RowChange, cropper: _Cropper) -> str:
 
 
 def _one_side_card(ds: DatasetDiff, row: dict[str, Any], kind: str, cropper: _Cropper) -> str:
-    cells = "".join(f"<tr><th>{html.escape(c)}</th><td>{_plain(v)}</td></tr>" for c, v in row.items())
+    ordered = sorted(row, key=lambda c: _column_rank(ds, c))
+    data = [c for c in ordered if c not in PROVENANCE_COLUMNS or c in ds.key]
+    where = [c for c in ordered if c not in data]
+    cells = "".join(f"<tr><th>{html.escape(c)}</th><td>{_plain(row[c])}</td></tr>" for c in data)
+    provenance = "".join(f"<tr><th>{html.escape(c)}</th><td>{_plain(row[c])}</td></tr>" for c in where)
+    details = f'<details><summary>provenance ({len(where)})</summary><table class="cells">{provenance}</table></details>' if where else ""
     crops = _crops_html(cropper, row if kind == "removed" else None, row if kind == "added" else None)
     return (
         f'<div class="row-card {kind}" data-kind="{kind}"><div class="card-head"><span class="tag t{kind}">{kind}</span> {_key_html(ds, row)}</div>'
-        f'<table class="cells">{cells}</table>{crops}</div>'
+        f'<table class="cells">{cells}</table>{details}{crops}</div>'
     )
 
 
