@@ -138,7 +138,14 @@ class _Cropper:
                 (bbox[3] - bbox[1]) / clip.height * 100,
             )
         caption = f"{path.name} p.{page_no}" + (f" bbox {[round(v, 1) for v in bbox]}" if bbox else " (whole page)")
-        return _figure_html(uri, overlay), caption
+        figure = _figure_html(uri, overlay)
+        if bbox and len(bbox) == 4:
+            # The text layer inside the box, to compare with the value character by character
+            # (scans have none: the crop is then the only evidence).
+            text = " ".join(page.get_text("text", clip=pymupdf.Rect(*bbox)).split())
+            if text:
+                figure += f'<div class="boxtext"><span class="k">text in box:</span> {html.escape(text)}</div>'
+        return figure, caption
 
     def close(self) -> None:
         for doc in self.docs.values():
@@ -365,6 +372,7 @@ figcaption{font-size:.8em;color:#555;margin-bottom:.2em}
 .cropwrap{position:relative;display:inline-block;border:1px solid #bbb;max-width:100%}
 .cropwrap img{display:block;max-width:100%;height:auto}
 .bbox{position:absolute;outline:2px solid rgba(220,0,0,.85);background:rgba(255,230,0,.12);pointer-events:none}
+.boxtext{font-size:.85em;margin-top:.25em;max-width:80em}
 .nocrop{color:#888;font-style:italic;padding:.5em;border:1px dashed #ccc}
 .warn{background:#fff8e1;padding:.3em .6em;border-left:3px solid #d4a72c}
 details{margin-top:.3em;font-size:.9em}

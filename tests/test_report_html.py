@@ -121,6 +121,9 @@ def test_report_in_chromium_shows_counts_crops_and_escaped_text(browser: webdriv
     assert len(changed.find_elements("css selector", "img.crop")) == 2
     assert "old source" in changed.text and "new source" in changed.text
     assert changed.find_element("css selector", "tr[data-column=consortium_name_raw] td.new ins").text == "（改）"
+    # Beside each crop, the PDF's own text in the row's box: the new source says （改）, the old one does not.
+    box_texts = [e.text for e in changed.find_elements("css selector", ".boxtext")]
+    assert len(box_texts) == 2 and "（改）" not in box_texts[0] and "浦河町コンソーシアム（改）" in box_texts[1]
 
     # Data is text, never markup: the extracted <script> is shown, not run.
     assert browser.title != "pwned"
