@@ -85,6 +85,15 @@ class DatasetDiff:
             self.added or self.removed or self.changed or self.columns_added or self.columns_removed or self.only_in
         )
 
+    @property
+    def changed_column_counts(self) -> dict[str, int]:
+        """How many changed rows each column changed in: a systematic shift shows at a glance."""
+        counts: dict[str, int] = {}
+        for change in self.changed:
+            for column in change.changed_columns:
+                counts[column] = counts.get(column, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
     def key_of(self, row: dict[str, Any]) -> dict[str, Any]:
         return {k: row.get(k) for k in self.key}
 

@@ -76,13 +76,13 @@ def _key_text(ds: DatasetDiff, row: dict[str, Any]) -> str:
 
 
 def summary_table(diff: OutputDiff) -> Table:
-    table = Table(title="nichiiki diff", title_justify="left")
+    table = Table(title="nichiiki diff: rows per dataset", title_justify="left")
     table.add_column("dataset", no_wrap=True)
-    table.add_column("old rows", justify="right")
-    table.add_column("new rows", justify="right")
-    table.add_column("added", justify="right", style="green")
-    table.add_column("removed", justify="right", style="red")
-    table.add_column("changed", justify="right", style="yellow")
+    table.add_column("old", justify="right", no_wrap=True)
+    table.add_column("new", justify="right", no_wrap=True)
+    table.add_column("added", justify="right", style="green", no_wrap=True)
+    table.add_column("removed", justify="right", style="red", no_wrap=True)
+    table.add_column("changed", justify="right", style="yellow", no_wrap=True)
     table.add_column("note", overflow="fold")
     for ds in diff.datasets.values():
         notes = []
@@ -124,7 +124,10 @@ def print_summary(diff: OutputDiff, console: Console, limit: int = 20) -> None:
             lines.append(line)
         if not lines:
             continue
-        console.print(Text(f"\n{ds.name}", style="bold"))
+        heading = Text(f"\n{ds.name}", style="bold")
+        if ds.changed:
+            heading.append("  changed columns: " + ", ".join(f"{c}×{n}" for c, n in ds.changed_column_counts.items()), style="dim")
+        console.print(heading)
         shown = lines if limit <= 0 else lines[:limit]
         for line in shown:
             console.print(line)

@@ -331,6 +331,9 @@ def _dataset_html(ds: DatasetDiff, cropper: _Cropper) -> str:
     parts = [f'<section class="dataset" id="ds-{html.escape(ds.name)}"><h2>{html.escape(ds.name)}</h2>']
     parts.append(f'<p class="meta">Rows matched on <code>{html.escape(key)}</code>. '
                  f"{len(ds.added)} added, {len(ds.removed)} removed, {len(ds.changed)} changed.</p>")
+    if ds.changed:
+        counts = ", ".join(f"<code>{html.escape(c)}</code> in {n}" for c, n in ds.changed_column_counts.items())
+        parts.append(f'<p class="meta colcounts">Changed columns: {counts} row(s).</p>')
     for note in ds.notes + ([f"only in the {ds.only_in} output"] if ds.only_in else []):
         parts.append(f'<p class="warn">{html.escape(note)}</p>')
     for kind, items in (("changed", ds.changed), ("removed", ds.removed), ("added", ds.added)):

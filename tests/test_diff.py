@@ -50,6 +50,7 @@ def test_added_removed_changed_by_key_with_cell_changes() -> None:
     change = ds.changed[0]
     assert change.key == {"doc_id": "doc", "row": 2}
     assert {(c.column, c.old, c.new) for c in change.cells} == {("region_raw", "町2", "釧路市"), ("tour", False, True)}
+    assert ds.changed_column_counts == {"region_raw": 1, "tour": 1}
 
 
 def test_row_order_and_run_id_and_fetch_time_are_not_changes() -> None:
