@@ -336,7 +336,10 @@ def _dataset_html(ds: DatasetDiff, cropper: _Cropper) -> str:
         parts.append(f'<p class="meta colcounts">Changed columns: {counts} row(s).</p>')
     for note in ds.notes + ([f"only in the {ds.only_in} output"] if ds.only_in else []):
         parts.append(f'<p class="warn">{html.escape(note)}</p>')
-    for kind, items in (("changed", ds.changed), ("removed", ds.removed), ("added", ds.added)):
+    # Rows whose values changed before rows where only provenance moved (a new extractor
+    # version or a shifted box touches every row and would bury the real changes).
+    changed = sorted(ds.changed, key=lambda ch: all(c in PROVENANCE_COLUMNS for c in ch.changed_columns))
+    for kind, items in (("changed", changed), ("removed", ds.removed), ("added", ds.added)):
         if not items:
             continue
         parts.append(f'<h3>{kind} ({len(items)})</h3>')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -167,3 +168,16 @@ def test_resolver_prefers_manifest_path_and_checks_the_hash(tmp_path: Path, two_
     resolve = default_pdf_resolver(diff_outputs(old, new), samples_dir=samples, cache_dir=tmp_path / "none")
     assert resolve("tbl", sha_v1) == v1
     assert resolve("tbl", "0" * 64) is None
+
+
+def test_value_changes_come_before_provenance_only_changes(two_outputs, tmp_path: Path) -> None:
+    old, new, samples = two_outputs
+    frame = pd.read_parquet(new / "consortia.parquet")
+    frame["extractor_version"] = "1.1"  # touches every row
+    frame.to_parquet(new / "consortia.parquet", index=False)
+    diff = diff_outputs(old, new)
+    text = write_html(diff, tmp_path / "order.html", lambda doc_id, sha: None).read_text(encoding="utf-8")
+    section = text[text.index('id="ds-consortia"'):]
+    heads = re.findall(r'data-kind="changed"><div class="card-head">.*?row</span>=<b>(\d+)</b>', section)
+    assert heads == ["2", "1"]  # row 2's name changed; row 1 only got the new extractor version
+    assert "<code>extractor_version</code> in 2" in section
