@@ -81,9 +81,9 @@ class DatasetDiff:
 
     @property
     def has_changes(self) -> bool:
-        return bool(
-            self.added or self.removed or self.changed or self.columns_added or self.columns_removed or self.only_in
-        )
+        # A dataset absent on one side and empty on the other holds the same (no) rows.
+        one_sided = self.only_in is not None and bool(self.old_rows or self.new_rows)
+        return bool(self.added or self.removed or self.changed or self.columns_added or self.columns_removed or one_sided)
 
     @property
     def changed_column_counts(self) -> dict[str, int]:
@@ -264,7 +264,8 @@ def diff_frames(
 
 
 def resolve_output(path: Path) -> Path:
-    """The folder holding parquet files: ``path`` itself, or ``path/current`` for an outputs root."""
+    """The folder holding the datasets: ``path`` itself (parquet files, or goldens as
+    ``<doc_id>/<dataset>.json``), or ``path/current`` for an outputs root."""
     path = Path(path)
     if not path.exists():
         raise OutputNotFound(f"{path}: no such output folder")
@@ -272,13 +273,24 @@ def resolve_output(path: Path) -> Path:
         raise OutputNotFound(f"{path}: not a folder (give an output folder or a release folder)")
     if not any(path.glob("*.parquet")) and (path / "current").exists():
         return (path / "current").resolve()
-    if not any(path.glob("*.parquet")):
+    if not any(path.glob("*.parquet")) and not _is_goldens(path):
         raise OutputNotFound(f"{path}: no <dataset>.parquet files in this folder")
     return path.resolve()
 
 
+def _is_goldens(folder: Path) -> bool:
+    return not any(folder.glob("*.parquet")) and any(folder.glob("*/*.json"))
+
+
 def load_output(path: Path) -> dict[str, pd.DataFrame]:
     folder = resolve_output(path)
+    if _is_goldens(folder):
+        from pipeline.goldens import load_goldens  # goldens.py builds on this module
+
+        try:
+            return load_goldens(folder)
+        except ValueError as exc:
+            raise OutputNotFound(str(exc)) from exc
     frames = {}
     for file in sorted(folder.glob("*.parquet")):
         try:

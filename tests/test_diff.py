@@ -117,6 +117,9 @@ def test_dataset_on_one_side_and_unknown_dataset_fallback_key() -> None:
     assert any("no schema" in note for note in places.notes)
     assert diff.has_changes
     assert diff_frames(new, old).datasets["places"].only_in == "old"
+    # Absent on one side, empty on the other: nothing to review.
+    empty = {"failures": pd.DataFrame({"doc_id": pd.Series(dtype=str), "stage": pd.Series(dtype=str)})}
+    assert not diff_frames({}, empty).has_changes and not diff_frames(empty, {}).has_changes
 
 
 def test_duplicate_keys_are_matched_in_order_and_reported() -> None:

@@ -74,6 +74,20 @@ def test_write_removes_stale_schema_goldens_and_keeps_other_branches_files(tmp_p
     assert foreign.exists()
 
 
+def test_nichiiki_diff_reads_a_goldens_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from pipeline.diff_cli import main as diff_main
+
+    write_goldens(frames(), tmp_path / "goldens")
+    out = tmp_path / "out"
+    out.mkdir()
+    changed = frames()["consortia"].assign(run_id="r2")
+    changed.loc[changed["row"] == 2, "consortium_name_raw"] = "弐"
+    changed.to_parquet(out / "consortia.parquet", index=False)
+    frames()["documents"].to_parquet(out / "documents.parquet", index=False)
+    assert diff_main(["diff", str(tmp_path / "goldens"), str(out)]) == 1
+    assert "consortium_name_raw: 二 → 弐" in capsys.readouterr().out
+
+
 def test_bad_golden_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "consortia.json").write_text("{not json")
