@@ -25,6 +25,11 @@ from pipeline.records import BBox, ParsedPage
 MARGIN_BAND = 0.10
 # A margin line recurring on at least this share of pages is a running header/footer.
 RECURRING_SHARE = 0.5
+# Reading order: cut across at gaps of this many line sizes, down at gaps of this many.
+Y_CUT_FACTOR = 1.2
+X_CUT_FACTOR = 1.0
+# A page with at least this many characters has a body size of its own.
+PAGE_BODY_MIN_CHARS = 200
 _PAGE_NUMBER = re.compile(r"^[\s\-－—–‐(（\[]*(?:p\.?|P\.?)?\s*[0-9０-９]{1,4}\s*(?:[/／]\s*[0-9０-９]{1,4})?[\s\-－—–‐)）\]]*$")
 
 
@@ -34,6 +39,7 @@ class PageText:
     lines: tuple[Line, ...]  # prose lines, reading order
     grid_boxes: tuple[BBox, ...]
     right_margin: float  # where full lines end on this page
+    body_size: float  # the page's own body size (slides differ page to page); 0 when too little text
 
     @property
     def ocr(self) -> bool:
@@ -56,9 +62,48 @@ def document_text(pages: Sequence[ParsedPage]) -> DocumentText:
     recurring = _recurring_margin_lines(raw)
     out = []
     for page, lines, grids in raw:
-        kept = [ln for ln in lines if not _is_running(ln, page, recurring)]
-        out.append(PageText(page, tuple(kept), tuple(grids), _right_margin(kept, page)))
+        kept = reading_order([ln for ln in lines if not _is_running(ln, page, recurring)])
+        own = body_size(kept) if sum(len(ln.text) for ln in kept) >= PAGE_BODY_MIN_CHARS else 0.0
+        out.append(PageText(page, tuple(kept), tuple(grids), _right_margin(kept, page), own))
     return DocumentText(tuple(out), body_size(ln for pt in out for ln in pt.lines))
+
+
+def reading_order(lines: list[Line]) -> list[Line]:
+    """Lines in reading order, columns and panels kept together (recursive XY-cut).
+
+    A block is cut across at its widest horizontal gap when that gap is a
+    paragraph break or more; otherwise down the widest vertical gap that no
+    line crosses (columns, side-by-side panels of a slide); a block with
+    neither is read top to bottom.
+    """
+    if len(lines) <= 1:
+        return list(lines)
+    size = sorted(ln.size for ln in lines)[len(lines) // 2] or 10.0
+    y_cut, y_gap = _widest_gap([(ln.bbox[1], ln.bbox[3]) for ln in lines])
+    if y_cut is not None and y_gap >= Y_CUT_FACTOR * size:
+        return _split(lines, 1, 3, y_cut)
+    x_cut, x_gap = _widest_gap([(ln.bbox[0], ln.bbox[2]) for ln in lines])
+    if x_cut is not None and x_gap >= X_CUT_FACTOR * size:
+        return _split(lines, 0, 2, x_cut)
+    return sorted(lines, key=lambda ln: (round(ln.bbox[1] / 2), ln.bbox[0]))
+
+
+def _split(lines: list[Line], lo: int, hi: int, cut: float) -> list[Line]:
+    first = [ln for ln in lines if ln.bbox[hi] <= cut]
+    rest = [ln for ln in lines if ln.bbox[hi] > cut]
+    return reading_order(first) + reading_order(rest)
+
+
+def _widest_gap(spans: list[tuple[float, float]]) -> tuple[float | None, float]:
+    """The middle of the widest gap between the union of ``spans``, and its width."""
+    spans = sorted(spans)
+    best, width = None, 0.0
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start - reach > width:
+            best, width = (start + reach) / 2, start - reach
+        reach = max(reach, end)
+    return best, width
 
 
 def body_size(lines) -> float:

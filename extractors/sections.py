@@ -100,7 +100,8 @@ def build_sections(doc: DocumentText) -> tuple[list[Section], list[Footnote]]:
         i = 0
         while i < len(prose):
             line = prose[i]
-            kind, label = _heading_kind(line, pt, doc.body_size, bold_is_body, in_toc, prose, i)
+            page_body = max(doc.body_size, pt.body_size)
+            kind, label = _heading_kind(line, pt, page_body, bold_is_body, in_toc, prose, i)
             if kind is None:
                 current = sections[-1] if sections else None
                 if current is None:
@@ -114,7 +115,7 @@ def build_sections(doc: DocumentText) -> tuple[list[Section], list[Footnote]]:
                 i += 1
                 continue
             heading_lines = [line]
-            while i + 1 < len(prose) and _continues_heading(heading_lines[-1], prose[i + 1], pt):
+            while i + 1 < len(prose) and _continues_heading(heading_lines[-1], prose[i + 1], pt, kind):
                 i += 1
                 heading_lines.append(prose[i])
             size = 1e6 if kind == "slide_title" else line.size
@@ -170,22 +171,28 @@ def _heading_kind(
         if label.kind == "bullet_open" and short and (bold or larger):
             return label.kind, label.text
         return None, ""
+    if pt.ocr:
+        return None, ""  # OCR measures neither font size nor weight
     if is_bracket_heading(text) or (short and (larger or bold) and not text.endswith(_SENTENCE_END)):
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     return None, ""
 
 
-def _continues_heading(prev: Line, nxt: Line, pt: PageText) -> bool:
-    """A heading wrapped onto a second line: same style, right below, previous line ran full width."""
-    return (
-        (prev.bold or prev.size > 0)
-        and prev.bold == nxt.bold
-        and prev.bold
-        and abs(prev.size - nxt.size) < 0.3
-        and 0 <= nxt.bbox[1] - prev.bbox[3] < 0.9 * prev.size
-        and prev.bbox[2] >= pt.right_margin - 2 * prev.size
-        and label_of(nxt.text, nxt) is None
-    )
+def _continues_heading(prev: Line, nxt: Line, pt: PageText, kind: str) -> bool:
+    """A heading wrapped onto a second line: same style, right below.
+
+    A numbered heading wraps only when its first line ran to the margin; an
+    unnumbered display heading (a cover title set over three lines) may break
+    anywhere, so any same-style line right below it that overlaps it continues it.
+    """
+    same_style = prev.bold == nxt.bold and abs(prev.size - nxt.size) < 0.3
+    close = 0 <= nxt.bbox[1] - prev.bbox[3] < 0.9 * prev.size
+    if not (same_style and close) or label_of(nxt.text, nxt) is not None or pt.ocr:
+        return False
+    if kind.startswith(("style:", "slide_title")):
+        overlaps = min(prev.bbox[2], nxt.bbox[2]) - max(prev.bbox[0], nxt.bbox[0]) > 0
+        return overlaps and not prev.text.endswith(_SENTENCE_END)
+    return prev.bold and prev.bbox[2] >= pt.right_margin - 2 * prev.size
 
 
 def _is_toc_row(line: Line, prose: list[Line]) -> bool:
