@@ -31,6 +31,10 @@ VERSION = "1"
 LETTERHEAD_ZONE = 0.6
 # A line whose centre is within this share of the page width from the middle is centred.
 CENTRED = 0.08
+# Letterhead lines starting right of this share of the width are the issuer's (or numbers/date).
+RIGHT_SIDE = 0.45
+# A title spans at least this share of the page width.
+TITLE_MIN_WIDTH = 0.2
 _DOC_NUMBER = re.compile(r"^\S{1,16}第\s*[0-9]+\s*号$|^事務連絡$")
 _ADDRESSEE_END = re.compile(r"(殿|様|各位|御中)$")
 _KI = re.compile(r"^記$")
@@ -73,6 +77,10 @@ class Item:
 def extract_notices(pages: Sequence[ParsedPage]) -> list[Record]:
     if not pages:
         return []
+    # Most documents are not notices: look at the first page with text before reading them all.
+    first = next((p for p in pages if p.has_text), None)
+    if first is None or read_letterhead(document_text([first])) is None:
+        return []
     doc = document_text(pages)
     head = read_letterhead(doc)
     if head is None:
@@ -86,55 +94,64 @@ def extract_notices(pages: Sequence[ParsedPage]) -> list[Record]:
 
 
 def read_letterhead(doc: DocumentText) -> Letterhead | None:
-    """The letterhead of the first page with text, or None when the document is not a notice."""
+    """The letterhead of the first page with text, or None when the document is not a notice.
+
+    Letterheads differ in order (the issuer may stand above or below the
+    title; 御中 may sit beside a list of desks), so lines are told apart by
+    place: numbers and date at the top right, the addressee on the left, the
+    title centred, the issuer on the right.
+    """
     for page_index, pt in enumerate(doc.pages):
         if pt.lines:
             break
     else:
         return None
     lines = list(pt.lines)
-    zone = [ln for ln in lines if ln.bbox[1] < LETTERHEAD_ZONE * pt.page.height]
-    numbers = [i for i, ln in enumerate(zone) if _DOC_NUMBER.match(_compact(ln.text))]
-    addressee_at = next((i for i, ln in enumerate(zone) if _ADDRESSEE_END.search(_compact(ln.text))), None)
-    if not numbers or addressee_at is None or addressee_at < numbers[0]:
+    width = pt.page.width
+    zone = [i for i, ln in enumerate(lines) if ln.bbox[1] < LETTERHEAD_ZONE * pt.page.height]
+    numbers = [i for i in zone if _DOC_NUMBER.match(_compact(lines[i].text))]
+    addressee_end = next((i for i in zone if _ADDRESSEE_END.search(_compact(lines[i].text))), None)
+    if not numbers or addressee_end is None:
         return None
-    date_raw, date = None, None
-    for ln in zone[:addressee_at]:
-        found = [d for d in find_dates(_compact(ln.text)) if len(d.iso) == 10]
-        if found:
-            date_raw, date = _compact(ln.text), found[0].iso
+    date_at, date_raw, date = None, None, None
+    for i in zone:
+        found = [d for d in find_dates(_compact(lines[i].text)) if len(d.iso) == 10]
+        if found and i not in numbers:
+            date_at, date_raw, date = i, _compact(lines[i].text), found[0].iso
             break
-    addressee = [zone[addressee_at]]
-    j = addressee_at + 1
-    while j < len(zone) and _compact(zone[j].text)[:1] in "(（" and _compact(zone[j].text)[-1:] in ")）":
-        addressee.append(zone[j])  # (財政担当課扱い): which desk of the addressee handles it
-        j += 1
-    issuer: list[Line] = []
-    middle = pt.page.width / 2
-    while j < len(lines) and not _is_centred(lines[j], middle, pt.page.width):
-        issuer.append(lines[j])
-        j += 1
-    title: list[Line] = []
-    while j < len(lines) and _is_centred(lines[j], middle, pt.page.width) and not _KI.match(_compact(lines[j].text)):
-        title.append(lines[j])
-        j += 1
-        if title and _compact(title[-1].text).endswith(("について", "（通知）", "(通知)", "）", ")")):
-            break
-    if not title:
+    title_at = next(
+        (i for i in zone if i > addressee_end and _is_title_line(lines[i], width) and not _KI.match(_compact(lines[i].text))),
+        None,
+    )
+    if title_at is None:
         return None
-    # Preface until 記 (on any page); without 記 the items start right after the title.
+    title_end = title_at + 1
+    while title_end < len(lines) and _is_title_line(lines[title_end], width) and not _KI.match(_compact(lines[title_end].text)):
+        title_end += 1
+    taken = set(numbers) | ({date_at} if date_at is not None else set())
+    head = [i for i in range(title_at) if i not in taken and lines[i].bbox[1] >= lines[numbers[0]].bbox[1]]
+    addressee = [lines[i] for i in head if lines[i].bbox[0] < RIGHT_SIDE * width or i == addressee_end]
+    issuer = [lines[i] for i in head if lines[i].bbox[0] >= RIGHT_SIDE * width and i != addressee_end]
+    j = title_end
+    while j < len(lines) and lines[j].bbox[0] >= RIGHT_SIDE * width:
+        issuer.append(lines[j])  # the issuer may stand below the title
+        j += 1
+    title = lines[title_at:title_end]
+    doc_numbers = [_compact(lines[i].text) for i in numbers]
+    # Preface until 記 (on any page); without 記 the items start right after the issuer.
     preface: list[Line] = []
-    start = (page_index, j)
     for pi in range(page_index, len(doc.pages)):
         page_lines = doc.pages[pi].lines
         for li in range(j if pi == page_index else 0, len(page_lines)):
             if _KI.match(_compact(page_lines[li].text)):
-                return Letterhead(
-                    pt.page, [_compact(zone[i].text) for i in numbers], date_raw, date, addressee, issuer, title,
-                    preface, (pi, li + 1), pt.ocr,
-                )
+                return Letterhead(pt.page, doc_numbers, date_raw, date, addressee, issuer, title, preface, (pi, li + 1), pt.ocr)
             preface.append(page_lines[li])
-    return Letterhead(pt.page, [_compact(zone[i].text) for i in numbers], date_raw, date, addressee, issuer, title, [], start, pt.ocr)
+    return Letterhead(pt.page, doc_numbers, date_raw, date, addressee, issuer, title, [], (page_index, j), pt.ocr)
+
+
+def _is_title_line(line: Line, width: float) -> bool:
+    """Centred and of some length: 御中 or 記 alone are not a title."""
+    return _is_centred(line, width / 2, width) and line.bbox[2] - line.bbox[0] > TITLE_MIN_WIDTH * width
 
 
 def read_items(doc: DocumentText, head: Letterhead) -> list[Item]:

@@ -18,7 +18,8 @@ from extractors.layout import Line
 _DIGIT = "0-9０-９"
 _KATAKANA = "ア-ンｱ-ﾝ"
 _CIRCLED = "①-⑳㉑-㉟㊱-㊿"
-_ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅰⅱⅲⅳⅴⅵⅶⅷⅸⅹ"
+_ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
+_ROMAN_LOWER = "ⅰⅱⅲⅳⅴⅵⅶⅷⅸⅹ"
 _KANJI_NUM = "一二三四五六七八九十百"
 
 # (kind, pattern) in the order they are tried; the first match wins.
@@ -31,6 +32,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("paren_kanji", re.compile(rf"^[（(]\s*[{_KANJI_NUM}]{{1,3}}\s*[）)]")),
     ("circled", re.compile(rf"^[{_CIRCLED}]")),
     ("roman", re.compile(rf"^[{_ROMAN}]+(?:[.．、]|(?=\s)|(?=[^\x00-\x7f]))")),
+    ("roman_lower", re.compile(rf"^[{_ROMAN_LOWER}]+(?:[.．、]|(?=\s)|(?=[^\x00-\x7f]))")),
     ("decimal_2", re.compile(rf"^[1-9１-９][{_DIGIT}]?[.．\-－][{_DIGIT}]{{1,2}}(?![{_DIGIT}.．,，年月日%％万千億円人名件])[.．]?")),
     ("decimal", re.compile(rf"^[1-9１-９][{_DIGIT}]?[.．、](?!\s*[{_DIGIT}])")),
     ("kanji_number", re.compile(rf"^[{_KANJI_NUM}]{{1,3}}[、.．]")),
