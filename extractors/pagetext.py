@@ -52,8 +52,24 @@ class DocumentText:
     body_size: float
 
 
+_LAST: list = [None, None]  # [pages the last result was built from, result]
+
+
 def document_text(pages: Sequence[ParsedPage]) -> DocumentText:
-    """Prose lines of every page, with running headers/footers and table interiors removed."""
+    """Prose lines of every page, with running headers/footers and table interiors removed.
+
+    Sections and notices both read the same document in a row; the last result
+    is kept (with the very page objects it came from, so identity is a safe key).
+    """
+    last_pages, last = _LAST
+    if last_pages is not None and len(last_pages) == len(pages) and all(a is b for a, b in zip(last_pages, pages)):
+        return last
+    result = _document_text(pages)
+    _LAST[:] = [tuple(pages), result]
+    return result
+
+
+def _document_text(pages: Sequence[ParsedPage]) -> DocumentText:
     raw: list[tuple[ParsedPage, list[Line], list[BBox]]] = []
     for page in pages:
         grids = [g.bbox for g in find_grids(page)] if page.edges else []
