@@ -37,6 +37,7 @@ RIGHT_SIDE = 0.45
 TITLE_MIN_WIDTH = 0.2
 _DOC_NUMBER = re.compile(r"^\S{1,16}第\s*[0-9]+\s*号$|^事務連絡$")
 _ADDRESSEE_END = re.compile(r"(殿|様|各位|御中)$")
+_TITLE_ENDS = ("について", "（通知）", "(通知)", "（依頼）", "(依頼)", "（周知）", "(周知)")
 _KI = re.compile(r"^記$")
 _ITEM_KINDS = NUMBERED_KINDS | {"example", "bullet_filled", "bullet_open"}
 
@@ -126,7 +127,13 @@ def read_letterhead(doc: DocumentText) -> Letterhead | None:
     if title_at is None:
         return None
     title_end = title_at + 1
-    while title_end < len(lines) and _is_title_line(lines[title_end], width) and not _KI.match(_compact(lines[title_end].text)):
+    while (
+        title_end < len(lines)
+        and _is_title_line(lines[title_end], width)
+        and not _KI.match(_compact(lines[title_end].text))
+        and not _compact(lines[title_end - 1].text).endswith(_TITLE_ENDS)
+        and lines[title_end].bbox[2] < pt.right_margin - lines[title_end].size  # a full-width line is prose
+    ):
         title_end += 1
     taken = set(numbers) | ({date_at} if date_at is not None else set())
     head = [i for i in range(title_at) if i not in taken and lines[i].bbox[1] >= lines[numbers[0]].bbox[1]]
@@ -191,10 +198,12 @@ def _item_kind(line: Line, pt: PageText, body_size: float) -> tuple[str | None, 
     label = label_of(text, line)
     if label is not None and label.kind in _ITEM_KINDS and label.rest:
         return label.kind, label.text
+    if is_bracket_heading(text):
+        return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     if pt.ocr:
         return None, ""  # OCR gives no reliable font size or weight
     short = line.bbox[2] < pt.right_margin - 2 * line.size
-    if is_bracket_heading(text) or (short and (line.bold or line.size >= 1.08 * body_size) and not text.endswith("。")):
+    if (short and (line.bold or line.size >= 1.08 * body_size) and not text.endswith("。")):
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     return None, ""
 

@@ -39,7 +39,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("katakana", re.compile(rf"^[{_KATAKANA}][.．、](?![{_KATAKANA}])")),
     ("example", re.compile(r"^例\s*[)）:：]")),
     ("bullet_filled", re.compile(r"^[●■◆▶▼◎★]")),
-    ("bullet_open", re.compile(r"^[○□◇☆▷]")),
+    ("bullet_open", re.compile(r"^[○〇◯□◇☆▷]")),
 )
 # A bare number ("1 地方自治体が…") is a label only when the PDF leaves a gap after it.
 _BARE_NUMBER = re.compile(rf"^[1-9１-９][{_DIGIT}]?(?![{_DIGIT}.．,，、年月日%％万千億円人名件回時分])")

@@ -171,9 +171,11 @@ def _heading_kind(
         if label.kind == "bullet_open" and short and (bold or larger):
             return label.kind, label.text
         return None, ""
+    if is_bracket_heading(text):
+        return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     if pt.ocr:
         return None, ""  # OCR measures neither font size nor weight
-    if is_bracket_heading(text) or (short and (larger or bold) and not text.endswith(_SENTENCE_END)):
+    if (short and (larger or bold) and not text.endswith(_SENTENCE_END)):
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     return None, ""
 

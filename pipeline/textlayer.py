@@ -16,6 +16,7 @@ glyph with the page's typical glyph height, which is what the line builder
 from __future__ import annotations
 
 import statistics
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from pipeline.records import Char, ParsedPage
 # Words tesseract is less sure of than this are specks and show-through, not text.
 MIN_WORD_CONFIDENCE = 0.2
 _LOW_MARKS = set("、。，．.,_")
+# Specks that tesseract glues to a symbol it is unsure of.
+_NOISE = "'\"`‘’“”,.:;_-~^"
 
 
 def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPage:
@@ -36,7 +39,7 @@ def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPa
 
 def glyph_chars(words: tuple[Char, ...]) -> tuple[Char, ...]:
     """OCR words → one Char per glyph, boxes normalised to the page's glyph height."""
-    kept = [w for w in words if _confidence(w) >= MIN_WORD_CONFIDENCE and w.text.strip()]
+    kept = [w for w in (_keep(w) for w in words) if w is not None]
     if not kept:
         return ()
     height = statistics.median(w.bbox[3] - w.bbox[1] for w in kept if len(w.text) > 1 or w.text not in _LOW_MARKS) if any(
@@ -55,6 +58,23 @@ def glyph_chars(words: tuple[Char, ...]) -> tuple[Char, ...]:
         for i, glyph in enumerate(w.text):
             out.append(Char(glyph, (x0 + i * step, top, x0 + (i + 1) * step, bottom), size=height, font=w.font))
     return tuple(out)
+
+
+def _keep(word: Char) -> Char | None:
+    """The word, or None for specks; a lone symbol is kept whatever tesseract's confidence.
+
+    Tesseract gives circled numbers and marks (①, ⑤, ●) a confidence of 0 even
+    when it reads them right, and they are exactly the labels items hang on.
+    """
+    text = word.text.strip()
+    if not text:
+        return None
+    if _confidence(word) >= MIN_WORD_CONFIDENCE:
+        return word
+    symbol = text.strip(_NOISE)
+    if len(symbol) == 1 and not symbol.isascii() and unicodedata.category(symbol) in ("No", "So", "Sm"):
+        return replace(word, text=symbol)
+    return None
 
 
 def _confidence(word: Char) -> float:
