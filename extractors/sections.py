@@ -13,6 +13,7 @@ same or a higher level, wherever that is.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -151,8 +152,10 @@ def _heading_kind(
         return None, ""
     page = pt.page
     if page.width > page.height and line.bbox[1] < SLIDE_TITLE_ZONE * page.height:
-        top_size = max(ln.size for ln in pt.lines)
-        first_big = next((ln for ln in prose if ln.size >= 0.9 * top_size), None)
+        # The title is the largest text in the top zone (diagrams lower down may be set larger).
+        top = [ln for ln in prose if ln.bbox[1] < SLIDE_TITLE_ZONE * page.height]
+        top_size = max(ln.size for ln in top)
+        first_big = next((ln for ln in top if ln.size >= 0.9 * top_size), None)
         if line is first_big and line.size > body_size * LARGER_RATIO:
             return "slide_title", ""
     short = line.bbox[2] < pt.right_margin - 2 * line.size or len(text) <= 20
@@ -175,7 +178,7 @@ def _heading_kind(
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     if pt.ocr:
         return None, ""  # OCR measures neither font size nor weight
-    if (short and (larger or bold) and not text.endswith(_SENTENCE_END)):
+    if short and (larger or bold) and not text.endswith(_SENTENCE_END) and _wordy(text):
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     return None, ""
 
@@ -216,6 +219,11 @@ def _bold_is_body(doc: DocumentText) -> bool:
     total = sum(len(ln.text) for pt in doc.pages for ln in pt.lines)
     bold = sum(len(ln.text) for pt in doc.pages for ln in pt.lines if ln.bold)
     return total > 0 and bold > 0.5 * total
+
+
+def _wordy(text: str) -> bool:
+    """At least two letters: a lone "＋", "２" or arrow in a diagram is not a heading."""
+    return sum(unicodedata.category(ch).startswith("L") for ch in text) >= 2
 
 
 def _normalise(text: str) -> str:
