@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from extractors.grid import find_grids
 from extractors.layout import Line, text_lines
+from pipeline.overprint import dedupe_overprinted
 from pipeline.records import BBox, ParsedPage
 
 # Running headers/footers live in these top/bottom fractions of the page.
@@ -72,6 +73,9 @@ def document_text(pages: Sequence[ParsedPage]) -> DocumentText:
 def _document_text(pages: Sequence[ParsedPage]) -> DocumentText:
     raw: list[tuple[ParsedPage, list[Line], list[BBox]]] = []
     for page in pages:
+        chars = dedupe_overprinted(page.chars)
+        if len(chars) != len(page.chars):
+            page = replace(page, chars=chars)
         grids = [g.bbox for g in find_grids(page)] if page.edges else []
         lines = [ln for ln in text_lines(page) if not any(_inside(ln.bbox, g) for g in grids)]
         raw.append((page, lines, grids))

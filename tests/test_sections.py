@@ -240,3 +240,15 @@ def test_document_without_text_gives_no_sections(tmp_path):
     path = make_pdf([PageSpec()], tmp_path / "blank.pdf")
     _, parsed = parse_pages(path, "blank", "0" * 64, str(path), cache_dir=tmp_path / "cache")
     assert extract_sections(parsed) == []
+
+
+def test_overprinted_bold_reads_once_and_counts_as_bold(tmp_path):
+    """Word's simulated bold draws a heading several times, shifted by a fraction of a point."""
+    texts = [Text(60 + dx, 80 + dy, "Ⅰ総合戦略について", size=12) for dx, dy in [(0, 0), (0.24, 0), (0, 0.24), (0.24, 0.24)]]
+    texts += [Text(70, 105, "本文の一行目である。"), Text(60 + 0, 140, "Ⅱ基本的な視点", size=12), Text(60.24, 140, "Ⅱ基本的な視点", size=12)]
+    texts += [Text(70, 165, "本文の二行目である。")]
+    sections, _ = _sections(tmp_path, [PageSpec(texts=texts)])
+    assert [(s["heading_raw"], s["text_raw"]) for s in sections] == [
+        ("Ⅰ総合戦略について", "本文の一行目である。"),
+        ("Ⅱ基本的な視点", "本文の二行目である。"),
+    ]
