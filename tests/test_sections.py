@@ -252,3 +252,19 @@ def test_overprinted_bold_reads_once_and_counts_as_bold(tmp_path):
         ("Ⅰ総合戦略について", "本文の一行目である。"),
         ("Ⅱ基本的な視点", "本文の二行目である。"),
     ]
+
+
+def test_kome_notes_are_footnotes_of_their_section(tmp_path):
+    texts = [
+        Text(60, 80, "1.対象経費", size=12),
+        Text(70, 105, "対象となる経費は次のとおり。"),
+        Text(70, 125, "※令和2年4月1日以降の事業に限る。"),
+        Text(60, 160, "2.留意事項", size=12),
+        Text(70, 185, "留意事項の本文。"),
+    ]
+    sections, notes = _sections(tmp_path, [PageSpec(texts=texts)])
+    assert [(n["kind"], n["label"], n["section_id"], n["text_raw"]) for n in notes] == [
+        ("note", "※", "made#s1", "※令和2年4月1日以降の事業に限る。")
+    ]
+    # the note stays in the text it qualifies
+    assert sections[0]["text_raw"].endswith("※令和2年4月1日以降の事業に限る。")
