@@ -10,6 +10,7 @@ the same label; lines after it in the same small size continue it. ※ notes
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from extractors.layout import Line
@@ -21,6 +22,9 @@ MARKER_SIZE_RATIO = 0.8
 NOTE_SIZE_RATIO = 0.92
 # ... and sit in the lower part of the page (share of page height from the top).
 NOTE_ZONE = 0.6
+# A footnote body has at least this many characters after its label.
+MIN_NOTE_CHARS = 8
+_KOME = re.compile(r"^※\s*([0-9０-９]{0,3})")
 _MARKER_CHARS = re.compile(r"^[0-9０-９*＊†‡]+$")
 _NOTE_LABEL = re.compile(r"^(?:注\s*)?([0-9０-９]{1,3}|[*＊†‡]+)")
 
@@ -75,7 +79,8 @@ def split_note_bodies(lines: list[Line], page: ParsedPage, body_size: float) -> 
         small_low = ln.size < NOTE_SIZE_RATIO * body_size and ln.bbox[1] > NOTE_ZONE * page.height
         if small_low:
             m = _NOTE_LABEL.match(ln.text)
-            if m and _label_is_set_apart(ln, len(m.group(0))):
+            # A footnote says something: a small "4 使途" in a diagram is a label, not a note.
+            if m and _label_is_set_apart(ln, len(m.group(0))) and len(ln.text) - len(m.group(0)) >= MIN_NOTE_CHARS:
                 notes.append(NoteBody(_fold_digits(m.group(1)), [ln]))
                 continue
             if notes and ln.bbox[1] >= notes[-1].lines[-1].bbox[1]:
@@ -83,6 +88,21 @@ def split_note_bodies(lines: list[Line], page: ParsedPage, body_size: float) -> 
                 continue
         prose.append(ln)
     return prose, notes
+
+
+def kome_note(line: Line) -> str | None:
+    """The label of a ※ note line (※, ※1), or None when the line is not one.
+
+    A ※ standing alone or with only its number is a reference mark in a
+    diagram, not a note.
+    """
+    m = _KOME.match(line.text.lstrip())
+    if not m:
+        return None
+    rest = line.text.lstrip()[m.end():]
+    if sum(unicodedata.category(ch).startswith("L") for ch in rest) < 2:
+        return None
+    return "※" + _fold_digits(m.group(1))
 
 
 def _label_is_set_apart(line: Line, n: int) -> bool:

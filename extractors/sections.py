@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.footnotes import Marker, NoteBody, markers_in, split_note_bodies
+from extractors.footnotes import Marker, NoteBody, kome_note, markers_in, split_note_bodies
 from extractors.layout import Line
 from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
 from extractors.pagetext import DocumentText, PageText, document_text
@@ -111,8 +111,9 @@ def build_sections(doc: DocumentText) -> tuple[list[Section], list[Footnote]]:
                 current.pages.add(pt.page.page_number)
                 current.ocr |= pt.ocr
                 page_markers += [(m, current) for m in markers_in(line)]
-                if line.text.lstrip().startswith("※"):
-                    notes.append(Footnote("※", "note", current, pt.page, None, note_line=line))
+                kome = kome_note(line)
+                if kome is not None:
+                    notes.append(Footnote(kome, "note", current, pt.page, None, note_line=line))
                 i += 1
                 continue
             heading_lines = [line]
