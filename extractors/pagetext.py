@@ -17,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from extractors.grid import find_grids
+from extractors.grid import cell_boxes_from_edges
 from extractors.layout import Line, text_lines
 from pipeline.overprint import dedupe_overprinted
-from pipeline.records import BBox, ParsedPage
+from pipeline.records import BBox, ParsedPage, union_bbox
 
 # Running headers/footers live in these top/bottom fractions of the page.
 MARGIN_BAND = 0.10
@@ -76,7 +76,7 @@ def _document_text(pages: Sequence[ParsedPage]) -> DocumentText:
         chars = dedupe_overprinted(page.chars)
         if len(chars) != len(page.chars):
             page = replace(page, chars=chars)
-        grids = [g.bbox for g in find_grids(page)] if page.edges else []
+        grids = table_boxes(page)
         lines = [ln for ln in text_lines(page) if not any(_inside(ln.bbox, g) for g in grids)]
         raw.append((page, lines, grids))
     recurring = _recurring_margin_lines(raw)
@@ -86,6 +86,13 @@ def _document_text(pages: Sequence[ParsedPage]) -> DocumentText:
         own = body_size(kept) if sum(len(ln.text) for ln in kept) >= PAGE_BODY_MIN_CHARS else 0.0
         out.append(PageText(page, tuple(kept), tuple(grids), _right_margin(kept, page), own))
     return DocumentText(tuple(out), body_size(ln for pt in out for ln in pt.lines))
+
+
+def table_boxes(page: ParsedPage, min_cells: int = 4) -> list[BBox]:
+    """Outlines of the ruled tables on ``page`` (as find_grids finds them, without filling cells)."""
+    if not page.edges:
+        return []
+    return [union_bbox(boxes) for boxes in cell_boxes_from_edges(page.edges) if len(boxes) >= min_cells]
 
 
 def reading_order(lines: list[Line]) -> list[Line]:
