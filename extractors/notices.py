@@ -213,7 +213,7 @@ def _wraps(prev: Line, line: Line, pt: PageText) -> bool:
         prev.bold == line.bold
         and abs(prev.size - line.size) < 0.3
         and prev.bbox[2] >= pt.right_margin - 2 * prev.size
-        and 0 <= line.bbox[1] - prev.bbox[3] < 0.9 * prev.size
+        and -0.3 * prev.size <= line.bbox[1] - prev.bbox[3] < 0.9 * prev.size
     )
 
 

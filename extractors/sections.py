@@ -192,7 +192,7 @@ def _continues_heading(prev: Line, nxt: Line, pt: PageText, kind: str) -> bool:
     anywhere, so any same-style line right below it that overlaps it continues it.
     """
     same_style = prev.bold == nxt.bold and abs(prev.size - nxt.size) < 0.3
-    close = 0 <= nxt.bbox[1] - prev.bbox[3] < 0.9 * prev.size
+    close = -0.3 * prev.size <= nxt.bbox[1] - prev.bbox[3] < 0.9 * prev.size  # glyph boxes of tight lines overlap
     if not (same_style and close) or label_of(nxt.text, nxt) is not None or pt.ocr:
         return False
     if kind.startswith(("style:", "slide_title")):
