@@ -42,7 +42,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("bullet_open", re.compile(r"^[○〇◯□◇☆▷]")),
 )
 # A bare number ("1 地方自治体が…") is a label only when the PDF leaves a gap after it.
-_BARE_NUMBER = re.compile(rf"^[1-9１-９][{_DIGIT}]?(?![{_DIGIT}.．,，、年月日%％万千億円人名件回時分])")
+_BARE_NUMBER = re.compile(rf"^[1-9１-９][{_DIGIT}]?(?![{_DIGIT}.．,，、年月日%％万千億円人名件回時分代歳才])")
 _BRACKET = re.compile(r"^【[^】]{1,40}】$")
 
 # Kinds that number things (as opposed to bullets, which only mark them).

@@ -32,6 +32,8 @@ MAX_HEADING_CHARS = 60
 # A line this much larger than the body size is set as a heading.
 LARGER_RATIO = 1.08
 MUCH_LARGER_RATIO = 1.3
+# Lines set smaller than this share of the body size are never headings.
+SMALLER_RATIO = 0.95
 # Slide titles sit in this top share of a landscape page.
 SLIDE_TITLE_ZONE = 0.22
 _TOC_TITLES = {"目次", "もくじ", "contents", "index"}
@@ -159,6 +161,8 @@ def _heading_kind(
         first_big = next((ln for ln in top if ln.size >= 0.9 * top_size), None)
         if line is first_big and line.size > body_size * LARGER_RATIO:
             return "slide_title", ""
+    if line.size < SMALLER_RATIO * body_size:
+        return None, ""  # chart labels, captions and notes are set smaller than the text
     short = line.bbox[2] < pt.right_margin - 2 * line.size or len(text) <= 20
     larger = line.size >= body_size * LARGER_RATIO
     # A title set much larger than the body may run the full width.
@@ -166,8 +170,10 @@ def _heading_kind(
     bold = line.bold and not bold_is_body
     label = label_of(text, line)
     if label is not None:
-        if not label.rest or label.kind == "example":
-            return None, ""
+        if not _wordy(label.rest) or label.kind == "example":
+            return None, ""  # "9 9 9" or "25 ," on a chart axis
+        if label.kind == "decimal" and label.text.isdigit() and text.endswith("。"):
+            return None, ""  # a sentence that happens to open with a number
         if label.kind in NUMBERED_KINDS and (short or bold or larger):
             return label.kind, label.text
         if label.kind == "bullet_filled" and short and not text.endswith("。"):
