@@ -21,6 +21,7 @@ from extractors.base import provenance, register
 from extractors.footnotes import Marker, NoteBody, kome_note, markers_in, split_note_bodies
 from extractors.layout import Line
 from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
+from extractors.values import find_quantities, fold
 from extractors.pagetext import DocumentText, PageText, document_text
 from pipeline.records import ParsedPage, Record, union_bbox
 
@@ -185,7 +186,7 @@ def _heading_kind(
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     if pt.ocr:
         return None, ""  # OCR measures neither font size nor weight
-    if short and (larger or bold) and not text.endswith(_SENTENCE_END) and _wordy(text):
+    if short and (larger or bold) and not text.endswith(_SENTENCE_END) and _wordy(_without_quantities(text)):
         return f"style:{round(line.size * 2) / 2}:{'B' if line.bold else 'R'}", ""
     return None, ""
 
@@ -231,6 +232,14 @@ def _bold_is_body(doc: DocumentText) -> bool:
 def _wordy(text: str) -> bool:
     """At least two letters: a lone "＋", "２" or arrow in a diagram is not a heading."""
     return sum(unicodedata.category(ch).startswith("L") for ch in text) >= 2
+
+
+def _without_quantities(text: str) -> str:
+    """``text`` less its amounts: a budget line "２６５億円" set large is a figure, not a heading."""
+    folded = fold(text)
+    for q in reversed(find_quantities(folded)):
+        folded = folded[: q.start] + folded[q.end :]
+    return folded
 
 
 def _normalise(text: str) -> str:
