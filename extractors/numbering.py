@@ -11,6 +11,7 @@ the nesting is derived per document from the order kinds first appear
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from extractors.layout import Line
@@ -45,6 +46,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _BARE_NUMBER = re.compile(rf"^[1-9１-９][{_DIGIT}]?(?![{_DIGIT}.．,，、年月日%％万千億円人名件回時分代歳才])")
 _BRACKET = re.compile(r"^【[^】]{1,40}】$")
 
+# Kangxi radicals (U+2F00–U+2FD5) to the ideographs they look like.
+_KANGXI = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0x2F00, 0x2FD6)}
+
 # Kinds that number things (as opposed to bullets, which only mark them).
 NUMBERED_KINDS = frozenset(k for k, _ in _PATTERNS if not k.startswith("bullet") and k != "example")
 
@@ -62,11 +66,14 @@ def label_of(text: str, line: Line | None = None) -> Label | None:
     ``line`` (when given) lets a bare number count as a label if a visible gap
     follows it, which is how many notices print "1　地方自治体が…".
     """
-    stripped = text.lstrip(" \u3000")
+    original = text.lstrip(" \u3000")
+    # PowerPoint exports often write 一, 二, 十 as Kangxi radicals (⼀ ⼆ ⼗); match on the
+    # ordinary ideographs but hand back the label as printed (the mapping is one to one).
+    stripped = original.translate(_KANGXI)
     for kind, pattern in _PATTERNS:
         m = pattern.match(stripped)
         if m:
-            return Label(kind, m.group(0).strip(), stripped[m.end():].lstrip(" \u3000"))
+            return Label(kind, original[: m.end()].strip(), original[m.end():].lstrip(" \u3000"))
     m = _BARE_NUMBER.match(stripped)
     if m and line is not None and _gap_after(line, len(m.group(0))):
         return Label("decimal", m.group(0), stripped[m.end():].lstrip(" \u3000"))

@@ -89,6 +89,8 @@ def test_frames_validate(join_extraction, tsuchi_extraction):
         ("ア．要件", "katakana", "ア．"),
         ("Ⅱ その他", "roman", "Ⅱ"),
         ("例）・相談会", "example", "例）"),
+        ("第⼆章 ⼈⼝の動向", "chapter", "第⼆章"),  # Kangxi radicals as PowerPoint writes them
+        ("（⼀）概要", "paren_kanji", "（⼀）"),
     ],
 )
 def test_labels(text, kind, label):
