@@ -27,6 +27,8 @@ _KANJI_NUM = "一二三四五六七八九十百"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("chapter", re.compile(rf"^第\s*[{_DIGIT}{_KANJI_NUM}]+\s*[章編部]")),
     ("clause", re.compile(rf"^第\s*[{_DIGIT}{_KANJI_NUM}]+\s*[節条]")),
+    # 第１ 感染拡大防止策… (budget outlines number their parts 第１, 第２ without 章)
+    ("dai", re.compile(rf"^第\s*(?:[{_DIGIT}]{{1,2}}(?![{_DIGIT}章編部節条号回年次期項款目])|[{_KANJI_NUM}]{{1,3}}(?=[\s\u3000]))")),
     ("paren_number", re.compile(rf"^[（(]\s*[{_DIGIT}]{{1,2}}\s*[）)]")),
     ("paren_katakana", re.compile(rf"^[（(]\s*[{_KATAKANA}]\s*[）)]")),
     ("paren_alpha", re.compile(r"^[（(]\s*[a-zａ-ｚ]\s*[）)]")),

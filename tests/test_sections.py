@@ -91,6 +91,7 @@ def test_frames_validate(join_extraction, tsuchi_extraction):
         ("例）・相談会", "example", "例）"),
         ("第⼆章 ⼈⼝の動向", "chapter", "第⼆章"),  # Kangxi radicals as PowerPoint writes them
         ("（⼀）概要", "paren_kanji", "（⼀）"),
+        ("第１　感染拡大防止策", "dai", "第１"),
     ],
 )
 def test_labels(text, kind, label):
@@ -98,7 +99,9 @@ def test_labels(text, kind, label):
     assert found is not None and (found.kind, found.label if hasattr(found, "label") else found.text) == (kind, label)
 
 
-@pytest.mark.parametrize("text", ["2020年4月に", "0.5（ただし", "1,827万人", "100万円", "3月31日", "4つの観点", "本文です"])
+@pytest.mark.parametrize(
+    "text", ["2020年4月に", "0.5（ただし", "1,827万人", "100万円", "3月31日", "4つの観点", "本文です", "第三者の意見", "第31号による", "第3回会議"]
+)
 def test_numbers_in_prose_are_not_labels(text):
     assert label_of(text) is None
 
