@@ -21,7 +21,7 @@ from extractors.base import provenance, register
 from extractors.layout import Line
 from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
 from extractors.pagetext import DocumentText, PageText, document_text
-from extractors.values import find_dates, find_rates, fold, yen_amounts
+from extractors.values import find_dates, find_rates, yen_amounts
 from pipeline.records import ParsedPage, Record, union_bbox
 
 EXTRACTOR = "notices"
@@ -261,7 +261,3 @@ def _item_record(item: Item, ids: dict[int, str], doc_id: str) -> Record:
     bbox = union_bbox([ln.bbox for ln in item.first_page_lines])
     return Record("notice_items", values, provenance(item.page, bbox, EXTRACTOR, VERSION))
 
-
-def normalise_label(label: str) -> str:
-    """（１） and (1) are the same label: fold width for comparisons across text and scan."""
-    return fold(label)
