@@ -67,7 +67,7 @@ def ocr_cells(images: list[np.ndarray], cache_dir: Path | None = None) -> list[t
         for psm in (PSM_BLOCK, PSM_LINE):
             text, confidence = ocr_text(alone, psm=psm, cache_dir=cache_dir)
             if confidence > results[i][1]:
-                results[i] = ("".join(text.split()), confidence)
+                results[i] = ("".join(text.split()), round(confidence, 3))
     return results
 
 
@@ -98,4 +98,4 @@ def _join(words: list[OcrWord]) -> tuple[str, float]:
                 continue
         lines.append([w])
     text = "".join("".join(x.text for x in sorted(line, key=lambda x: x.left)) for line in lines)
-    return text, sum(w.confidence for w in words) / len(words)
+    return text, round(sum(w.confidence for w in words) / len(words), 3)

@@ -191,4 +191,4 @@ def _holes(component: np.ndarray) -> np.ndarray:
 
 
 def _clip(value: float) -> float:
-    return float(max(0.0, min(1.0, value)))
+    return round(float(max(0.0, min(1.0, value))), 3)

@@ -53,6 +53,8 @@ LOW_OCR_CONFIDENCE = 0.5
 DENOISE_DPI = 300.0
 # Ink blobs smaller than this (inches, either side) are dust, not marks or glyphs.
 SPECK_INCHES = 0.04
+# A speck farther than this (inches) from any glyph is dust, not part of the text.
+STRAY_INCHES = 0.03
 # The smallest mark (● or ○ of a 6 pt font, inches); smaller lone blobs are dust.
 MIN_MARK_INCHES = 0.06
 # Cells are read this far inside their rulings (inches).
@@ -307,8 +309,30 @@ def text_image(gray: np.ndarray, ink: np.ndarray, dpi: float) -> np.ndarray:
     size = max(3, int(round(0.1 * dpi)) | 1)
     background = cv2.medianBlur(gray, size).astype(np.float32)
     flat = np.clip(gray.astype(np.float32) / np.maximum(background, 1.0) * 255.0, 0, 255).astype(np.uint8)
-    near_text = cv2.dilate(ink, np.ones((5, 5), np.uint8)) > 0
+    near_text = cv2.dilate(_without_stray_specks(ink, dpi), np.ones((5, 5), np.uint8)) > 0
     return np.where(near_text, flat, 255).astype(np.uint8)
+
+
+def _without_stray_specks(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """Ink without dust lying apart from the text (OCR reads it as . ・ | ').
+
+    Small marks that belong to glyphs (dakuten, the dot of ・ inside a line)
+    sit close to other strokes and are kept.
+    """
+    speck = SPECK_INCHES * dpi
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    small = np.zeros(n, dtype=bool)
+    small[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) < speck
+    if not small.any():
+        return ink
+    big = ((labels > 0) & ~small[labels]).astype(np.uint8)
+    reach = max(3, int(round(STRAY_INCHES * dpi)))
+    near_big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))) > 0
+    keep = np.ones(n, dtype=bool)
+    for i in np.nonzero(small)[0]:
+        keep[i] = bool(near_big[labels == i].any())
+    keep[0] = False
+    return np.where(keep[labels], ink, 0).astype(np.uint8)
 
 
 def _pixel_box(bbox: BBox, dpi: float, inset: int, limit: tuple[int, ...]) -> tuple[int, int, int, int]:
