@@ -68,14 +68,21 @@ def score(truth: Grid, grids: list[Grid]) -> dict:
     if not grids:
         return {"grid_found": False, "cells": len(truth.cells), "correct": 0, "accuracy": 0.0}
     grid = max(grids, key=lambda g: len(g.cells))
-    correct = sum(_class(c) == _class(grid.cell_at(c.row, c.col)) for c in truth.cells)
+    starts = {(c.row, c.col): c for c in grid.cells}
+
+    def same(c) -> bool:
+        # The same cell (start and spans) holding the same class of content.
+        s = starts.get((c.row, c.col))
+        return s is not None and (s.row_span, s.col_span) == (c.row_span, c.col_span) and _class(s) == _class(c)
+
+    correct = sum(same(c) for c in truth.cells)
     return {
         "grid_found": (grid.n_rows, grid.n_cols) == (truth.n_rows, truth.n_cols),
         "cells": len(truth.cells),
         "correct": correct,
         "accuracy": round(correct / len(truth.cells), 4),
         "mark_cells": sum(_class(c) in "●○—" for c in truth.cells),
-        "mark_cells_correct": sum(_class(c) in "●○—" and _class(c) == _class(grid.cell_at(c.row, c.col)) for c in truth.cells),
+        "mark_cells_correct": sum(_class(c) in "●○—" and same(c) for c in truth.cells),
         "low_confidence_cells": sum(bool(c.note and c.note.startswith("low confidence")) for c in grid.cells),
     }
 

@@ -91,7 +91,7 @@ def page_grids(page: ParsedPage) -> list[Grid]:
     return [read_marks(g, page) for g in find_grids(page)]
 
 
-@register(NAME, VERSION, ("consortia", "theme_marks", "consortium_issues"))
+@register(NAME, VERSION, ("consortia", "theme_marks", "consortium_issues", "cell_reviews"))
 def extract_matrices(pages: Sequence[ParsedPage], settings: MatrixSettings = DEFAULT_SETTINGS) -> list[Record]:
     """Consortia, their marks and their issue lists from every page of one document."""
     matrix_fragments: list[Fragment] = []
@@ -267,6 +267,8 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                 )
             )
             for cell, col in zip(cells, frag.columns):
+                if cell.note and cell.row >= frag.header_rows:
+                    marks.append(_review(page, doc_row_id, row_number, col, cell))
                 if col.role is None and col.is_mark and cell.mark in (FILLED, RING):
                     marks.append(
                         Record(
@@ -285,6 +287,24 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                         )
                     )
     return consortia, marks
+
+
+def _review(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:
+    """A cell whose reading a person should check (its reader left a note)."""
+    return Record(
+        dataset="cell_reviews",
+        values={
+            "consortium_id": consortium_id,
+            "row": row,
+            "col": col.index,
+            "column": col.label,
+            "reason": cell.note,
+            "mark": cell.mark,
+            "mark_source": cell.mark_source,
+            "confidence": float(cell.confidence),
+        },
+        provenance=provenance(page, cell.bbox, NAME, VERSION),
+    )
 
 
 def _issue_records(fragments: list[Fragment], consortia: list[Record], settings: MatrixSettings) -> list[Record]:

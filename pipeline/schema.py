@@ -288,6 +288,26 @@ NARRATIVE_DATASETS = [
 # --- end narrative ---
 
 
+# --- scanmarks: cells a person should check (issue 7) ---
+class CellReviews(Provenanced):
+    """Matrix body cells whose reading is uncertain, listed instead of silently guessed."""
+
+    consortium_id: Series[str] = pa.Field(description="The consortia row the cell belongs to")
+    row: Series[int] = pa.Field(ge=1, description="Matrix row (as consortia.row)")
+    col: Series[int] = pa.Field(ge=0, description="0-based column of the cell in its grid")
+    column: Series[str] = pa.Field(description="The column's header as read (OCR'd on scans)")
+    reason: Series[str] = pa.Field(description="Why: low confidence (pixels / OCR), glyph and shape in one cell, unknown shape")
+    mark: Series[str] = pa.Field(nullable=True, isin=["●", "○", "—"], description="The mark read, if any")
+    mark_source: Series[str] = pa.Field(nullable=True, isin=["glyph", "shape", "pixels"], description="How it was read")
+    confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the cell")
+
+
+SCANMARKS_DATASETS = [
+    DatasetSpec("cell_reviews", CellReviews, ("doc_id", "row", "col"), "Matrix cells to check by eye, with the reason"),
+]
+# --- end scanmarks ---
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
@@ -298,6 +318,7 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("report_statements", ReportStatements, ("doc_id", "statement", "round"), "Counts reports state about themselves"),
         DatasetSpec("failures", Failures, ("doc_id", "stage"), "Documents that failed, with the reason"),
         *NARRATIVE_DATASETS,
+        *SCANMARKS_DATASETS,
     ]
 }
 

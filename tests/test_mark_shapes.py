@@ -201,3 +201,24 @@ def test_powerpoint_style_slide_reads_back_exactly(tmp_path):
     records = _records(_powerpoint_style(SPEC), tmp_path)
     assert _read(records) == _expected("shape")
     assert all(r.extra.get("note") is None for r in records if r.dataset == "theme_marks")
+
+
+def test_conflicts_and_unknown_shapes_are_listed_for_review(tmp_path):
+    doc = pymupdf.open(stream=_powerpoint_style(SPEC), filetype="pdf")
+    page = doc[0]
+    # Row 1 has a drawn ● under 住民票/税 (third theme); type a ● over it too.
+    page.insert_text((584, 134), "●", fontname="japan", fontsize=9)
+    # Row 2, 防災 (sixth theme) is empty: draw a filled quadrilateral there.
+    page.draw_quad(pymupdf.Rect(728, 152, 740, 164).quad, color=(0, 0, 0), fill=(0, 0, 0))
+    records = _records(doc.tobytes(), tmp_path)
+    reviews = {(r.values["row"], r.values["column"]): r.values for r in records if r.dataset == "cell_reviews"}
+    assert set(reviews) == {(1, "住民票/税"), (2, "防災")}
+    assert reviews[(1, "住民票/税")]["reason"] == "glyph ● and a drawn ● in one cell"
+    assert (reviews[(1, "住民票/税")]["mark"], reviews[(1, "住民票/税")]["mark_source"]) == ("●", "glyph")
+    assert reviews[(2, "防災")]["reason"].startswith("unknown shape: poly")
+    assert reviews[(2, "防災")]["mark"] is None
+    # The rest reads as before; the unknown shape adds no mark.
+    assert _read(records) == [
+        (rnd, name, tour, {t: (m, "glyph" if (n, t) == (1, "住民票/税") else s) for t, (m, s) in marks.items()})
+        for n, (rnd, name, tour, marks) in enumerate(_expected("shape"), start=1)
+    ]
