@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver"
+APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver unicode-data"
 STAMP=.venv/.nichiiki-installed
 
 missing=""
