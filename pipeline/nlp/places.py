@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.nlp.gazetteer import MUNICIPALITY, PREFECTURE, Gazetteer, Place
-from pipeline.nlp.lookalike import string_similarity
+from pipeline.nlp.lookalike import char_similarity, string_similarity
 
 KIND_REGION = "region"
 METHOD_EXACT, METHOD_FUZZY, METHOD_CONTEXT = "exact", "fuzzy", "context"
@@ -36,9 +36,15 @@ REGION_WORDS = ("地域", "地方", "エリア", "圏", "周辺", "沿線", "流
 # "and others" after a list of places (北海道等).
 ETC_SUFFIXES = ("等", "ほか", "他", "など")
 LIST_SEPARATORS = re.compile(r"[、,，・/／\s]+")
+_KANJI_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]{3,10}")
+
+
+def _ends_like_suffix(ch: str) -> bool:
+    """The last character is an administrative suffix, or looks or sounds like one (巿, 叮)."""
+    return ch in ADMIN_END or any(char_similarity(ch, suffix) >= 0.6 for suffix in "市町村区県")
 
 MIN_FUZZY_SIMILARITY = 0.3  # below this a same-length name is a different name, not damage
-MIN_SCORE = 0.55
+MIN_SCORE = 0.4
 MIN_MARGIN = 0.15
 BONUS_VERBATIM = 0.5  # the candidate is written out in the row's other text
 BONUS_PARALLEL = 0.6  # the document prints the same text with the candidate in this place
@@ -210,6 +216,7 @@ class PlaceResolver:
         return Resolution(raw, place.name, place.prefecture, place.code, kind, method, round(confidence, 3), candidates)
 
     def _ambiguous(self, raw: str, scored: list[_Scored], candidates: list[str]) -> Resolution:
+        """Evidence too weak to choose: no code; confidence is the best candidate's share."""
         kinds = {s.place.kind for s in scored}
         kind = PREFECTURE if kinds == {PREFECTURE} else MUNICIPALITY
         names = {s.place.name for s in scored}
@@ -217,7 +224,10 @@ class PlaceResolver:
         prefectures = {s.place.prefecture for s in scored}
         prefecture = prefectures.pop() if len(prefectures) == 1 else None
         method = METHOD_EXACT if all(s.similarity == 1.0 for s in scored) else METHOD_FUZZY
-        return Resolution(raw, name, prefecture, None, kind, method, round(1.0 / len(scored), 3), candidates)
+        totals = [s.total for s in scored]
+        share = totals[0] / sum(totals) if sum(totals) > 0 else 0.0
+        confidence = share if method == METHOD_EXACT else min(share, scored[0].similarity) * 0.5
+        return Resolution(raw, name, prefecture, None, kind, method, round(confidence, 3), candidates)
 
     # -- region cells ---------------------------------------------------------------------------
     def resolve_region_cell(self, text: str, context: Context | None = None) -> list[Resolution]:
@@ -315,17 +325,36 @@ class PlaceResolver:
                         end = ne
                 if text[end - 1] in ADMIN_END + "庁" and not any(a <= s < b for a, b in spans):
                     spans.setdefault((s, end), "sudachi")
+        # A run of kanji ending in a suffix that holds an unknown word or a place word:
+        # where damaged names hide when neither the dictionary nor the model knows them.
+        for match in _KANJI_RUN.finditer(text):
+            s, e = match.span()
+            for a, b in list(spans):
+                if s <= a < e and b < e:
+                    s = max(s, b)  # a name already found at the run's start (香川県|高松巿)
+            if e - s < 3 or any(a < e <= b for a, b in spans) or not _ends_like_suffix(text[e - 1]):
+                continue
+            inner = [t for t in tokens if s <= t[0] < e]
+            if any(oov or (len(pos) > 1 and pos[1] == "固有名詞") for _, _, pos, oov in inner):
+                spans.setdefault((s, e), "run")
         for s, e, _label in entities:
             if not any(a <= s < b or a < e <= b for a, b in spans):
                 spans.setdefault((s, e), "ginza")
+        # A prefecture written in the same text is context for the municipalities in it.
+        named = {
+            self.gazetteer.prefectures[text[s:e]].prefecture_code for (s, e) in spans if text[s:e] in self.gazetteer.prefectures
+        }
+        if named:
+            context = Context(context.prefectures | named, context.texts, context.parallels, context.neighbours, context.document)
         results = []
         for (s, e), source in sorted(spans.items()):
             raw = text[s:e]
             resolution = self.resolve(raw, context)
-            if source != "gazetteer" and resolution.jis_code is None and not resolution.candidates:
-                continue
-            if source != "gazetteer" and resolution.method == METHOD_FUZZY and resolution.confidence < 0.5 and resolution.jis_code:
-                continue  # a word that merely resembles a place: not worth a row
+            if source != "gazetteer":
+                if resolution.jis_code is None and resolution.method != METHOD_EXACT:
+                    continue  # resembles several places, is none of them: not a mention
+                if resolution.method != METHOD_EXACT and (raw[-1] not in ADMIN_END + "庁" or len(raw) < 3):
+                    continue  # only a name with its suffix, and not a two-character word, is repaired from free text
             resolution.start, resolution.end = s, e
             results.append(resolution)
         return results
