@@ -37,6 +37,7 @@ RULE_KYUJITAI = "kyujitai"
 RULE_PROLONGED = "prolonged_sound_mark"
 RULE_SPACE = "spurious_space"
 RULE_LINE_JOIN = "line_join"
+RULE_TRIM = "trim"
 
 # Folding from published tables is exact; layout repairs are inferences.
 CONFIDENCE = {
@@ -46,6 +47,7 @@ CONFIDENCE = {
     RULE_PROLONGED: 0.9,
     RULE_SPACE: 0.9,
     RULE_LINE_JOIN: 0.8,
+    RULE_TRIM: 1.0,
 }
 
 
@@ -231,14 +233,17 @@ def rejoin_lines(text: str) -> CleanResult:
     if "\n" not in text:
         return CleanResult(text)
     lines = text.split("\n")
+    # A wrapped line fills the column; a short one (a heading, a list's last line) ends there.
+    full = 0.7 * max(len(line.strip()) for line in lines)
     changes: list[Change] = []
     out = [lines[0]]
-    for line in lines[1:]:
+    for raw_previous, line in zip(lines, lines[1:]):
         previous = out[-1].rstrip()
         head = line.lstrip()
         if (
             previous
             and head
+            and len(raw_previous.strip()) >= full
             and is_japanese(previous[-1])
             and _japanese_or_punct(head[0])
             and previous[-1] not in _SENTENCE_END
@@ -260,4 +265,6 @@ def clean_text(text: str) -> CleanResult:
         stepped = step(result.text)
         result = CleanResult(stepped.text, result.changes + stepped.changes)
     stripped = result.text.strip()
+    if stripped != result.text:
+        result.changes.append(Change(result.text, stripped, RULE_TRIM, CONFIDENCE[RULE_TRIM]))
     return CleanResult(stripped, result.changes)

@@ -47,7 +47,7 @@ MIN_FUZZY_SIMILARITY = 0.3  # below this a same-length name is a different name,
 MIN_SCORE = 0.4
 MIN_MARGIN = 0.15
 BONUS_VERBATIM = 0.5  # the candidate is written out in the row's other text
-BONUS_PARALLEL = 0.6  # the document prints the same text with the candidate in this place
+BONUS_PARALLEL = 0.8  # the document prints the same text with the candidate in this place
 BONUS_PREFECTURE = 0.4  # a prefecture named nearby contains the candidate
 WEIGHT_NEIGHBOURS = 0.15
 WEIGHT_DOCUMENT = 0.1
@@ -145,8 +145,11 @@ class PlaceResolver:
         for item in scored:
             place = item.place
             pref = place.prefecture_code
-            written = {place.name, place.prefecture + place.name, place.district + place.name}
-            if place.name != raw and any(w and w in text for text in context.texts for w in written):
+            # The bare name only counts when it differs from the mention (a repair); a
+            # qualified form (福島県伊達市, 伊達郡…) also separates homonyms.
+            qualified = {place.prefecture + place.name} | ({place.district + place.name} if place.district else set())
+            written = qualified | {place.name}
+            if any(w in text for text in context.texts for w in (written if place.name != raw else qualified)):
                 item.strong += BONUS_VERBATIM
             if any(w in parallel for w in written if w):
                 item.strong += BONUS_PARALLEL
@@ -353,7 +356,7 @@ class PlaceResolver:
             if source != "gazetteer":
                 if resolution.jis_code is None and resolution.method != METHOD_EXACT:
                     continue  # resembles several places, is none of them: not a mention
-                if resolution.method != METHOD_EXACT and (raw[-1] not in ADMIN_END + "庁" or len(raw) < 3):
+                if resolution.method != METHOD_EXACT and (not _ends_like_suffix(raw[-1]) or len(raw) < 3):
                     continue  # only a name with its suffix, and not a two-character word, is repaired from free text
             resolution.start, resolution.end = s, e
             results.append(resolution)
