@@ -155,3 +155,12 @@ def test_senkoteki_corrections_explain_every_change_and_validate(senkoteki_extra
     _validate(frames)
     repairs = frames["corrections"][frames["corrections"].rule.str.startswith("place_")]
     assert set(zip(repairs.raw, repairs.corrected)) >= {("浦賀町", "浦河町"), ("吉崎市", "壱岐市"), ("中能登庁", "中能登町")}
+
+
+def test_unknown_datasets_pass_through_and_empty_frames_are_handled(tmp_path):
+    unknown = pd.DataFrame({"doc_id": ["x"], "anything_raw": ["關 係"]})
+    empty = _consortia([]).reindex(columns=list(_consortia([("釧路市", "n")]).columns))
+    out = run_text_stage({"mystery": unknown, "consortia": empty}, nlp_cache_dir=tmp_path)
+    assert out["mystery"].equals(unknown)
+    assert out["consortia"].empty and "jis_codes" in out["consortia"].columns
+    assert out["corrections"].empty and out["places"].empty

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from pipeline.nlp.gazetteer import PREFECTURE, load_gazetteer
+from pipeline.nlp.gazetteer import load_gazetteer
 from pipeline.nlp.lookalike import save_glyph_cache
 from pipeline.nlp.normalize import Change, clean_text, is_japanese
 from pipeline.nlp.places import ADMIN_END, KIND_REGION, METHOD_EXACT, Context, PlaceResolver, Resolution
@@ -76,7 +77,10 @@ def _resolve_consortia(
     out: dict[str, pd.DataFrame], cells: dict[tuple[str, Any, str], _Field], resolver: PlaceResolver
 ) -> dict[Any, list[Resolution]]:
     frame = out.get("consortia")
-    if frame is None or frame.empty or "region_raw" not in frame.columns:
+    if frame is None or "region_raw" not in frame.columns:
+        return {}
+    if frame.empty:
+        frame["jis_codes"] = pd.Series(dtype=object)
         return {}
     linked = _linked_names(out, cells)
     order = list(frame.sort_values("row").index) if "row" in frame.columns else list(frame.index)
@@ -175,7 +179,7 @@ def _find_text_places(
         context = Context(prefectures=set(prefs), texts=[], document=document)
         tokens = token_spans(cell.text)
         mentions = resolver.find_mentions(cell.text, tokens, [], context)
-        if _needs_ner(cell.text, mentions):
+        if _needs_ner(cell.text, mentions, tokens):
             pending.append((cell, tokens, context))
         else:
             _accept(cell, mentions)
@@ -192,12 +196,20 @@ def _find_text_places(
         _accept(cell, resolver.find_mentions(cell.text, tokens, found, context))
 
 
-def _needs_ner(text: str, mentions: list[Resolution]) -> bool:
-    """Run the model only where an administrative suffix follows a word no mention explains."""
+def _needs_ner(text: str, mentions: list[Resolution], tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> bool:
+    """Run the model only where a place may hide that no mention explains: a word the
+    dictionary calls a place name, or an unknown word or proper noun just before an
+    administrative suffix. Ordinary words before a suffix (都市, 地区, 市町村) do not count."""
     covered = {i for m in mentions for i in range(m.start, m.end)}
-    return any(
-        ch in ADMIN_END and i > 0 and is_japanese(text[i - 1]) and i not in covered for i, ch in enumerate(text)
-    )
+    for index, (start, end, pos, oov) in enumerate(tokens):
+        if start in covered:
+            continue
+        proper = len(pos) > 1 and pos[1] == "固有名詞"
+        if proper and len(pos) > 2 and pos[2] == "地名":
+            return True
+        if (proper or oov) and end < len(text) and text[end] in ADMIN_END and is_japanese(text[start]):
+            return True
+    return False
 
 
 def _sentences(text: str) -> list[tuple[str, int]]:
@@ -221,11 +233,7 @@ def _consortium_prefectures(out: dict[str, pd.DataFrame], region_places: dict[An
     frame = out.get("consortia")
     if frame is None or "consortium_id" not in frame.columns:
         return {}
-    return {
-        frame.at[index, "consortium_id"]: {r.prefecture_code for r in rs if r.prefecture_code and r.kind == PREFECTURE}
-        | {r.prefecture_code for r in rs if r.prefecture_code}
-        for index, rs in region_places.items()
-    }
+    return {frame.at[index, "consortium_id"]: {r.prefecture_code for r in rs if r.prefecture_code} for index, rs in region_places.items()}
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -249,10 +257,9 @@ def _write_clean_columns(out: dict[str, pd.DataFrame], cells: dict[tuple[str, An
         values = []
         for index in frame.index:
             cell = members[index]
-            if existing is not None and isinstance(existing.at[index], (list, tuple)) or (
-                existing is not None and hasattr(existing.at[index], "tolist") and not isinstance(existing.at[index], str)
-            ):
-                values.append(_clean_list(list(existing.at[index]), cell))
+            current = existing.at[index] if existing is not None else None
+            if isinstance(current, (list, tuple, np.ndarray)):
+                values.append(_clean_list(list(current), cell))  # themes split from themes_raw
             else:
                 values.append(cell.text)
         frame[target] = values
