@@ -31,7 +31,7 @@ from pipeline.nlp.gazetteer import default_cache_dir, load_gazetteer  # noqa: E4
 from pipeline.nlp.language import ginza_ner, place_entities, token_spans  # noqa: E402
 from pipeline.nlp.normalize import clean_text  # noqa: E402
 from pipeline.nlp.places import PlaceResolver  # noqa: E402
-from pipeline.nlp.stage import _needs_ner, _sentences, run_text_stage  # noqa: E402
+from pipeline.nlp.stage import _ner_sentences, run_text_stage  # noqa: E402
 from pipeline.ocr import ocr_words, tesseract_version  # noqa: E402
 from pipeline.pdf import iter_pages, open_document  # noqa: E402
 
@@ -104,14 +104,15 @@ def measure_places(texts: list[str], resolver: PlaceResolver, cache_dir: Path) -
     for text in texts:
         tokens = token_spans(text)
         found = resolver.find_mentions(text, tokens)
-        if _needs_ner(text, found, tokens):
-            gated.append((text, tokens))
+        chosen = _ner_sentences(text, found, tokens)
+        if chosen:
+            gated.append((text, tokens, chosen))
         else:
             mentions += len(found)
-    sentences = [s for text, _ in gated for s, _ in _sentences(text)]
+    sentences = [s for *_, chosen in gated for s, _ in chosen]
     entities = place_entities(sentences, cache_dir=cache_dir)
-    for text, tokens in gated:
-        spans = [(o + s, o + e, label) for sentence, o in _sentences(text) for s, e, label in entities.get(sentence, [])]
+    for text, tokens, chosen in gated:
+        spans = [(o + s, o + e, label) for sentence, o in chosen for s, e, label in entities.get(sentence, [])]
         mentions += len(resolver.find_mentions(text, tokens, spans))
     seconds = time.perf_counter() - started
     chars = sum(map(len, texts))

@@ -179,37 +179,42 @@ def _find_text_places(
         context = Context(prefectures=set(prefs), texts=[], document=document)
         tokens = token_spans(cell.text)
         mentions = resolver.find_mentions(cell.text, tokens, [], context)
-        if _needs_ner(cell.text, mentions, tokens):
-            pending.append((cell, tokens, context))
+        sentences = _ner_sentences(cell.text, mentions, tokens)
+        if sentences:
+            pending.append((cell, tokens, context, sentences))
         else:
             _accept(cell, mentions)
     if not pending:
         return
-    sentences = {cell.dataset + str(cell.index) + cell.column: _sentences(cell.text) for cell, _, _ in pending}
-    entities = place_entities((s for spans in sentences.values() for s, _ in spans), cache_dir=nlp_cache_dir)
-    for cell, tokens, context in pending:
-        found = [
-            (offset + s, offset + e, label)
-            for sentence, offset in sentences[cell.dataset + str(cell.index) + cell.column]
-            for s, e, label in entities.get(sentence, [])
-        ]
+    entities = place_entities((s for *_, sentences in pending for s, _ in sentences), cache_dir=nlp_cache_dir)
+    for cell, tokens, context, sentences in pending:
+        found = [(offset + s, offset + e, label) for sentence, offset in sentences for s, e, label in entities.get(sentence, [])]
         _accept(cell, resolver.find_mentions(cell.text, tokens, found, context))
 
 
-def _needs_ner(text: str, mentions: list[Resolution], tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> bool:
+def _ner_sentences(text: str, mentions: list[Resolution], tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> list[tuple[str, int]]:
+    """The sentences of ``text`` (with offsets) that GiNZA should read."""
+    triggers = _ner_triggers(text, mentions, tokens)
+    if not triggers:
+        return []
+    return [(sentence, offset) for sentence, offset in _sentences(text) if any(offset <= t < offset + len(sentence) for t in triggers)]
+
+
+def _ner_triggers(text: str, mentions: list[Resolution], tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> list[int]:
     """Run the model only where a place may hide that no mention explains: a word the
     dictionary calls a place name, or an unknown word or proper noun just before an
     administrative suffix. Ordinary words before a suffix (都市, 地区, 市町村) do not count."""
     covered = {i for m in mentions for i in range(m.start, m.end)}
-    for index, (start, end, pos, oov) in enumerate(tokens):
+    triggers = []
+    for start, end, pos, oov in tokens:
         if start in covered:
             continue
         proper = len(pos) > 1 and pos[1] == "固有名詞"
         if proper and len(pos) > 2 and pos[2] == "地名":
-            return True
-        if (proper or oov) and end < len(text) and text[end] in ADMIN_END and is_japanese(text[start]):
-            return True
-    return False
+            triggers.append(start)
+        elif (proper or oov) and end < len(text) and text[end] in ADMIN_END and is_japanese(text[start]):
+            triggers.append(start)
+    return triggers
 
 
 def _sentences(text: str) -> list[tuple[str, int]]:
