@@ -159,3 +159,11 @@ def test_mentions_in_running_text(resolver, ginza_entities):
     assert not any(m.raw in ("市町村", "都市") for m in mentions)
     for m in mentions:
         assert text[m.start : m.end] == m.raw
+
+
+def test_region_without_prefecture_takes_it_from_its_stem(resolver):
+    # 最上 names 最上郡 / 最上町, all in 山形県; 北信 names no place, so no prefecture is guessed
+    (mogami,) = resolver.resolve_region_cell("最上地域")
+    assert (mogami.kind, mogami.prefecture, mogami.jis_code) == ("region", "山形県", None)
+    (hokushin,) = resolver.resolve_region_cell("北信地域")
+    assert hokushin.kind == "region" and hokushin.prefecture is None
