@@ -21,6 +21,10 @@ from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
+from pipeline.textlayer import with_text_layer
+
+# OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
+REPO_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
 
 
 @dataclass
@@ -47,10 +51,13 @@ def doc_id_for(path: Path) -> str:
     return stem or "document"
 
 
-def parse_pages(path: Path, doc_id: str, sha256: str, source: str) -> tuple[DocumentInfo, list[ParsedPage]]:
+def parse_pages(
+    path: Path, doc_id: str, sha256: str, source: str, cache_dir: Path | None = REPO_CACHE_DIR
+) -> tuple[DocumentInfo, list[ParsedPage]]:
+    """Parse every page; image-only pages get an OCR text layer (text pages never pay for OCR)."""
     doc = open_document(path, source)
     try:
-        return document_info(doc), list(iter_pages(doc, doc_id, sha256))
+        return document_info(doc), [with_text_layer(page, cache_dir) for page in iter_pages(doc, doc_id, sha256)]
     finally:
         doc.close()
 
@@ -80,14 +87,16 @@ def records_to_frames(records: Iterable[Record]) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def extract_pdf(path: Path, doc_id: str, sha256: str | None = None, source: str | None = None) -> DocumentExtraction:
+def extract_pdf(
+    path: Path, doc_id: str, sha256: str | None = None, source: str | None = None, cache_dir: Path | None = REPO_CACHE_DIR
+) -> DocumentExtraction:
     """Parse ``path`` and run every extractor; raises DocumentError subclasses on bad input."""
     path = Path(path)
     source = source or str(path)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     sha256 = sha256 or sha256_file(path)
-    info, pages = parse_pages(path, doc_id, sha256, source)
+    info, pages = parse_pages(path, doc_id, sha256, source, cache_dir)
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)

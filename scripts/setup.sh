@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver unicode-data"
+# fonts-ipafont-gothic: Japanese glyphs for the headless browser that checks the diff report.
+# unicode-data: EquivalentUnifiedIdeograph.txt and Unihan readings for text cleaning (pipeline/nlp).
+APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver fonts-ipafont-gothic unicode-data"
 STAMP=.venv/.nichiiki-installed
 
 missing=""
