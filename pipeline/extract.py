@@ -16,6 +16,8 @@ from typing import Iterable
 import pandas as pd
 
 from extractors.base import Registered, all_extractors
+from pipeline.nlp.gazetteer import default_cache_dir
+from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
@@ -98,7 +100,11 @@ def extract_pdf(
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)
-    return DocumentExtraction(doc_id, sha256, source, info, records_to_frames(records), timings)
+    frames = records_to_frames(records)
+    started = time.perf_counter()
+    frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")
+    timings["text"] = time.perf_counter() - started
+    return DocumentExtraction(doc_id, sha256, source, info, frames, timings)
 
 
 def concat_frames(parts: Iterable[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -71,6 +71,17 @@ class Consortia(Provenanced):
     consortium_name_raw: Series[str] = pa.Field(description="コンソーシアム名 exactly as printed")
     tour: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="ツアー実施: ○ → true, — → false")
     ocr: Series[bool] = pa.Field(description="True when the row was read from a scanned image")
+    # Written by the text stage (pipeline.nlp.stage); the *_raw columns stay as printed.
+    region: Series[str] = pa.Field(description="地域名 cleaned, damaged place names repaired (see corrections)")
+    consortium_name: Series[str] = pa.Field(description="コンソーシアム名 cleaned (see corrections)")
+    jis_codes: Series[object] = pa.Field(
+        description="JIS X 0402 codes (5 digits) of the places the region names; prefecture-wide → XX000; "
+        "ambiguous places are left out (see places)"
+    )
+
+    @pa.check("jis_codes", element_wise=True, name="jis_codes_are_5_digits")
+    def _jis_codes(cls, value: object) -> bool:  # noqa: N805
+        return _is_str_list(value) and all(len(v) == 5 and v.isdigit() for v in value)  # type: ignore[union-attr]
 
 
 class ThemeMarks(Provenanced):
@@ -92,6 +103,7 @@ class ConsortiumIssues(Provenanced):
     row: Series[int] = pa.Field(ge=1, description="1-based order in this table, across pages")
     round: Series[int] = pa.Field(isin=[1, 2, 3, 4, 5], description="Selection round")
     consortium_name_raw: Series[str] = pa.Field(description="Name exactly as printed in this table")
+    consortium_name: Series[str] = pa.Field(description="The name cleaned by the text stage (see corrections)")
     themes_raw: Series[str] = pa.Field(description="二地域居住を進める上でのテーマ as printed")
     themes: Series[object] = pa.Field(description="themes_raw split on 、 and ・")
     issues_raw: Series[str] = pa.Field(description="解決しようとした地域課題 as printed")
@@ -111,6 +123,7 @@ class ReportStatements(Provenanced):
     round: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Selection round, for per-round counts")
     value: Series[int] = pa.Field(ge=0, description="The number the report states")
     text_raw: Series[str] = pa.Field(description="The line the statement was read from")
+    text: Series[str] = pa.Field(description="That line cleaned by the text stage")
 
 
 class Documents(pa.DataFrameModel):
@@ -151,6 +164,49 @@ class Failures(pa.DataFrameModel):
         coerce = True
 
 
+# --- text stage (pipeline.nlp) -------------------------------------------------------------
+
+PLACE_KINDS = ["prefecture", "municipality", "region"]
+PLACE_METHODS = ["exact", "fuzzy", "context"]
+
+
+class Corrections(Provenanced):
+    """Every change the text stage made to a published text field, with the rule that made it."""
+
+    dataset: Series[str] = pa.Field(description="Dataset of the changed field")
+    record_key: Series[str] = pa.Field(description="Key values of the changed row, joined by '|'")
+    field: Series[str] = pa.Field(description="The *_raw column that was cleaned")
+    seq: Series[int] = pa.Field(ge=0, description="Order of the change among the field's changes")
+    raw: Series[str] = pa.Field(description="The text as printed (with a character of context for layout rules)")
+    corrected: Series[str] = pa.Field(description="What it became")
+    rule: Series[str] = pa.Field(description="nfkc, unified_ideograph, kyujitai, spurious_space, line_join, place_fuzzy, ...")
+    confidence: Series[float] = pa.Field(ge=0, le=1, description="How sure the rule is")
+
+
+class Places(Provenanced):
+    """Place-name mentions in published text, resolved to JIS X 0402 codes or flagged ambiguous."""
+
+    dataset: Series[str] = pa.Field(description="Dataset the mention was found in")
+    record_key: Series[str] = pa.Field(description="Key values of that row, joined by '|'")
+    field: Series[str] = pa.Field(description="Column the mention was found in")
+    start: Series[int] = pa.Field(ge=0, description="Character offset of the mention in the cleaned text")
+    raw: Series[str] = pa.Field(description="The mention as printed")
+    name: Series[str] = pa.Field(nullable=True, description="Official name; null when candidates differ in name")
+    prefecture: Series[str] = pa.Field(nullable=True, description="Prefecture; null when candidates differ")
+    jis_code: Series[str] = pa.Field(
+        nullable=True, str_matches=r"^\d{5}$", description="5-digit JIS X 0402 code; null when ambiguous or a region"
+    )
+    kind: Series[str] = pa.Field(isin=PLACE_KINDS, description="prefecture | municipality | region")
+    method: Series[str] = pa.Field(isin=PLACE_METHODS, description="exact | fuzzy (look-alike repair) | context")
+    confidence: Series[float] = pa.Field(ge=0, le=1, description="How sure the resolution is")
+    ambiguous: Series[bool] = pa.Field(description="True when the evidence could not decide between candidates")
+    candidates: Series[object] = pa.Field(description="'code prefecture+name' of the candidates considered, best first")
+
+    @pa.check("candidates", element_wise=True, name="candidates_are_str_list")
+    def _candidates(cls, value: object) -> bool:  # noqa: N805
+        return _is_str_list(value)
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """A published dataset: its model, the columns that identify a row, and what it is."""
@@ -159,6 +215,8 @@ class DatasetSpec:
     model: type[pa.DataFrameModel]
     key: tuple[str, ...]
     description: str
+    # *_raw text columns the text stage cleans into the column without the suffix
+    clean_fields: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -312,11 +370,28 @@ DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
         DatasetSpec("documents", Documents, ("doc_id",), "Source documents read in the run"),
-        DatasetSpec("consortia", Consortia, ("doc_id", "row"), "Rows of consortium × theme matrices"),
+        DatasetSpec(
+            "consortia", Consortia, ("doc_id", "row"), "Rows of consortium × theme matrices",
+            clean_fields=("region_raw", "consortium_name_raw"),
+        ),
         DatasetSpec("theme_marks", ThemeMarks, ("doc_id", "row", "theme"), "Marked cells of those matrices"),
-        DatasetSpec("consortium_issues", ConsortiumIssues, ("doc_id", "row"), "Themes and issues per consortium"),
-        DatasetSpec("report_statements", ReportStatements, ("doc_id", "statement", "round"), "Counts reports state about themselves"),
+        DatasetSpec(
+            "consortium_issues", ConsortiumIssues, ("doc_id", "row"), "Themes and issues per consortium",
+            clean_fields=("consortium_name_raw", "themes_raw", "issues_raw"),
+        ),
+        DatasetSpec(
+            "report_statements", ReportStatements, ("doc_id", "statement", "round"), "Counts reports state about themselves",
+            clean_fields=("text_raw",),
+        ),
         DatasetSpec("failures", Failures, ("doc_id", "stage"), "Documents that failed, with the reason"),
+        DatasetSpec(
+            "corrections", Corrections, ("doc_id", "dataset", "record_key", "field", "seq"),
+            "Every change the text stage made, with its rule",
+        ),
+        DatasetSpec(
+            "places", Places, ("doc_id", "dataset", "record_key", "field", "start"),
+            "Place-name mentions resolved to JIS X 0402 codes",
+        ),
         *NARRATIVE_DATASETS,
         *SCANMARKS_DATASETS,
     ]

