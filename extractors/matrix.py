@@ -189,7 +189,9 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
     if len(mark_columns) < settings.min_mark_columns or not any(c.role == "name" for c in columns):
         return None
     rows = _data_rows(grid, header_rows, columns)
-    if len(rows) < settings.min_data_rows and header_rows:
+    repeats_previous = previous is not None and header_rows > 0 and tuple(c.label for c in columns) == previous.signature
+    # A small grid with marks is usually a legend; the same header again is a continuation, however short.
+    if len(rows) < settings.min_data_rows and header_rows and not repeats_previous:
         return None
     return Fragment(page=page, grid=grid, header_rows=header_rows, columns=columns, data_rows=rows)
 

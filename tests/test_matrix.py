@@ -114,6 +114,7 @@ VARIANTS = {
     "a3_split_15_reversed_pages": Variant(page_size=(1191, 842), rows_per_page=15, reverse_pages=True, fontsize=8),
     "glyph_variants": Variant(glyphs={"●": "⚫", "○": "〇", "—": "－"}),
     "large_circle_and_prose_pages": Variant(glyphs={"○": "◯"}, filler_pages=2, rows_per_page=11),
+    "last_page_holds_one_row": Variant(rows_per_page=43, fontsize=4.5),
     "continuation_without_header": Variant(repeat_header=False, rows_per_page=20, fontsize=6.5),
 }
 
