@@ -144,7 +144,7 @@ class Failures(pa.DataFrameModel):
 
 # --- tables4: case studies, monitor tours, budget items, expert opinions ---------------------------
 
-LINK_METHODS = ["exact", "fuzzy", "order", "none"]
+LINK_METHODS = ["exact", "fuzzy", "place", "none"]  # place: linked by place agreement alone (flagged)
 
 
 class CaseStudies(Provenanced):
