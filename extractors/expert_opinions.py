@@ -35,10 +35,16 @@ def vertical_runs(chars: Sequence[Char], min_len: int = 3) -> list[list[Char]]:
     """Runs of glyphs stacked one per line: same column, consecutive, nothing beside them."""
     glyphs = [c for c in chars if c.text.strip()]
 
+    rows: dict[int, list[Char]] = {}
+    for g in glyphs:
+        rows.setdefault(int((g.bbox[1] + g.bbox[3]) / 20), []).append(g)
+
     def alone(c: Char) -> bool:
         size = max(c.size, c.bbox[3] - c.bbox[1], 1.0)
         cy = (c.bbox[1] + c.bbox[3]) / 2
-        for o in glyphs:
+        key = int(cy / 10)
+        near = [o for k in range(key - 1 - int(size / 10), key + 2 + int(size / 10)) for o in rows.get(k, ())]
+        for o in near:
             if o is c:
                 continue
             oy = (o.bbox[1] + o.bbox[3]) / 2
@@ -72,6 +78,9 @@ def extract_expert_opinions(pages: Sequence[ParsedPage]) -> list[Record]:
 
 
 def _read_page(page: ParsedPage, start: int) -> list[Record]:
+    text = "".join(c.text for c in page.chars)
+    if "意見" not in text or not any(mark in text for mark in TOPIC_MARKS):
+        return []  # cheap test first: the vertical-run search is quadratic in glyphs
     runs = vertical_runs(page.chars)
     in_runs = {id(c) for run in runs for c in run}
     categories = [("".join(c.text for c in run), union_bbox([c.bbox for c in run])) for run in runs]
