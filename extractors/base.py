@@ -68,5 +68,6 @@ def all_extractors() -> list[Registered]:
     import extractors.case_studies  # noqa: F401
     import extractors.expert_opinions  # noqa: F401
     import extractors.tours  # noqa: F401
+    import extractors.tour_checks  # noqa: F401
 
     return list(REGISTRY.values())

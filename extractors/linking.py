@@ -25,6 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Iterable
 
 import pandas as pd
@@ -109,6 +110,7 @@ class Places:
         return bool(self.stems or self.prefectures)
 
 
+@lru_cache(maxsize=4096)
 def read_places(text: str | None) -> Places:
     """Places in a free string: 和歌山県 香川県 北海道等, 静岡・宮城, 山形県最上地域."""
     stems: set[str] = set()
@@ -247,7 +249,10 @@ def _link_frame(frame: pd.DataFrame, consortia: pd.DataFrame, place_column: str 
         if name is None or (isinstance(name, float) and pd.isna(name)):
             links.append(Link(None, "none", 0.0, True, "no consortium named"))
             continue
-        same_doc = consortia[consortia["doc_id"] == row["doc_id"]] if "doc_id" in consortia else consortia
+        if consortia is None or consortia.empty:
+            same_doc = pd.DataFrame()
+        else:
+            same_doc = consortia[consortia["doc_id"] == row["doc_id"]] if "doc_id" in consortia else consortia
         place = row.get(place_column) if place_column else None
         place = None if place is None or (isinstance(place, float) and pd.isna(place)) else str(place)
         links.append(link_one(str(name), place, same_doc))
@@ -256,5 +261,12 @@ def _link_frame(frame: pd.DataFrame, consortia: pd.DataFrame, place_column: str 
     return out
 
 
-def linked_ids(frames: Iterable[pd.DataFrame]) -> set[str]:
-    return {cid for f in frames for cid in f["consortium_id"].dropna()}
+def link_document(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The document-level step: link case_studies and tours to the consortia in ``frames``."""
+    out = dict(frames)
+    consortia = frames.get("consortia", pd.DataFrame())
+    if "case_studies" in frames and not frames["case_studies"].empty:
+        out["case_studies"] = link_case_studies(frames["case_studies"], consortia)
+    if "tours" in frames and not frames["tours"].empty:
+        out["tours"] = link_rows(frames["tours"], consortia)
+    return out

@@ -16,6 +16,7 @@ from typing import Iterable
 import pandas as pd
 
 from extractors.base import Registered, all_extractors
+from extractors.linking import link_document
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
@@ -89,7 +90,10 @@ def extract_pdf(path: Path, doc_id: str, sha256: str | None = None, source: str 
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)
-    return DocumentExtraction(doc_id, sha256, source, info, records_to_frames(records), timings)
+    started = time.perf_counter()
+    frames = link_document(records_to_frames(records))  # needs the whole document's consortia
+    timings["link"] = time.perf_counter() - started
+    return DocumentExtraction(doc_id, sha256, source, info, frames, timings)
 
 
 def concat_frames(parts: Iterable[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

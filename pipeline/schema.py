@@ -107,7 +107,7 @@ class ConsortiumIssues(Provenanced):
 class ReportStatements(Provenanced):
     """Counts a report states about itself (計44団体, 1次募集 … 26採択), used as checks."""
 
-    statement: Series[str] = pa.Field(isin=["consortia_total", "consortia_in_round"], description="What is counted")
+    statement: Series[str] = pa.Field(isin=["consortia_total", "consortia_in_round", "tour_organisations", "tour_participants_total"], description="What is counted")
     round: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Selection round, for per-round counts")
     value: Series[int] = pa.Field(ge=0, description="The number the report states")
     text_raw: Series[str] = pa.Field(description="The line the statement was read from")
