@@ -16,6 +16,7 @@ from typing import Sequence
 from extractors.base import provenance, register
 from extractors.columns import column_of, fragments, strip_symbols
 from extractors.layout import Line
+from pipeline.gazetteer import prefectures_of
 from pipeline.records import ParsedPage, Record, union_bbox
 
 NAME, VERSION = "case_studies", "1"
@@ -45,20 +46,29 @@ def split_place(heading: Line) -> tuple[str | None, str]:
 
     Without a gap, a leading 都道府県+市区町村 is taken as the place.
     """
-    chars = heading.chars
-    for i in range(1, len(chars)):
-        gap = chars[i].bbox[0] - chars[i - 1].bbox[2]
-        if gap > 0.5 * max(chars[i].size, 1.0):
-            place = "".join(c.text for c in chars[:i]).strip()
-            # The line's own text keeps the spaces between Latin words (CHIZU Incubation).
-            name = heading.text.strip()[len(place):].strip() if heading.text.strip().startswith(place) else ""
-            if place and name:
-                return place, name
+    split = _gap_split(heading)
+    if split is not None:
+        return split
     text = heading.text.strip()
     m = re.match(r"^((?:北海道|東京都|京都府|大阪府|\S{2,3}?県)\S{1,5}?[市区町村])(\S+)$", text)
     if m:
         return m.group(1), m.group(2)
     return None, text
+
+
+def _gap_split(line: Line) -> tuple[str, str] | None:
+    """The text before and after the first gap wider than half a glyph, if any."""
+    chars = line.chars
+    for i in range(1, len(chars)):
+        if chars[i].bbox[0] - chars[i - 1].bbox[2] > 0.5 * max(chars[i].size, 1.0):
+            place = "".join(c.text for c in chars[:i]).strip()
+            whole = line.text.strip()
+            # The line's own text keeps the spaces between Latin words (CHIZU Incubation).
+            name = whole[len(place):].strip() if whole.startswith(place) else ""
+            if place and name:
+                return place, name
+            return None
+    return None
 
 
 def parse_place(raw: str | None) -> Place:
@@ -109,6 +119,17 @@ def _read_page(page: ParsedPage, start: int) -> list[Record]:
     return out
 
 
+def _starts_with_place(line: Line) -> bool:
+    """A heading set in the body face still reads "<place>  <name>": a prefecture
+    or municipality, a visible gap, then the name (for producers without bold faces)."""
+    split = _gap_split(line)
+    return split is not None and _is_place(split[0])
+
+
+def _is_place(text: str) -> bool:
+    return bool(PREFECTURE.match(text)) or bool(prefectures_of(text))
+
+
 def _theme_above(label: Line, column: list[Line]) -> str | None:
     """The nearest line above the label set in larger type than the label."""
     above = [ln for ln in column if ln.bbox[3] <= label.bbox[1] and ln.size > label.size + 0.5]
@@ -128,7 +149,7 @@ def _blocks(lines: list[Line], body_size: float) -> list[tuple[list[Line], list[
             break  # a new heading in this column: the case list has ended
         if text.isdigit() and ln.size < body_size - 0.5:
             continue  # page number
-        if ln.bold:
+        if ln.bold or _starts_with_place(ln):
             if blocks and not blocks[-1][1]:
                 blocks[-1][0].append(ln)  # wrapped heading
             else:

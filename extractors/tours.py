@@ -95,7 +95,9 @@ def _panels(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
         column = [ln for ln in lines if column_of(ln, anchors) == i]
         above = [ln for ln in column if ln.bbox[3] <= anchor.bbox[1] + 1 and ln is not anchor]
         heading = max(above, key=lambda ln: ln.bbox[3]) if above else None
-        name = strip_symbols(heading.text) if heading is not None and heading.bold else None
+        if heading is not None and anchor.bbox[1] - heading.bbox[3] > 2 * (anchor.bbox[3] - anchor.bbox[1]):
+            heading = None  # too far above to be the panel's own heading
+        name = strip_symbols(heading.text) if heading is not None else None
         below = [ln for ln in column if ln.bbox[1] >= anchor.bbox[1] - 1]
         panel_text = fold("".join(ln.text for ln in sorted(below, key=lambda ln: (ln.bbox[1], ln.bbox[0]))))
         head = fold(anchor.text)
