@@ -13,7 +13,7 @@ import unicodedata
 from typing import Sequence
 
 from extractors.layout import Line, text_lines
-from pipeline.records import ParsedPage
+from pipeline.records import ParsedPage, union_bbox
 
 # Gap (in glyph sizes) that separates two fragments on one visual row.
 FRAGMENT_GAP = 1.0
@@ -49,3 +49,38 @@ def strip_symbols(text: str) -> str:
     while i < len(text) and (unicodedata.category(text[i])[0] in "SZC" or text[i] in "▲△▼▽◆◇■□●○★☆※"):
         i += 1
     return text[i:].strip()
+
+
+def merge_rows(lines: Sequence[Line]) -> list[Line]:
+    """Join fragments of one panel that sit on the same visual row back into one line.
+
+    Inside a panel a wide gap is part of the content (place ⎵ name in a
+    heading), so the characters are kept and the gap stays measurable.
+    """
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: ((ln.bbox[1] + ln.bbox[3]) / 2, ln.bbox[0])):
+        cy = (ln.bbox[1] + ln.bbox[3]) / 2
+        if rows:
+            last = rows[-1][-1]
+            if abs(cy - (last.bbox[1] + last.bbox[3]) / 2) < 0.45 * max(ln.size, last.size, 1.0):
+                rows[-1].append(ln)
+                continue
+        rows.append([ln])
+    out = []
+    for row in rows:
+        if len(row) == 1:
+            out.append(row[0])
+            continue
+        row.sort(key=lambda ln: ln.bbox[0])
+        chars = tuple(c for ln in row for c in ln.chars)
+        sizes = sorted(c.size for c in chars)
+        out.append(
+            Line(
+                text="".join(ln.text for ln in row),
+                bbox=union_bbox([ln.bbox for ln in row]),
+                size=sizes[len(sizes) // 2],
+                bold=sum(ln.bold * len(ln.chars) for ln in row) > len(chars) / 2,
+                chars=chars,
+            )
+        )
+    return out
