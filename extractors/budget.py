@@ -34,12 +34,30 @@ _PORTION = re.compile(r"の?内数")
 @register(NAME, VERSION, ("budget_items",))
 def extract_budget_items(pages: Sequence[ParsedPage]) -> list[Record]:
     records: list[Record] = []
+    # The last budget table read: a headerless grid at the top of the next page with
+    # the same columns continues it (long tables break over pages).
+    previous: tuple[int, Grid, dict[str, int], str] | None = None
     for page in pages:
         if not page.has_text:
             continue
         for grid in find_grids(page):
-            records.extend(_read_table(page, grid, start=len(records)))
+            roles = header_roles(grid)
+            if roles is not None:
+                header = grid.cell_at(0, roles["amount"]).text  # type: ignore[union-attr]
+                records.extend(_read_rows(page, grid, roles, header, first_row=1, start=len(records)))
+                previous = (page.page_number, grid, roles, header)
+            elif previous is not None and _continues(previous, page.page_number, grid):
+                _, _, roles, header = previous
+                records.extend(_read_rows(page, grid, roles, header, first_row=0, start=len(records)))
+                previous = (page.page_number, grid, roles, header)
     return records
+
+
+def _continues(previous: tuple[int, Grid, dict[str, int], str], page_number: int, grid: Grid) -> bool:
+    last_page, last_grid, _, _ = previous
+    if page_number != last_page + 1 or grid.n_cols != last_grid.n_cols:
+        return False
+    return all(abs(a - b) <= 3.0 for a, b in zip(grid.col_bounds, last_grid.col_bounds))
 
 
 def header_roles(grid: Grid) -> dict[str, int] | None:
@@ -86,13 +104,9 @@ def _amount_column(grid: Grid) -> int | None:
     return best if best_share >= 0.5 else None
 
 
-def _read_table(page: ParsedPage, grid: Grid, start: int) -> list[Record]:
-    roles = header_roles(grid)
-    if roles is None:
-        return []
-    amount_header = grid.cell_at(0, roles["amount"]).text  # type: ignore[union-attr]
+def _read_rows(page: ParsedPage, grid: Grid, roles: dict[str, int], amount_header: str, first_row: int, start: int) -> list[Record]:
     out: list[Record] = []
-    for row in range(1, grid.n_rows):
+    for row in range(first_row, grid.n_rows):
         cells = {role: grid.cell_at(row, col) for role, col in roles.items()}
         item_cell = cells["item"]
         if item_cell is None or not item_cell.text.strip() or item_cell.row != row:

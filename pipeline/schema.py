@@ -208,7 +208,7 @@ class BudgetItems(Provenanced):
     """One row per item of a budget table; merged 分野 cells repeated on each row."""
 
     item_no: Series[int] = pa.Field(ge=1, description="1-based order of the item in the document")
-    table_row: Series[int] = pa.Field(ge=1, description="Row of the item in its table (header = 0)")
+    table_row: Series[int] = pa.Field(ge=0, description="Row of the item in its grid on this page (0 = top row; a header is row 0)")
     field: Series[str] = pa.Field(nullable=True, description="分野, repeated over merged cells")
     item: Series[str] = pa.Field(description="予算（項目） as printed")
     description: Series[str] = pa.Field(nullable=True, description="内容 as printed; null when the cell is empty")

@@ -62,6 +62,18 @@ def test_budget_table_found_by_meaning_in_another_column_order():
     assert all(r.provenance.page == 1 and r.provenance.bbox is not None for r in records)
 
 
+def test_budget_table_continued_on_the_next_page_without_header():
+    doc = pymupdf.open()
+    widths = [80, 160, 160, 100, 110]
+    table(new_page(doc), 40, 60, widths, [["分野", "予算（項目）", "内容", "主な対象者", "R8予算"], ["住まい", "改修支援", "改修費の補助", "市町村", "10億円"]])
+    table(new_page(doc), 40, 40, widths, [["交通", "運賃支援", "運賃の定額化", "事業者", "5百万円"]])
+    # A later page with an unrelated table of the same shape is not a continuation.
+    new_page(doc)
+    table(new_page(doc), 40, 40, widths, [["a", "b", "c", "d", "e"], ["f", "g", "h", "i", "j"]])
+    rows = [(r.provenance.page, r.values["item"], r.values["amount_yen"]) for r in extract_budget_items(parsed(doc))]
+    assert rows == [(1, "改修支援", 1_000_000_000), (2, "運賃支援", 5_000_000)]
+
+
 def test_no_budget_rows_from_documents_without_one():
     doc = pymupdf.open()
     page = new_page(doc)
