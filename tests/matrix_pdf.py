@@ -35,8 +35,9 @@ def render(spec: MatrixSpec, variant: Variant = Variant()) -> bytes:
     glyphs = {"●": "●", "○": "○", "—": "―"} | (variant.glyphs or {})
     doc = pymupdf.open()
     for i in range(variant.filler_pages):
-        page = doc.new_page(width=variant.page_size[0], height=variant.page_size[1])
-        page.insert_text((50, 80), f"本資料について {i + 1}", fontname="japan", fontsize=12)
+        canvas = Canvas(doc.new_page(width=variant.page_size[0], height=variant.page_size[1]))
+        _text(canvas, (50, 80), f"本資料について {i + 1}", 12)
+        canvas.commit()
     width, height = variant.page_size
     themes = [t for _, ts in spec.groups for t in ts]
     margin = 30
@@ -52,14 +53,15 @@ def render(spec: MatrixSpec, variant: Variant = Variant()) -> bytes:
     chunks = [spec.rows[i : i + variant.rows_per_page] for i in range(0, len(spec.rows), variant.rows_per_page)]
     table_pages = []
     for n, chunk in enumerate(chunks):
-        page = doc.new_page(width=width, height=height)
-        table_pages.append(page.number)
+        page = Canvas(doc.new_page(width=width, height=height))
+        table_pages.append(page.page.number)
         y = margin + 20
-        page.insert_text((margin, margin + 8), "一覧表", fontname="japan", fontsize=11)
+        _text(page, (margin, margin + 8), "一覧表", 11)
         if variant.repeat_header or n == 0:
             y = _header(page, spec, xs, y, row_h, variant.fontsize)
         for row in chunk:
             y = _row(page, row, themes, xs, y, row_h, variant, glyphs)
+        page.commit()
     if variant.reverse_pages:
         order = list(range(doc.page_count))
         first = table_pages[0]
@@ -68,8 +70,43 @@ def render(spec: MatrixSpec, variant: Variant = Variant()) -> bytes:
     return doc.tobytes()
 
 
-def _cell(page: pymupdf.Page, x0: float, y0: float, x1: float, y1: float, text: str, fontsize: float) -> None:
-    page.draw_rect(pymupdf.Rect(x0, y0, x1, y1), color=(0, 0, 0), width=0.6)
+_FONT = None
+
+
+def _font() -> pymupdf.Font:
+    global _FONT
+    if _FONT is None:
+        _FONT = pymupdf.Font("japan")  # loading the CJK font once keeps rendering fast
+    return _FONT
+
+
+class Canvas:
+    """Collects a page's text and lines and writes them once (per-call writes are slow)."""
+
+    def __init__(self, page: pymupdf.Page) -> None:
+        self.page = page
+        self.writer = pymupdf.TextWriter(page.rect)
+        self.shape = page.new_shape()
+
+    def draw_rect(self, rect: pymupdf.Rect, width: float = 0.6) -> None:
+        self.shape.draw_rect(rect)
+        self.shape.finish(color=(0, 0, 0), width=width)
+
+    def draw_oval(self, rect: pymupdf.Rect, fill: tuple | None, width: float) -> None:
+        self.shape.draw_oval(rect)
+        self.shape.finish(color=(0, 0, 0), fill=fill, width=width)
+
+    def commit(self) -> None:
+        self.shape.commit()
+        self.writer.write_text(self.page)
+
+
+def _text(page: "Canvas", point: tuple[float, float], text: str, fontsize: float) -> None:
+    page.writer.append(point, text, font=_font(), fontsize=fontsize)
+
+
+def _cell(page: "Canvas", x0: float, y0: float, x1: float, y1: float, text: str, fontsize: float) -> None:
+    page.draw_rect(pymupdf.Rect(x0, y0, x1, y1))
     if not text:
         return
     # Wrap long text inside the cell so names split over lines as in reports.
@@ -77,7 +114,7 @@ def _cell(page: pymupdf.Page, x0: float, y0: float, x1: float, y1: float, text: 
     lines = [text[i : i + per_line] for i in range(0, len(text), per_line)]
     top = y0 + (y1 - y0 - len(lines) * fontsize * 1.1) / 2 + fontsize
     for k, line in enumerate(lines):
-        page.insert_text((x0 + 2, top + k * fontsize * 1.1), line, fontname="japan", fontsize=fontsize)
+        _text(page, (x0 + 2, top + k * fontsize * 1.1), line, fontsize)
 
 
 def _header(page, spec, xs, y, row_h, fs) -> float:
@@ -105,10 +142,7 @@ def _row(page, row, themes, xs, y, row_h, variant, glyphs) -> float:
             _cell(page, x0, y, x1, y + row_h, "", fs)
             cx, cy, r = (x0 + x1) / 2, y + row_h / 2, fs * 0.45
             oval = pymupdf.Rect(cx - r, cy - r, cx + r, cy + r)
-            if mark == "●":
-                page.draw_oval(oval, color=(0, 0, 0), fill=(0, 0, 0), width=0.5)
-            else:
-                page.draw_oval(oval, color=(0, 0, 0), width=0.8)
+            page.draw_oval(oval, fill=(0, 0, 0) if mark == "●" else None, width=0.5 if mark == "●" else 0.8)
         else:
             _cell(page, x0, y, x1, y + row_h, glyphs.get(mark, mark), fs)
     return y + row_h
