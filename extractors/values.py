@@ -154,3 +154,38 @@ def find_rates(text: str) -> list[Rate]:
 def yen_amounts(text: str) -> list[int]:
     """Every yen amount in ``text`` as integer yen, in order."""
     return [int(round(q.value)) for q in find_quantities(text) if q.unit == "円"]
+
+@dataclass(frozen=True)
+class AgeBand:
+    raw: str
+    min_age: int | None  # None: open below (20歳未満) or not an age band
+    max_age: int | None  # None: open above (50代以上, 60歳以上)
+
+
+_DECADE_RANGE = re.compile(r"^(?P<a>\d{1,2})\s*(?:代|歳)?\s*[~〜～\-ー－から]+\s*(?P<b>\d{1,2})\s*(?P<unit>代|歳)(?P<open>以上)?$")
+_DECADE = re.compile(r"^(?P<a>\d{1,3})\s*(?P<unit>代|歳)(?P<rel>以上|以下|未満)?$")
+
+
+def age_band(text: str) -> AgeBand | None:
+    """An age band header as ages: 20代 → 20-29, 10代~20代 → 10-29, 30～40代 → 30-49,
+    50代以上 → 50-, 60歳以上 → 60-, 20歳未満 → -19. None when ``text`` is not one."""
+    folded = fold(text).strip().replace(" ", "")
+    m = _DECADE_RANGE.match(folded)
+    if m:
+        a, b = int(m["a"]), int(m["b"])
+        decade = m["unit"] == "代"
+        high = None if m["open"] else (b + 9 if decade else b)
+        return AgeBand(text, a, high) if high is None or a <= high else None
+    m = _DECADE.match(folded)
+    if not m:
+        return None
+    a = int(m["a"])
+    if m["unit"] == "代":
+        return AgeBand(text, a, None if m["rel"] == "以上" else a + 9)
+    if m["rel"] == "以上":
+        return AgeBand(text, a, None)
+    if m["rel"] == "以下":
+        return AgeBand(text, None, a)
+    if m["rel"] == "未満":
+        return AgeBand(text, None, a - 1)
+    return AgeBand(text, a, a)

@@ -18,6 +18,7 @@ import pandas as pd
 from extractors.base import Registered, all_extractors
 from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
+from extractors.linking import link_document
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
@@ -100,7 +101,9 @@ def extract_pdf(
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)
-    frames = records_to_frames(records)
+    started = time.perf_counter()
+    frames = link_document(records_to_frames(records))  # needs the whole document's consortia
+    timings["link"] = time.perf_counter() - started
     started = time.perf_counter()
     frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")
     timings["text"] = time.perf_counter() - started

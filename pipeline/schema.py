@@ -119,7 +119,7 @@ class ConsortiumIssues(Provenanced):
 class ReportStatements(Provenanced):
     """Counts a report states about itself (計44団体, 1次募集 … 26採択), used as checks."""
 
-    statement: Series[str] = pa.Field(isin=["consortia_total", "consortia_in_round"], description="What is counted")
+    statement: Series[str] = pa.Field(isin=["consortia_total", "consortia_in_round", "tour_organisations", "tour_participants_total"], description="What is counted")
     round: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Selection round, for per-round counts")
     value: Series[int] = pa.Field(ge=0, description="The number the report states")
     text_raw: Series[str] = pa.Field(description="The line the statement was read from")
@@ -205,6 +205,83 @@ class Places(Provenanced):
     @pa.check("candidates", element_wise=True, name="candidates_are_str_list")
     def _candidates(cls, value: object) -> bool:  # noqa: N805
         return _is_str_list(value)
+
+
+# --- tables4: case studies, monitor tours, budget items, expert opinions ---------------------------
+
+LINK_METHODS = ["exact", "fuzzy", "place", "none"]  # place: linked by place agreement alone (flagged)
+
+
+class CaseStudies(Provenanced):
+    """One row per 主な事例 block under a theme heading, linked to a consortia row where possible."""
+
+    case_id: Series[int] = pa.Field(ge=1, description="1-based order of the case in the document")
+    theme: Series[str] = pa.Field(description="Theme heading the case sits under (…に関する取組), symbols stripped")
+    place_raw: Series[str] = pa.Field(nullable=True, description="Place as printed before the name (新潟県三条市, 複数地域)")
+    prefecture: Series[str] = pa.Field(nullable=True, description="都道府県 read from place_raw")
+    municipality: Series[str] = pa.Field(nullable=True, description="市区町村 (or 地域) read from place_raw")
+    consortium_name_raw: Series[str] = pa.Field(description="Consortium name exactly as printed in the case")
+    description: Series[str] = pa.Field(description="The case's text, lines joined")
+    consortium_id: Series[str] = pa.Field(nullable=True, description="Linked consortia row; null when unlinkable")
+    link_method: Series[str] = pa.Field(isin=LINK_METHODS, description="How the link was made")
+    link_score: Series[float] = pa.Field(ge=0, le=1, description="Name similarity of the best candidate")
+    flag: Series[bool] = pa.Field(description="True when the link is missing or contradicted")
+    flag_reason: Series[str] = pa.Field(nullable=True, description="Why the row is flagged, with both values")
+
+
+class Tours(Provenanced):
+    """One row per reported monitor tour (a named panel or a participant-attribute table)."""
+
+    tour_id: Series[int] = pa.Field(ge=1, description="1-based order of the tour report in the document")
+    consortium_name_raw: Series[str] = pa.Field(nullable=True, description="Consortium named on the report; null if none")
+    participants: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Participants as stated (名)")
+    participants_male: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Male participants")
+    participants_female: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Female participants")
+    households: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Participating households (世帯)")
+    stay_days: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Total stay days (総滞在日数)")
+    table_total: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, ge=0, description="Grand total of the attribute table, when there is one (may count representatives only)"
+    )
+    consortium_id: Series[str] = pa.Field(nullable=True, description="Linked consortia row; null when unlinkable")
+    link_method: Series[str] = pa.Field(isin=LINK_METHODS, description="How the link was made")
+    link_score: Series[float] = pa.Field(ge=0, le=1, description="Name similarity of the best candidate")
+    flag: Series[bool] = pa.Field(description="True when the link is missing or contradicted")
+    flag_reason: Series[str] = pa.Field(nullable=True, description="Why the row is flagged")
+
+
+class TourAgeCounts(Provenanced):
+    """Participants of one tour by sex and age band, from its attribute table."""
+
+    tour_id: Series[int] = pa.Field(ge=1, description="The tours row")
+    sex: Series[str] = pa.Field(isin=["male", "female", "total"], description="Row of the table (男性/女性/合計)")
+    age_band_raw: Series[str] = pa.Field(description="Column header as printed (20代, 50代以上, 合計)")
+    age_min: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Lowest age of the band; null for 合計")
+    age_max: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Highest age; null when open (以上) or 合計")
+    count: Series[int] = pa.Field(ge=0, description="Persons")
+
+
+class BudgetItems(Provenanced):
+    """One row per item of a budget table; merged 分野 cells repeated on each row."""
+
+    item_no: Series[int] = pa.Field(ge=1, description="1-based order of the item in the document")
+    table_row: Series[int] = pa.Field(ge=0, description="Row of the item in its grid on this page (0 = top row; a header is row 0)")
+    field: Series[str] = pa.Field(nullable=True, description="分野, repeated over merged cells")
+    item: Series[str] = pa.Field(description="予算（項目） as printed")
+    description: Series[str] = pa.Field(nullable=True, description="内容 as printed; null when the cell is empty")
+    target: Series[str] = pa.Field(nullable=True, description="主な対象者 as printed")
+    amount_text: Series[str] = pa.Field(nullable=True, description="Amount cell as printed")
+    amount_yen: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Amount in yen (百万円, 億円 applied)")
+    is_portion: Series[bool] = pa.Field(description="True for の内数: amount_yen is the larger programme's amount")
+    amount_header: Series[str] = pa.Field(description="Header of the amount column (which budget: R7当初予算)")
+
+
+class ExpertOpinions(Provenanced):
+    """One row per ・ opinion under a ● topic, under its category heading."""
+
+    opinion_no: Series[int] = pa.Field(ge=1, description="1-based order of the opinion in the document")
+    category: Series[str] = pa.Field(nullable=True, description="Category heading (実践者に関するご意見)")
+    topic: Series[str] = pa.Field(description="● topic, without the ●")
+    opinion: Series[str] = pa.Field(description="The opinion, lines joined, without the ・")
 
 
 @dataclass(frozen=True)
@@ -383,6 +460,12 @@ DATASETS: dict[str, DatasetSpec] = {
             "report_statements", ReportStatements, ("doc_id", "statement", "round"), "Counts reports state about themselves",
             clean_fields=("text_raw",),
         ),
+        # tables4
+        DatasetSpec("case_studies", CaseStudies, ("doc_id", "case_id"), "主な事例 per theme, linked to consortia"),
+        DatasetSpec("tours", Tours, ("doc_id", "tour_id"), "Monitor tour figures, linked to consortia"),
+        DatasetSpec("tour_age_counts", TourAgeCounts, ("doc_id", "tour_id", "sex", "age_band_raw"), "Tour participants by sex and age band"),
+        DatasetSpec("budget_items", BudgetItems, ("doc_id", "item_no"), "Budget table items with amounts in yen"),
+        DatasetSpec("expert_opinions", ExpertOpinions, ("doc_id", "opinion_no"), "Expert opinions by category and topic"),
         DatasetSpec("failures", Failures, ("doc_id", "stage"), "Documents that failed, with the reason"),
         DatasetSpec(
             "corrections", Corrections, ("doc_id", "dataset", "record_key", "field", "seq"),

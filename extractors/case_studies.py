@@ -1,0 +1,159 @@
+"""Case studies (主な事例) under theme headings.
+
+A theme panel ends with a 主な事例 label followed by blocks, each a bold
+heading (place, a gap, the consortium name, possibly wrapped) and plain
+description lines. The theme is the nearest larger-type heading above the
+label in the same panel. Rows come out unlinked; linking to the consortia
+of the same document is a document-level step (extractors.linking).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from extractors.base import provenance, register
+from extractors.columns import column_of, fragments, merge_rows, strip_symbols
+from extractors.layout import Line
+from pipeline.gazetteer import prefectures_of
+from pipeline.records import ParsedPage, Record, union_bbox
+
+NAME, VERSION = "case_studies", "1"
+
+LABEL = re.compile(r"^\s*主な事例\s*$")
+PREFECTURE = re.compile(r"^(北海道|東京都|京都府|大阪府|\S{2,3}?県)")
+
+
+@dataclass(frozen=True)
+class Place:
+    raw: str | None
+    prefecture: str | None
+    municipality: str | None
+
+
+@register(NAME, VERSION, ("case_studies",))
+def extract_case_studies(pages: Sequence[ParsedPage]) -> list[Record]:
+    records: list[Record] = []
+    for page in pages:
+        if page.has_text:
+            records.extend(_read_page(page, start=len(records)))
+    return records
+
+
+def split_place(heading: Line) -> tuple[str | None, str]:
+    """(place, name) from a heading's first line: the place is the run before the first wide gap.
+
+    Without a gap, a leading 都道府県+市区町村 is taken as the place.
+    """
+    split = _gap_split(heading)
+    if split is not None:
+        return split
+    text = heading.text.strip()
+    m = re.match(r"^((?:北海道|東京都|京都府|大阪府|\S{2,3}?県)\S{1,5}?[市区町村])(\S+)$", text)
+    if m:
+        return m.group(1), m.group(2)
+    return None, text
+
+
+def _gap_split(line: Line) -> tuple[str, str] | None:
+    """The text before and after the first gap wider than half a glyph, if any."""
+    chars = line.chars
+    for i in range(1, len(chars)):
+        if chars[i].bbox[0] - chars[i - 1].bbox[2] > 0.5 * max(chars[i].size, 1.0):
+            place = "".join(c.text for c in chars[:i]).strip()
+            whole = line.text.strip()
+            # The line's own text keeps the spaces between Latin words (CHIZU Incubation).
+            name = whole[len(place):].strip() if whole.startswith(place) else ""
+            if place and name:
+                return place, name
+            return None
+    return None
+
+
+def parse_place(raw: str | None) -> Place:
+    if not raw:
+        return Place(None, None, None)
+    m = PREFECTURE.match(raw)
+    if not m:
+        return Place(raw, None, None)
+    rest = raw[m.end():].strip() or None
+    return Place(raw, m.group(1), rest)
+
+
+def _read_page(page: ParsedPage, start: int) -> list[Record]:
+    lines = fragments(page)
+    labels = [ln for ln in lines if LABEL.match(ln.text)]
+    if not labels:
+        return []
+    body_size = max(ln.size for ln in labels)
+    out: list[Record] = []
+    for index, label in enumerate(labels):
+        column = merge_rows([ln for ln in lines if column_of(ln, labels) == index])
+        theme = _theme_above(label, column)
+        below = [ln for ln in column if ln.bbox[1] >= label.bbox[3] - 1 and ln is not label]
+        for heading, desc in _blocks(below, body_size):
+            place_raw, first = split_place(heading[0])
+            name = first + "".join(ln.text.strip() for ln in heading[1:])
+            place = parse_place(place_raw)
+            out.append(
+                Record(
+                    dataset="case_studies",
+                    values={
+                        "case_id": start + len(out) + 1,
+                        "theme": theme,
+                        "place_raw": place.raw,
+                        "prefecture": place.prefecture,
+                        "municipality": place.municipality,
+                        "consortium_name_raw": name,
+                        "description": "".join(ln.text.strip() for ln in desc),
+                        "consortium_id": None,
+                        "link_method": "none",
+                        "link_score": 0.0,
+                        "flag": False,
+                        "flag_reason": None,
+                    },
+                    provenance=provenance(page, union_bbox([ln.bbox for ln in heading + desc]), NAME, VERSION),
+                )
+            )
+    return out
+
+
+def _starts_with_place(line: Line) -> bool:
+    """A heading set in the body face still reads "<place>  <name>": a prefecture
+    or municipality, a visible gap, then the name (for producers without bold faces)."""
+    split = _gap_split(line)
+    return split is not None and _is_place(split[0])
+
+
+def _is_place(text: str) -> bool:
+    return bool(PREFECTURE.match(text)) or bool(prefectures_of(text))
+
+
+def _theme_above(label: Line, column: list[Line]) -> str | None:
+    """The nearest line above the label set in larger type than the label."""
+    above = [ln for ln in column if ln.bbox[3] <= label.bbox[1] and ln.size > label.size + 0.5]
+    if not above:
+        return None
+    return strip_symbols(max(above, key=lambda ln: ln.bbox[3]).text) or None
+
+
+def _blocks(lines: list[Line], body_size: float) -> list[tuple[list[Line], list[Line]]]:
+    """Split lines below a label into (bold heading lines, description lines) blocks."""
+    blocks: list[tuple[list[Line], list[Line]]] = []
+    for ln in sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
+        text = ln.text.strip()
+        if not text:
+            continue
+        if ln.size > body_size + 0.5:
+            break  # a new heading in this column: the case list has ended
+        if text.isdigit() and ln.size < body_size - 0.5:
+            continue  # page number
+        if ln.bold or _starts_with_place(ln):
+            if blocks and not blocks[-1][1]:
+                blocks[-1][0].append(ln)  # wrapped heading
+            else:
+                blocks.append(([ln], []))
+        elif blocks:
+            blocks[-1][1].append(ln)
+    return [(h, d) for h, d in blocks if d]

@@ -1,0 +1,95 @@
+"""Budget tables: the reviewed golden, and re-drawn variants with other column orders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from conftest import GOLDENS, SAMPLES
+from extractors.budget import extract_budget_items
+from extractors.values import yen
+from tests.tables4_pdf import new_page, parsed, table, text
+
+COLUMNS = ["page", "bbox", "item_no", "table_row", "field", "item", "description", "target", "amount_text", "amount_yen", "is_portion", "amount_header"]
+
+
+@pytest.fixture(scope="module")
+def gaiyo():
+    from pipeline.extract import extract_pdf
+
+    return extract_pdf(SAMPLES / "mlit_gaiyo.pdf", "mlit_gaiyo")
+
+
+def test_budget_items_equal_reviewed_golden(gaiyo):
+    golden = json.loads((GOLDENS / "mlit_gaiyo" / "budget_items.json").read_text(encoding="utf-8"))
+    frame = gaiyo.frames["budget_items"]
+    got = json.loads(frame[COLUMNS].to_json(orient="records", force_ascii=False))
+    assert got == [{k: g[k] for k in COLUMNS} for g in golden]
+    # Vertically merged 分野 cells are repeated on every row they cover.
+    assert list(frame["field"][:2]) == ["住まい", "住まい"]
+    assert frame["is_portion"].sum() == 7
+    assert int(frame.loc[frame["item"] == "空き家対策総合支援事業", "amount_yen"].iloc[0]) == 5_900_000_000
+
+
+def _variant_pages() -> list:
+    doc = pymupdf.open()
+    page = new_page(doc)
+    text(page, 40, 40, "関連予算一覧（令和8年度）", 14)
+    rows = [
+        ["予算額", "事業名", "主な対象", "概要", "分類"],
+        ["1.5億円", "移住支援金", "市町村", "移住者への支援", "住まい"],
+        ["300千円", "空き家調査", "NPO等", "", None],
+        ["交付金2,000百万円の内数", "拠点整備事業", "都道府県", "拠点の整備を支援", "仕事"],
+    ]
+    table(page, 40, 60, [150, 150, 100, 200, 80], rows)
+    # A second, unrelated table on the same page: no amounts, so not a budget table.
+    table(page, 40, 300, [120, 120], [["項目", "内容"], ["会議", "年2回開催"], ["資料", "配布"]])
+    return parsed(doc)
+
+
+def test_budget_table_found_by_meaning_in_another_column_order():
+    records = extract_budget_items(_variant_pages())
+    rows = [r.values for r in records]
+    assert [r["item"] for r in rows] == ["移住支援金", "空き家調査", "拠点整備事業"]
+    assert [r["field"] for r in rows] == ["住まい", "住まい", "仕事"]  # merged cell repeated
+    assert [r["amount_yen"] for r in rows] == [150_000_000, 300_000, 2_000_000_000]
+    assert [r["is_portion"] for r in rows] == [False, False, True]
+    assert rows[1]["description"] is None
+    assert {r["target"] for r in rows} == {"市町村", "NPO等", "都道府県"}
+    assert all(r.provenance.page == 1 and r.provenance.bbox is not None for r in records)
+
+
+def test_budget_table_continued_on_the_next_page_without_header():
+    doc = pymupdf.open()
+    widths = [80, 160, 160, 100, 110]
+    table(new_page(doc), 40, 60, widths, [["分野", "予算（項目）", "内容", "主な対象者", "R8予算"], ["住まい", "改修支援", "改修費の補助", "市町村", "10億円"]])
+    table(new_page(doc), 40, 40, widths, [["交通", "運賃支援", "運賃の定額化", "事業者", "5百万円"]])
+    # A later page with an unrelated table of the same shape is not a continuation.
+    new_page(doc)
+    table(new_page(doc), 40, 40, widths, [["a", "b", "c", "d", "e"], ["f", "g", "h", "i", "j"]])
+    rows = [(r.provenance.page, r.values["item"], r.values["amount_yen"]) for r in extract_budget_items(parsed(doc))]
+    assert rows == [(1, "改修支援", 1_000_000_000), (2, "運賃支援", 5_000_000)]
+
+
+def test_no_budget_rows_from_documents_without_one():
+    doc = pymupdf.open()
+    page = new_page(doc)
+    table(page, 40, 60, [120, 120, 120], [["氏名", "所属", "役職"], ["山田", "国交省", "課長"], ["佐藤", "総務省", "係長"]])
+    assert extract_budget_items(parsed(doc)) == []
+
+
+@pytest.mark.parametrize(
+    "text_, value",
+    [("5,900百万円", 5_900_000_000), ("約3.1億円", 310_000_000), ("487,410 百万円の内数", 487_410_000_000), ("300千円", 300_000)],
+)
+def test_yen_amounts(text_, value):
+    assert yen(text_) == value
+
+
+def test_golden_file_is_sorted_pretty_json():
+    path = Path(GOLDENS / "mlit_gaiyo" / "budget_items.json")
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert all(list(r) == sorted(r) and "run_id" not in r for r in rows)
