@@ -1,6 +1,10 @@
 # The two commands a user needs: `make run` and `make test`.
 # Both set the project up first (Debian packages, .venv); see scripts/setup.sh.
 PY := .venv/bin/python
+# Prefect keeps its state (temporary server database, logs) inside the project
+# unless the user points it elsewhere, so runs never share a database by accident.
+export PREFECT_HOME ?= $(CURDIR)/.cache/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: setup run test bench goldens robustness clean
 

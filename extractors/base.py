@@ -61,6 +61,8 @@ def provenance(page: ParsedPage, bbox: BBox | None, extractor: str, version: str
 
 def all_extractors() -> list[Registered]:
     """Every registered extractor (importing the modules registers them)."""
-    import extractors.matrix  # noqa: F401  (registration side effect)
+    # Importing a module registers its extractors; the list is the whole catalogue.
+    import extractors.matrix  # noqa: F401
+    import extractors.statements  # noqa: F401
 
     return list(REGISTRY.values())

@@ -104,6 +104,15 @@ class ConsortiumIssues(Provenanced):
         return _is_str_list(value)
 
 
+class ReportStatements(Provenanced):
+    """Counts a report states about itself (計44団体, 1次募集 … 26採択), used as checks."""
+
+    statement: Series[str] = pa.Field(isin=["consortia_total", "consortia_in_round"], description="What is counted")
+    round: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Selection round, for per-round counts")
+    value: Series[int] = pa.Field(ge=0, description="The number the report states")
+    text_raw: Series[str] = pa.Field(description="The line the statement was read from")
+
+
 class Documents(pa.DataFrameModel):
     """One row per source document that was read."""
 
@@ -163,6 +172,7 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("consortia", Consortia, ("doc_id", "row"), "Rows of consortium × theme matrices"),
         DatasetSpec("theme_marks", ThemeMarks, ("doc_id", "row", "theme"), "Marked cells of those matrices"),
         DatasetSpec("consortium_issues", ConsortiumIssues, ("doc_id", "row"), "Themes and issues per consortium"),
+        DatasetSpec("report_statements", ReportStatements, ("doc_id", "statement", "round"), "Counts reports state about themselves"),
         DatasetSpec("failures", Failures, ("doc_id", "stage"), "Documents that failed, with the reason"),
     ]
 }

@@ -1,0 +1,409 @@
+"""Consortium × theme matrices marked ● / ○, and the tables that list the same consortia.
+
+The reading is structural, never positional:
+
+1. every ruled grid on every page, with its mark cells read (extractors.marks);
+2. header rows are the leading rows without a ●/○; a column whose body holds
+   only marks or nothing is a mark column; a header cell spanning several mark
+   columns is their group (中長期的課題, 取組テーマ);
+3. label columns get a role from what their header *means* (settings below):
+   round, region, consortium name, tour;
+4. fragments on later pages without header rows, or with the same header
+   labels, continue the matrix: rows are numbered across pages.
+
+The same reading serves the second 一覧表 (themes and regional issues per
+consortium), which has a name column and text columns but no marks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from extractors.base import provenance, register
+from extractors.grid import Cell, Grid, find_grids
+from extractors.marks import DASH, FILLED, RING, read_marks
+from pipeline.records import ParsedPage, Record, union_bbox
+
+NAME = "matrix"
+VERSION = "1.0"
+
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    """What header text means. Patterns are matched on NFKC-folded header text."""
+
+    round_header: str = r"採択|募集|次数|選定"
+    region_header: str = r"地域名|^地域$|自治体|市町村|所在地|都道府県"
+    name_header: str = r"コンソーシアム|団体名|名称|事業者名|協議会"
+    tour_header: str = r"ツアー|モニター"
+    themes_header: str = r"テーマ"
+    issues_header: str = r"課題"
+    # A matrix needs at least this many mark columns and marked data rows.
+    min_mark_columns: int = 2
+    min_data_rows: int = 2
+    # Names at least this similar (difflib ratio) link across the two tables.
+    link_threshold: float = 0.6
+    list_separators: str = "、・"
+
+
+DEFAULT_SETTINGS = MatrixSettings()
+
+
+@dataclass
+class Column:
+    index: int
+    label: str
+    group: str | None
+    is_mark: bool
+    role: str | None = None  # round | region | name | tour | themes | issues | None (a theme)
+
+
+@dataclass
+class Fragment:
+    """One grid's worth of a table: its columns and its data rows."""
+
+    page: ParsedPage
+    grid: Grid
+    header_rows: int
+    columns: list[Column]
+    data_rows: list[list[Cell]] = field(default_factory=list)
+
+    @property
+    def signature(self) -> tuple[str, ...]:
+        return tuple(c.label for c in self.columns)
+
+
+def page_grids(page: ParsedPage) -> list[Grid]:
+    """Ruled grids of one page with their marks read.
+
+    Pages with a text layer use ruling edges and glyphs; image-only pages
+    (``page.image``) are the scan path's.
+    """
+    if page.image is not None:
+        return []
+    return [read_marks(g, page) for g in find_grids(page)]
+
+
+@register(NAME, VERSION, ("consortia", "theme_marks", "consortium_issues"))
+def extract_matrices(pages: Sequence[ParsedPage], settings: MatrixSettings = DEFAULT_SETTINGS) -> list[Record]:
+    """Consortia, their marks and their issue lists from every page of one document."""
+    matrix_fragments: list[Fragment] = []
+    list_fragments: list[Fragment] = []
+    for page in pages:
+        for grid in page_grids(page):
+            frag = _read_fragment(page, grid, settings, matrix_fragments[-1] if matrix_fragments else None)
+            if frag is not None:
+                matrix_fragments.append(frag)
+                continue
+            frag = _read_list_fragment(page, grid, settings, list_fragments[-1] if list_fragments else None)
+            if frag is not None:
+                list_fragments.append(frag)
+    consortia, marks = _matrix_records(matrix_fragments)
+    issues = _issue_records(list_fragments, consortia, settings)
+    return consortia + marks + issues
+
+
+# ---------------------------------------------------------------- reading grids
+
+
+def _is_mark(cell: Cell | None, marks: tuple[str, ...] = (FILLED, RING)) -> bool:
+    return cell is not None and cell.mark in marks
+
+
+def _header_row_count(grid: Grid) -> int:
+    """Leading rows without a ●/○ are header rows."""
+    for r, row in enumerate(grid.rows()):
+        if any(_is_mark(c) for c in row):
+            return r
+    return grid.n_rows
+
+
+def _columns(grid: Grid, header_rows: int, settings: MatrixSettings) -> list[Column]:
+    columns = []
+    for c in range(grid.n_cols):
+        covering: list[Cell] = []
+        for r in range(header_rows):
+            cell = grid.cell_at(r, c)
+            if cell is not None and (not covering or covering[-1] is not cell):
+                covering.append(cell)
+        label = _fold(covering[-1].text) if covering else ""
+        group = next((_fold(h.text) for h in covering[:-1] if h.col_span > 1 and h.text.strip()), None)
+        body = [grid.cell_at(r, c) for r in range(header_rows, grid.n_rows)]
+        owned = [b for b in body if b is not None and b.col == c and b.col_span == 1]
+        is_mark = bool(owned) and all(b.mark is not None or not b.text.strip() for b in owned) and any(
+            b.mark is not None for b in owned
+        )
+        columns.append(Column(index=c, label=label, group=group, is_mark=is_mark))
+    _assign_roles(columns, settings)
+    return columns
+
+
+def _assign_roles(columns: list[Column], settings: MatrixSettings) -> None:
+    """Give label columns a role by header meaning; the first match of each role wins."""
+    taken: set[str] = set()
+    # Most specific meanings first: a themes header may also mention 地域.
+    order = [("tour", settings.tour_header, True), ("round", settings.round_header, False),
+             ("name", settings.name_header, False), ("themes", settings.themes_header, False),
+             ("issues", settings.issues_header, False), ("region", settings.region_header, False)]
+    for role, pattern, wants_mark in order:
+        for col in columns:
+            if col.role is None and role not in taken and col.is_mark == wants_mark and col.group is None and re.search(pattern, col.label):
+                col.role = role
+                taken.add(role)
+                break
+
+
+def _continues(previous: Fragment | None, grid: Grid) -> bool:
+    """A headerless grid continues ``previous`` when its columns line up."""
+    if previous is None or previous.grid.n_cols != grid.n_cols:
+        return False
+    widths_prev = _relative_widths(previous.grid)
+    widths_new = _relative_widths(grid)
+    return all(abs(a - b) < 0.02 for a, b in zip(widths_prev, widths_new))
+
+
+def _relative_widths(grid: Grid) -> list[float]:
+    bounds = grid.col_bounds
+    total = bounds[-1] - bounds[0] or 1.0
+    return [(b - a) / total for a, b in zip(bounds, bounds[1:])]
+
+
+def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previous: Fragment | None) -> Fragment | None:
+    header_rows = _header_row_count(grid)
+    if header_rows == grid.n_rows:
+        return None
+    if header_rows == 0:
+        if not _continues(previous, grid):
+            return None
+        columns = previous.columns  # type: ignore[union-attr]
+    else:
+        columns = _columns(grid, header_rows, settings)
+    mark_columns = [c for c in columns if c.is_mark and c.role is None]
+    if len(mark_columns) < settings.min_mark_columns or not any(c.role == "name" for c in columns):
+        return None
+    rows = _data_rows(grid, header_rows, columns)
+    if len(rows) < settings.min_data_rows and header_rows:
+        return None
+    return Fragment(page=page, grid=grid, header_rows=header_rows, columns=columns, data_rows=rows)
+
+
+def _read_list_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previous: Fragment | None) -> Fragment | None:
+    """A table without marks that lists consortia with their themes and issues."""
+    if any(c.mark in (FILLED, RING) for c in grid.cells):
+        return None
+    header_rows = _list_header_rows(grid, settings)
+    if header_rows == 0:
+        if not _continues(previous, grid):
+            return None
+        columns = previous.columns  # type: ignore[union-attr]
+    else:
+        columns = _columns(grid, header_rows, settings)
+    roles = {c.role for c in columns}
+    if not {"name", "themes", "issues"} <= roles:
+        return None
+    return Fragment(page=page, grid=grid, header_rows=header_rows, columns=columns,
+                    data_rows=_data_rows(grid, header_rows, columns))
+
+
+def _list_header_rows(grid: Grid, settings: MatrixSettings) -> int:
+    """Header rows of a text table: leading rows whose cells all read as headers."""
+    pattern = "|".join([settings.name_header, settings.themes_header, settings.issues_header, settings.round_header])
+    count = 0
+    for row in grid.rows():
+        texts = [_fold(c.text) for c in row if c.text.strip()]
+        if texts and sum(bool(re.search(pattern, t)) for t in texts) >= 2:
+            count += 1
+        else:
+            break
+    return count
+
+
+def _data_rows(grid: Grid, header_rows: int, columns: list[Column]) -> list[list[Cell]]:
+    """Body rows as one cell per column (following spans), skipping empty rows."""
+    rows = []
+    for r in range(header_rows, grid.n_rows):
+        cells = [grid.cell_at(r, c.index) for c in columns]
+        if any(cell is not None and cell.row == r and (cell.text.strip() or cell.mark) for cell in cells):
+            rows.append([cell if cell is not None else Cell(r, c.index, 1, 1, grid.bbox) for cell, c in zip(cells, columns)])
+    return rows
+
+
+# ---------------------------------------------------------------- records
+
+
+def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Record]]:
+    consortia: list[Record] = []
+    marks: list[Record] = []
+    row_number = 0
+    for frag in fragments:
+        role_index = {c.role: i for i, c in enumerate(frag.columns) if c.role}
+        for cells in frag.data_rows:
+            row_number += 1
+            page = frag.page
+            doc_row_id = f"{page.doc_id}#{row_number}"
+            bbox = union_bbox([c.bbox for c in cells])
+            text = _texts(cells, role_index)
+            tour_cell = cells[role_index["tour"]] if "tour" in role_index else None
+            consortia.append(
+                Record(
+                    dataset="consortia",
+                    values={
+                        "consortium_id": doc_row_id,
+                        "row": row_number,
+                        "round": parse_round(text.get("round", "")),
+                        "region_raw": text.get("region", ""),
+                        "consortium_name_raw": text.get("name", ""),
+                        "tour": _tour(tour_cell),
+                        "ocr": frag.grid.ocr,
+                    },
+                    provenance=provenance(page, bbox, NAME, VERSION),
+                )
+            )
+            for cell, col in zip(cells, frag.columns):
+                if col.role is None and col.is_mark and cell.mark in (FILLED, RING):
+                    marks.append(
+                        Record(
+                            dataset="theme_marks",
+                            values={
+                                "consortium_id": doc_row_id,
+                                "row": row_number,
+                                "group": col.group,
+                                "theme": col.label,
+                                "mark": cell.mark,
+                                "mark_source": cell.mark_source or "glyph",
+                                "confidence": float(cell.confidence),
+                            },
+                            provenance=provenance(page, cell.bbox, NAME, VERSION),
+                            extra={"note": cell.note} if cell.note else {},
+                        )
+                    )
+    return consortia, marks
+
+
+def _issue_records(fragments: list[Fragment], consortia: list[Record], settings: MatrixSettings) -> list[Record]:
+    rows: list[tuple[Fragment, list[Cell], dict[str, str]]] = []
+    for frag in fragments:
+        role_index = {c.role: i for i, c in enumerate(frag.columns) if c.role}
+        for cells in frag.data_rows:
+            rows.append((frag, cells, _texts(cells, role_index)))
+    links = link_by_name(
+        [(parse_round(t.get("round", "")), t.get("name", "")) for _, _, t in rows],
+        [(c.values["round"], c.values["consortium_name_raw"], c.values["consortium_id"]) for c in consortia],
+        settings.link_threshold,
+    )
+    records = []
+    for n, ((frag, cells, text), (cid, method, score)) in enumerate(zip(rows, links), start=1):
+        records.append(
+            Record(
+                dataset="consortium_issues",
+                values={
+                    "consortium_id": cid,
+                    "row": n,
+                    "round": parse_round(text.get("round", "")),
+                    "consortium_name_raw": text.get("name", ""),
+                    "themes_raw": text.get("themes", ""),
+                    "themes": split_list(text.get("themes", ""), settings.list_separators),
+                    "issues_raw": text.get("issues", ""),
+                    "issues": split_list(text.get("issues", ""), settings.list_separators),
+                    "link_method": method,
+                    "link_score": round(score, 3),
+                },
+                provenance=provenance(frag.page, union_bbox([c.bbox for c in cells]), NAME, VERSION),
+            )
+        )
+    return records
+
+
+def link_by_name(
+    rows: list[tuple[int, str]],
+    targets: list[tuple[int, str, str]],
+    threshold: float,
+    similarity: Callable[[str, str], float] | None = None,
+) -> list[tuple[str | None, str, float]]:
+    """Link each (round, name) to a target id, one-to-one, best matches first.
+
+    A name equal after folding links "exact"; otherwise the most similar
+    unused target of the same round links "fuzzy" when at least ``threshold``
+    similar; a row left over takes the target at the same position of the same
+    round ("order") only when that target is also left over. Nothing else is
+    guessed: the rest get no link.
+    """
+    sim = similarity or (lambda a, b: difflib.SequenceMatcher(None, a, b).ratio())
+    keys = [_name_key(name) for _, name in rows]
+    target_keys = [_name_key(name) for _, name, _ in targets]
+    result: list[tuple[str | None, str, float]] = [(None, "none", 0.0)] * len(rows)
+    used: set[int] = set()
+    pairs = []
+    for i, (rnd, _) in enumerate(rows):
+        for j, (t_round, _, _) in enumerate(targets):
+            if rnd == t_round:
+                pairs.append((1.0 if keys[i] == target_keys[j] else sim(keys[i], target_keys[j]), i, j))
+    done: set[int] = set()
+    for score, i, j in sorted(pairs, key=lambda p: -p[0]):
+        if i in done or j in used or score < threshold:
+            continue
+        result[i] = (targets[j][2], "exact" if score == 1.0 else "fuzzy", score)
+        done.add(i)
+        used.add(j)
+    for i in range(len(rows)):
+        if i in done or i >= len(targets) or i in used:
+            continue
+        if targets[i][0] == rows[i][0]:
+            result[i] = (targets[i][2], "order", sim(keys[i], target_keys[i]))
+            used.add(i)
+    return result
+
+
+# ---------------------------------------------------------------- values
+
+
+def parse_round(text: str) -> int:
+    """1次 / 第2次 / 三次 → 1 / 2 / 3; 0 when the text names no round."""
+    folded = _fold(text)
+    m = re.search(r"(\d+)\s*次", folded)
+    if m:
+        return int(m.group(1))
+    m = re.search(r"([一二三四五])\s*次", folded)
+    return _KANJI_DIGITS[m.group(1)] if m else 0
+
+
+def split_list(text: str, separators: str) -> list[str]:
+    """Split a list cell on Japanese list separators, outside brackets."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "「『（(【":
+            depth += 1
+        elif ch in "」』）)】" and depth:
+            depth -= 1
+        if ch in separators and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _texts(cells: list[Cell], role_index: dict[str, int]) -> dict[str, str]:
+    return {role: cells[i].text.strip() for role, i in role_index.items()}
+
+
+def _tour(cell: Cell | None) -> bool | None:
+    if cell is None or cell.mark is None:
+        return None
+    return cell.mark != DASH
+
+
+def _fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _name_key(name: str) -> str:
+    """Fold a name for comparison: NFKC, no spaces, no trailing (annotation)."""
+    return re.sub(r"[(（][^()（）]*[)）]$", "", _fold(name))

@@ -1,0 +1,281 @@
+"""The one writer: validate, write to a temporary folder, describe, then rename into place.
+
+A release is ``outputs/releases/<run_id>/`` holding one parquet file per
+dataset, ``manifest.json`` (inputs, outputs with row counts and sha256,
+timings, checks, failures) and ``datapackage.json`` (what every column means).
+``outputs/current`` is a symlink to the newest release, swapped atomically,
+so readers see either the old release or the new one, never a mix. A run
+killed at any point leaves only a ``.tmp-*`` folder, removed by the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import pandera.errors
+
+from pipeline import __version__
+from pipeline.errors import ValidationFailed
+from pipeline.schema import DATASETS, SCHEMA_VERSION, empty_frame
+
+RELEASES = "releases"
+CURRENT = "current"
+LOCK_FILE = ".lock"
+# Columns that identify a failing row in a validation message, when present.
+_ID_COLUMNS = ("doc_id", "row", "section_id", "consortium_id", "page")
+
+LICENSE = {
+    "name": "CC-BY-4.0",
+    "title": "Derived from Japanese government publications under the Government of Japan Standard Terms of Use 2.0 (compatible with CC BY 4.0)",
+}
+
+
+class PublishLocked(RuntimeError):
+    """Another run holds the output folder's lock."""
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def code_version() -> str:
+    """Package version plus a hash of the code that produces data.
+
+    A hash of the sources (not a git commit) so an uncommitted change, or a
+    checkout without .git, still changes the version.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder in ("pipeline", "extractors", "flows"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.DataFrame]:
+    """Stamp ``run_id``, validate every dataset, and return the coerced frames.
+
+    Every known dataset is present in the result (empty when no document had
+    one), so a release always has the same files. Raises ValidationFailed
+    naming the dataset, the rows and the checks that failed.
+    """
+    validated: dict[str, pd.DataFrame] = {}
+    problems: list[str] = []
+    for name, spec in DATASETS.items():
+        frame = frames.get(name)
+        frame = empty_frame(name) if frame is None or frame.empty else frame.copy()
+        frame["run_id"] = run_id
+        frame = frame[[c for c in spec.columns if c in frame.columns] + [c for c in frame.columns if c not in spec.columns]]
+        try:
+            validated[name] = spec.model.validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            problems.append(_describe_failures(name, frame, exc.failure_cases))
+    unknown = sorted(set(frames) - set(DATASETS))
+    if unknown:
+        problems.append(f"datasets without a schema: {', '.join(unknown)} (add them to pipeline/schema.py)")
+    if problems:
+        raise ValidationFailed(", ".join(sorted({p.split(':', 1)[0] for p in problems})), "\n".join(problems))
+    return validated
+
+
+def _describe_failures(name: str, frame: pd.DataFrame, cases: pd.DataFrame, limit: int = 20) -> str:
+    lines = [f"{name}: {len(cases)} failing value(s)"]
+    for _, case in cases.head(limit).iterrows():
+        where = ""
+        index = case.get("index")
+        if index is not None and not pd.isna(index) and index in frame.index:
+            row = frame.loc[index]
+            where = " ".join(f"{c}={row[c]!r}" for c in _ID_COLUMNS if c in frame.columns)
+        lines.append(f"  column {case.get('column')!s}: check {case.get('check')!s} failed for {case.get('failure_case')!r} {where}".rstrip())
+    if len(cases) > limit:
+        lines.append(f"  ... and {len(cases) - limit} more")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_datasets(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, dict]:
+    """Write each frame as ``<name>.parquet`` in ``folder``; return rows and sha256 per file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs = {}
+    for name, frame in sorted(frames.items()):
+        path = folder / f"{name}.parquet"
+        tmp = path.with_name(f".{path.name}.tmp")
+        frame.to_parquet(tmp, index=False)
+        _fsync(tmp)
+        tmp.replace(path)
+        outputs[name] = {"path": path.name, "rows": int(len(frame)), "sha256": _sha256(path)}
+    return outputs
+
+
+def datapackage(outputs: dict[str, dict], run_id: str) -> dict:
+    """A Frictionless-style descriptor: each resource's columns with their meaning."""
+    resources = []
+    for name, out in sorted(outputs.items()):
+        spec = DATASETS.get(name)
+        fields = []
+        if spec is not None:
+            for col, column in spec.model.to_schema().columns.items():
+                fields.append({"name": col, "type": str(column.dtype), "description": column.description or ""})
+        resources.append(
+            {
+                "name": name,
+                "path": out["path"],
+                "format": "parquet",
+                "description": spec.description if spec else "",
+                "rows": out["rows"],
+                "hash": f"sha256:{out['sha256']}",
+                "primaryKey": list(spec.key) if spec else [],
+                "schema": {"fields": fields},
+            }
+        )
+    return {
+        "name": "nichiiki",
+        "title": "nichiiki: data extracted from Japanese government PDF reports",
+        "version": run_id,
+        "licenses": [LICENSE],
+        "resources": resources,
+    }
+
+
+def publish_release(
+    frames: dict[str, pd.DataFrame],
+    manifest: dict,
+    outputs_dir: Path,
+    lock_timeout: float = 300.0,
+) -> Path:
+    """Validate and publish a new release atomically; return its folder.
+
+    ``frames`` must already carry run ids (validate_frames); ``manifest`` is
+    completed here with outputs and the previous release's id.
+    """
+    outputs_dir = Path(outputs_dir)
+    releases = outputs_dir / RELEASES
+    releases.mkdir(parents=True, exist_ok=True)
+    run_id = manifest["run_id"]
+    with output_lock(outputs_dir, lock_timeout):
+        remove_stale_temporaries(outputs_dir)
+        previous = current_release(outputs_dir)
+        tmp = releases / f".tmp-{run_id}"
+        final = releases / run_id
+        if final.exists():
+            raise FileExistsError(f"release {final} already exists")
+        try:
+            outputs = write_datasets(frames, tmp)
+            manifest = dict(manifest, outputs=outputs, previous_run_id=previous.name if previous else None, published_at=utc_now())
+            _write_json(tmp / "manifest.json", manifest)
+            _write_json(tmp / "datapackage.json", datapackage(outputs, run_id))
+            _fsync_dir(tmp)
+            tmp.rename(final)
+            _fsync_dir(releases)
+            _point_current(outputs_dir, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return final
+
+
+def current_release(outputs_dir: Path) -> Path | None:
+    link = Path(outputs_dir) / CURRENT
+    if not link.is_symlink() and not link.exists():
+        return None
+    target = link.resolve()
+    return target if (target / "manifest.json").exists() else None
+
+
+def read_manifest(release: Path) -> dict:
+    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+
+
+def remove_stale_temporaries(outputs_dir: Path) -> list[Path]:
+    """Remove what killed runs left behind (only call while holding the lock)."""
+    removed = []
+    releases = Path(outputs_dir) / RELEASES
+    for tmp in releases.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    stale_link = Path(outputs_dir) / f".{CURRENT}.tmp"
+    if stale_link.is_symlink():
+        stale_link.unlink()
+    return removed
+
+
+@contextlib.contextmanager
+def output_lock(outputs_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder; wait up to ``timeout`` seconds."""
+    Path(outputs_dir).mkdir(parents=True, exist_ok=True)
+    path = Path(outputs_dir) / LOCK_FILE
+    with open(path, "a+") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise PublishLocked(f"{outputs_dir} is being published by another run (lock {path}); waited {timeout:.0f} s") from None
+                time.sleep(0.2)
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _point_current(outputs_dir: Path, release: Path) -> None:
+    tmp_link = Path(outputs_dir) / f".{CURRENT}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    tmp_link.symlink_to(Path(RELEASES) / release.name)
+    os.replace(tmp_link, Path(outputs_dir) / CURRENT)
+    _fsync_dir(Path(outputs_dir))
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    _fsync(tmp)
+    tmp.replace(path)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,153 @@
+"""One pipeline run as plain functions: obtain → extract → assemble → check → publish.
+
+flows/main.py wraps these in Prefect tasks; tests call them directly. A
+document that fails any stage becomes a failure record and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.checks import CheckResult, check_statements
+from pipeline.errors import DocumentError, FetchError, ValidationFailed
+from pipeline.extract import DocumentExtraction, concat_frames, extract_pdf, sha256_file
+from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
+from pipeline.registry import SourceEntry
+from pipeline.schema import SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class Obtained:
+    """A source whose bytes are on local disk, ready to parse."""
+
+    entry: SourceEntry
+    path: Path
+    sha256: str
+    source: str
+    fetched_at: str
+    note: str | None = None
+
+
+@dataclass
+class Failure:
+    doc_id: str
+    source: str
+    sha256: str | None
+    stage: str
+    error_class: str
+    message: str
+    failed_at: str = field(default_factory=utc_now)
+
+    @classmethod
+    def from_exception(cls, doc_id: str, source: str, sha256: str | None, stage: str, exc: BaseException) -> "Failure":
+        if isinstance(exc, DocumentError):
+            return cls(doc_id, source, sha256, exc.stage, type(exc).__name__, str(exc))
+        message = f"{source}: {stage} failed: {type(exc).__name__}: {exc}"
+        return cls(doc_id, source, sha256, stage, type(exc).__name__, message)
+
+
+def obtain_local(entry: SourceEntry) -> Obtained:
+    """The bundled sample of ``entry`` (used when fetching is off or there is no url)."""
+    if entry.sample is None:
+        raise FetchError(entry.location, "no url to fetch and no local sample")
+    if not entry.sample.is_file():
+        raise FetchError(str(entry.sample), "local sample not found")
+    return Obtained(entry, entry.sample, sha256_file(entry.sample), str(entry.sample), utc_now())
+
+
+def extract_obtained(obtained: Obtained) -> DocumentExtraction | Failure:
+    """Extract one document; any exception becomes a Failure naming the source."""
+    try:
+        return extract_pdf(obtained.path, obtained.entry.id, obtained.sha256, source=obtained.source)
+    except Exception as exc:  # noqa: BLE001 — a bad document must never stop the run
+        failure = Failure.from_exception(obtained.entry.id, obtained.source, obtained.sha256, "extract", exc)
+        if not isinstance(exc, DocumentError):
+            failure.message += "\n" + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return failure
+
+
+def inputs_fingerprint(obtained: list[Obtained], failures: list[Failure], config: dict) -> str:
+    """What identifies a run's output: input bytes, code, schema and configuration."""
+    payload = {
+        "inputs": sorted((o.entry.id, o.sha256) for o in obtained),
+        "failed": sorted((f.doc_id, f.stage, f.message) for f in failures),
+        "code": code_version(),
+        "schema": SCHEMA_VERSION,
+        "config": config,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def unchanged_release(outputs_dir: Path, fingerprint: str) -> Path | None:
+    """The current release if it was made from exactly these inputs and code."""
+    release = current_release(outputs_dir)
+    if release is None:
+        return None
+    return release if read_manifest(release).get("fingerprint") == fingerprint else None
+
+
+def documents_frame(extractions: list[DocumentExtraction], obtained: dict[str, Obtained], repo_root: Path) -> pd.DataFrame:
+    rows = []
+    for ex in extractions:
+        ob = obtained[ex.doc_id]
+        entry = ob.entry
+        local = None
+        if entry.sample is not None:
+            try:
+                local = str(entry.sample.resolve().relative_to(repo_root.resolve()))
+            except ValueError:
+                local = str(entry.sample)
+        rows.append(
+            {
+                "doc_id": ex.doc_id,
+                "sha256": ex.sha256,
+                "url": entry.url,
+                "local_path": local,
+                "publisher": entry.publisher,
+                "title": entry.title,
+                "issued": entry.issued,
+                "pages": ex.info.pages,
+                "producer": ex.info.producer,
+                "ocr_needed": ex.info.needs_ocr,
+                "fetched_at": ob.fetched_at,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def failures_frame(failures: list[Failure]) -> pd.DataFrame:
+    return pd.DataFrame([f.__dict__ for f in failures])
+
+
+def assemble(extractions: list[DocumentExtraction], failures: list[Failure], obtained: dict[str, Obtained], repo_root: Path) -> dict[str, pd.DataFrame]:
+    frames = concat_frames(ex.frames for ex in extractions)
+    frames["documents"] = documents_frame(extractions, obtained, repo_root)
+    if failures:
+        frames["failures"] = failures_frame(failures)
+    return frames
+
+
+def check_and_publish(
+    frames: dict[str, pd.DataFrame],
+    manifest: dict,
+    outputs_dir: Path,
+) -> tuple[Path, list[CheckResult]]:
+    """Run cross-dataset checks and validation; publish only when both pass."""
+    started = time.perf_counter()
+    checks = check_statements(frames)
+    failed = [c for c in checks if c.blocking and not c.ok]
+    if failed:
+        raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
+    validated = validate_frames(frames, manifest["run_id"])
+    manifest = dict(manifest, checks=[c.as_dict() for c in checks], schema_version=SCHEMA_VERSION)
+    manifest.setdefault("timings", {})["validate"] = time.perf_counter() - started
+    started = time.perf_counter()
+    release = publish_release(validated, manifest, outputs_dir)
+    return release, checks
