@@ -48,7 +48,7 @@ def doc_id_for(path: Path) -> str:
 def parse_pages(path: Path, doc_id: str, sha256: str, source: str) -> tuple[DocumentInfo, list[ParsedPage]]:
     doc = open_document(path, source)
     try:
-        return document_info(doc), list(iter_pages(doc, doc_id, sha256))
+        return document_info(doc, source), list(iter_pages(doc, doc_id, sha256, source=source))
     finally:
         doc.close()
 

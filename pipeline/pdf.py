@@ -7,6 +7,7 @@ pdfplumber's algorithms on the edges collected here (extractors.grid).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -108,9 +109,14 @@ def document_warnings(doc: pymupdf.Document) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def document_info(doc: pymupdf.Document) -> DocumentInfo:
+def document_info(doc: pymupdf.Document, source: str | None = None) -> DocumentInfo:
     meta = doc.metadata or {}
-    needs_ocr = any(not _page_has_text(page) for page in doc)
+    needs_ocr = False
+    for index in range(doc.page_count):
+        with _page_errors(doc, index, source):
+            if not _page_has_text(doc[index]):
+                needs_ocr = True
+                break
     return DocumentInfo(
         pages=doc.page_count,
         producer=meta.get("producer") or "",
@@ -126,15 +132,34 @@ def iter_pages(
     doc_id: str,
     sha256: str,
     scan_dpi: int = DEFAULT_SCAN_DPI,
+    source: str | None = None,
 ) -> Iterator[ParsedPage]:
     """Parse every page of ``doc``; image-only pages also carry a rendering.
 
     Each page is announced to the parse sandbox *before* it is parsed, so a
     page that hangs the parser is the one named when its time budget runs out.
+    A page MuPDF cannot read raises ``ParseError`` naming ``source`` and the page.
     """
     for index in range(doc.page_count):
         report_progress(index + 1)
-        yield parse_page(doc[index], doc_id, sha256, scan_dpi)
+        with _page_errors(doc, index, source):
+            parsed = parse_page(doc[index], doc_id, sha256, scan_dpi)
+        yield parsed
+
+
+@contextmanager
+def _page_errors(doc: pymupdf.Document, index: int, source: str | None) -> Iterator[None]:
+    """Turn MuPDF's exceptions on a damaged page (FzErrorFormat, ValueError, ...) into ParseError.
+
+    Found by scripts/fuzz_pdf.py: a damaged page tree opens fine and fails only
+    when a page is loaded. MemoryError is left alone for the sandbox to report.
+    """
+    try:
+        yield
+    except (ParseError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — MuPDF raises many unrelated types
+        raise ParseError(source or doc.name or "<memory>", f"page {index + 1}: {type(exc).__name__}: {exc}") from exc
 
 
 def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEFAULT_SCAN_DPI) -> ParsedPage:

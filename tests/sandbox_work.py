@@ -61,3 +61,10 @@ def parse_all(path: str) -> int:
     for _page in iter_pages(doc, "doc", "0" * 64):  # iter_pages reports progress itself
         count += 1
     return count
+
+
+def extract(path: str) -> int:
+    """The fuzzer's entry point: open, parse every page, run every extractor."""
+    from pipeline.extract import extract_pdf
+
+    return len(extract_pdf(Path(path), "doc").frames)

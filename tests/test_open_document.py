@@ -100,3 +100,15 @@ def test_image_bomb_stopped_by_page_budget(tmp_path):
     path = write(tmp_path, "bomb.pdf", hostile.image_bomb())
     with pytest.raises(TimeBudgetExceeded, match=r"bomb.pdf: parse failed: page 1 exceeded 2 s page budget"):
         run_in_sandbox(work.parse_all, str(path), limits=Limits(seconds_per_page=2, memory_mb=1024), source=str(path))
+
+
+def test_page_tree_cycle_is_a_parse_error_naming_page(tmp_path):
+    from pipeline.extract import extract_pdf
+
+    path = write(tmp_path, "cycle.pdf", hostile.page_tree_cycle())
+    with pytest.raises(ParseError, match=r"cycle.pdf: parse failed: page 1: FzErrorFormat: .*cycle in page tree"):
+        extract_pdf(path, "cycle")
+
+
+def test_page_count_lies(tmp_path):
+    refused(write(tmp_path, "count.pdf", hostile.page_count_lies()), "cannot read page tree")
