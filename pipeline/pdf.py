@@ -17,7 +17,7 @@ import pymupdf
 
 from pipeline.errors import ParseError
 from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.sandbox import report_progress
+from pipeline.sandbox import is_native_oom, report_progress
 from pipeline.records import BBox, Char, Edge, ParsedPage, Shape
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
@@ -159,6 +159,8 @@ def _page_errors(doc: pymupdf.Document, index: int, source: str | None) -> Itera
     except (ParseError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 — MuPDF raises many unrelated types
+        if is_native_oom(exc):  # a failed malloc is the memory budget, not a damaged page
+            raise MemoryError(f"page {index + 1}: {exc}") from exc
         raise ParseError(source or doc.name or "<memory>", f"page {index + 1}: {type(exc).__name__}: {exc}") from exc
 
 

@@ -52,7 +52,7 @@ _POLL = 0.2
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
 # Imported once in the fork server so each child starts in milliseconds.
-_PRELOAD = ["pipeline.pdf", "pipeline.sandbox"]
+_PRELOAD = ["pipeline.pdf", "pipeline.sandbox", "pipeline.extract"]
 
 
 def report_progress(page: int) -> None:
@@ -85,7 +85,7 @@ def run_in_sandbox(
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child,
-        args=(sender, progress, limits.memory_mb, fn, args, kwargs),
+        args=(sender, progress, limits.memory_mb, limits.seconds_per_document, fn, args, kwargs),
         daemon=True,
         name=f"sandbox:{source[-60:]}",
     )
@@ -158,10 +158,11 @@ def _at(page: int) -> str:
     return f" at page {page}" if page > 0 else ""
 
 
-def _child(sender, progress, memory_mb: int, fn, args, kwargs) -> None:
+def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -> None:
     global _progress
     _progress = progress
     _limit_address_space(memory_mb)
+    _limit_cpu(seconds)
     progress[1] = time.monotonic()
     progress[0] = 0.0  # started: the budget runs from here
     try:
@@ -172,7 +173,7 @@ def _child(sender, progress, memory_mb: int, fn, args, kwargs) -> None:
     except DocumentError as exc:
         message = ("document_error", exc)
     except BaseException as exc:  # report everything: the parent decides
-        if _is_native_oom(exc):
+        if is_native_oom(exc):
             message = ("memory", int(progress[0]))
         else:
             message = (
@@ -189,10 +190,24 @@ def _child(sender, progress, memory_mb: int, fn, args, kwargs) -> None:
         sender.close()
 
 
-def _is_native_oom(exc: BaseException) -> bool:
+def is_native_oom(exc: BaseException) -> bool:
     # MuPDF reports a failed allocation as its own exception type, not MemoryError.
     text = f"{type(exc).__name__} {exc}".lower()
     return "errormemory" in text or "malloc" in text or "out of memory" in text
+
+
+def _limit_cpu(seconds: float) -> None:
+    """A backstop for a parent that died without killing us (kill -9 of the flow).
+
+    CPU time never exceeds wall time, so this cannot fire before the parent's
+    own budget; it only ends children nobody is watching any more.
+    """
+    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    soft = int(used + seconds) + 30
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard if hard != resource.RLIM_INFINITY else soft + 10))
 
 
 def _limit_address_space(memory_mb: int) -> None:

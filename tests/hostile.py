@@ -135,3 +135,29 @@ def page_count_lies() -> bytes:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
         ]
     )
+
+
+def drawing_bomb(rectangles: int = 3_000_000) -> bytes:
+    """A page whose ~100 KiB content stream draws millions of rectangles: the parser grinds for minutes."""
+    ops = b"0 0 1 1 re f\n" * rectangles
+    content = zlib.compress(ops, 9)
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            f"<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode() + content + b"\nendstream",
+        ]
+    )
+
+
+def huge_blank_page(side: float = 14400.0) -> bytes:
+    """A 200-inch square page with no text: rendering it for OCR at 300 dpi needs a 3.7 GB raster."""
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {side:g} {side:g}] /Contents 4 0 R >>".encode(),
+            b"<< /Length 0 >>\nstream\n\nendstream",
+        ]
+    )

@@ -29,7 +29,8 @@ def _fuzz_module():
 
 
 def _findings() -> list[dict]:
-    return json.loads(REPORT.read_text(encoding="utf-8"))["findings"]
+    findings = json.loads(REPORT.read_text(encoding="utf-8"))["findings"]
+    return [dict(f, example=e) for f in findings for e in f["examples"]]
 
 
 def test_fuzz_report_exists_and_counts_inputs():
@@ -46,9 +47,10 @@ def fuzz():
 @pytest.mark.parametrize("finding", _findings(), ids=lambda f: f"{f['kind']}:{f['detail'][:60]}")
 def test_finding_now_handled(fuzz, finding, tmp_path):
     module, seeds = fuzz
-    assert finding["seed"] in seeds, "fuzz.json was made with another seed set: re-run scripts/fuzz_pdf.py"
+    example = finding["example"]
+    assert example["seed"] in seeds, "fuzz.json was made with another seed set: re-run scripts/fuzz_pdf.py"
     path = tmp_path / "finding.pdf"
-    path.write_bytes(module.apply(seeds[finding["seed"]], finding["ops"], seeds))
+    path.write_bytes(module.apply(seeds[example["seed"]], example["ops"], seeds))
     try:
         run_in_sandbox(work.extract, str(path), limits=Limits(seconds_per_page=30, memory_mb=2048), source=str(path))
     except (WorkerFailed, WorkerCrashed) as exc:
