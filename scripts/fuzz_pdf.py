@@ -66,11 +66,11 @@ WORKER_MEMORY_MB = 2048
 # ------------------------------------------------------------------ seeds and mutations
 
 
-def build_seeds() -> dict[str, bytes]:
+def build_seeds(pages: list[tuple[str, int]] | None = None) -> dict[str, bytes]:
     import pymupdf
 
     seeds: dict[str, bytes] = {}
-    for sample, page in SEED_PAGES:
+    for sample, page in pages or SEED_PAGES:
         src = pymupdf.open(ROOT / "samples" / f"{sample}.pdf")
         if page >= src.page_count:
             continue
