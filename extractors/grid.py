@@ -9,7 +9,9 @@ downstream — matrix reading, generic tables — reads one structure.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Iterable
 
 from pdfplumber import table as plumber_table
@@ -58,12 +60,28 @@ class Grid:
     row_bounds: tuple[float, ...]
     ocr: bool = False
 
+    @cached_property
+    def _slots(self) -> dict[tuple[int, int], int]:
+        """(row, col) → index of the cell covering that slot, spans unrolled."""
+        slots: dict[tuple[int, int], int] = {}
+        for i, cell in enumerate(self.cells):
+            for r in range(cell.row, cell.row + cell.row_span):
+                for c in range(cell.col, cell.col + cell.col_span):
+                    slots.setdefault((r, c), i)
+        return slots
+
     def cell_at(self, row: int, col: int) -> Cell | None:
         """The cell covering (row, col), following spans."""
-        for cell in self.cells:
-            if cell.row <= row < cell.row + cell.row_span and cell.col <= col < cell.col + cell.col_span:
-                return cell
-        return None
+        index = self._slots.get((row, col))
+        return None if index is None else self.cells[index]
+
+    def index_at(self, x: float, y: float) -> int | None:
+        """Index of the cell containing the point (x, y), if any."""
+        c = bisect.bisect_right(self.col_bounds, x) - 1
+        r = bisect.bisect_right(self.row_bounds, y) - 1
+        if not (0 <= c < self.n_cols and 0 <= r < self.n_rows):
+            return None
+        return self._slots.get((r, c))
 
     def rows(self) -> list[list[Cell]]:
         """Cells starting in each row, left to right."""
@@ -129,17 +147,10 @@ def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> G
 def fill_text(grid: Grid, chars: Iterable[Char]) -> Grid:
     """Put each character into the cell holding its centre."""
     inside: dict[int, list[Char]] = {i: [] for i in range(len(grid.cells))}
-    gx0, gy0, gx1, gy1 = grid.bbox
     for ch in chars:
-        cx = (ch.bbox[0] + ch.bbox[2]) / 2
-        cy = (ch.bbox[1] + ch.bbox[3]) / 2
-        if not (gx0 <= cx <= gx1 and gy0 <= cy <= gy1):
-            continue
-        for i, cell in enumerate(grid.cells):
-            x0, y0, x1, y1 = cell.bbox
-            if x0 <= cx <= x1 and y0 <= cy <= y1:
-                inside[i].append(ch)
-                break
+        index = grid.index_at((ch.bbox[0] + ch.bbox[2]) / 2, (ch.bbox[1] + ch.bbox[3]) / 2)
+        if index is not None:
+            inside[index].append(ch)
     return grid.with_cells(replace(cell, text=chars_to_text(inside[i])) for i, cell in enumerate(grid.cells))
 
 
@@ -203,4 +214,7 @@ def _drop_enclosing(cells: list[Cell]) -> list[Cell]:
             and (a.row_span, a.col_span) != (b.row_span, b.col_span)
         )
 
-    return [a for a in cells if not any(encloses(a, b) for b in cells)]
+    # Only a spanning cell can enclose another.
+    spanning = [a for a in cells if a.row_span > 1 or a.col_span > 1]
+    enclosing = {id(a) for a in spanning if any(encloses(a, b) for b in cells)}
+    return [a for a in cells if id(a) not in enclosing]

@@ -106,11 +106,16 @@ def _describe_failures(name: str, frame: pd.DataFrame, cases: pd.DataFrame, limi
         index = case.get("index")
         if index is not None and not pd.isna(index) and index in frame.index:
             row = frame.loc[index]
-            where = " ".join(f"{c}={row[c]!r}" for c in _ID_COLUMNS if c in frame.columns)
+            where = " ".join(f"{c}={_plain(row[c])!r}" for c in _ID_COLUMNS if c in frame.columns)
         lines.append(f"  column {case.get('column')!s}: check {case.get('check')!s} failed for {case.get('failure_case')!r} {where}".rstrip())
     if len(cases) > limit:
         lines.append(f"  ... and {len(cases) - limit} more")
     return "\n".join(lines)
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as Python values, so messages read row=2, not row=np.int64(2)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 # ---------------------------------------------------------------- writing

@@ -1,0 +1,142 @@
+"""The one writer: releases are atomic, validated, locked, and survive failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pandas as pd
+import pytest
+
+from pipeline.errors import ValidationFailed
+from pipeline.publish import (
+    PublishLocked,
+    current_release,
+    output_lock,
+    publish_release,
+    read_manifest,
+    validate_frames,
+)
+
+SHA = "a" * 64
+
+
+def _frames(n_rows: int = 2, region: str = "釧路市") -> dict[str, pd.DataFrame]:
+    consortia = pd.DataFrame(
+        [
+            {
+                "doc_id": "doc",
+                "source_sha256": SHA,
+                "page": 4,
+                "bbox": [1.0, 2.0, 3.0, 4.0],
+                "extractor": "matrix",
+                "extractor_version": "1.0",
+                "consortium_id": f"doc#{i}",
+                "row": i,
+                "round": 1,
+                "region_raw": region,
+                "consortium_name_raw": f"名前{i}",
+                "tour": True,
+                "ocr": False,
+            }
+            for i in range(1, n_rows + 1)
+        ]
+    )
+    return {"consortia": consortia}
+
+
+def _publish(tmp_path, run_id: str, frames=None):
+    frames = validate_frames(frames or _frames(), run_id)
+    return publish_release(frames, {"run_id": run_id}, tmp_path)
+
+
+def test_release_has_every_dataset_manifest_and_descriptor(tmp_path):
+    release = _publish(tmp_path, "r1")
+    assert current_release(tmp_path) == release.resolve()
+    manifest = read_manifest(release)
+    assert manifest["outputs"]["consortia"]["rows"] == 2
+    assert manifest["previous_run_id"] is None
+    package = json.loads((release / "datapackage.json").read_text())
+    consortia = next(r for r in package["resources"] if r["name"] == "consortia")
+    assert {f["name"] for f in consortia["schema"]["fields"]} >= {"run_id", "bbox", "source_sha256", "region_raw"}
+    assert all(f["description"] for f in consortia["schema"]["fields"])
+    # every known dataset is published, empty ones included, so readers find every file
+    assert (release / "theme_marks.parquet").exists()
+    frame = pd.read_parquet(release / "consortia.parquet")
+    assert set(frame["run_id"]) == {"r1"}
+    assert list(frame.loc[0, "bbox"]) == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_second_release_keeps_the_first_and_points_current_to_the_new(tmp_path):
+    first = _publish(tmp_path, "r1")
+    second = _publish(tmp_path, "r2", _frames(3))
+    assert current_release(tmp_path) == second.resolve()
+    assert read_manifest(second)["previous_run_id"] == "r1"
+    assert len(pd.read_parquet(first / "consortia.parquet")) == 2
+
+
+def test_failure_mid_write_keeps_previous_release_intact(tmp_path, monkeypatch):
+    first = _publish(tmp_path, "r1")
+    real_to_parquet = pd.DataFrame.to_parquet
+    calls = {"n": 0}
+
+    def failing_to_parquet(self, path, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real_to_parquet(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", failing_to_parquet)
+    with pytest.raises(OSError):
+        _publish(tmp_path, "r2", _frames(5))
+    monkeypatch.undo()
+    assert current_release(tmp_path) == first.resolve()
+    assert len(pd.read_parquet(tmp_path / "current" / "consortia.parquet")) == 2
+    assert not list((tmp_path / "releases").glob(".tmp-*"))
+    assert not (tmp_path / "releases" / "r2").exists()
+
+
+def test_next_run_removes_what_a_killed_run_left(tmp_path):
+    _publish(tmp_path, "r1")
+    leftover = tmp_path / "releases" / ".tmp-killed"
+    leftover.mkdir()
+    (leftover / "consortia.parquet").write_bytes(b"half")
+    _publish(tmp_path, "r2")
+    assert not leftover.exists()
+
+
+def test_validation_failure_names_dataset_column_and_row_and_writes_nothing(tmp_path):
+    frames = _frames()
+    frames["consortia"].loc[1, "round"] = 9
+    with pytest.raises(ValidationFailed) as info:
+        validate_frames(frames, "r1")
+    message = str(info.value)
+    assert "consortia" in message and "round" in message and "row=2" in message
+    assert not (tmp_path / "releases").exists()
+
+
+def test_unknown_dataset_is_refused():
+    frames = _frames() | {"mystery": pd.DataFrame({"a": [1]})}
+    with pytest.raises(ValidationFailed, match="mystery"):
+        validate_frames(frames, "r1")
+
+
+def test_a_second_publisher_waits_then_refuses(tmp_path):
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with output_lock(tmp_path, timeout=5):
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    try:
+        with pytest.raises(PublishLocked, match="another run"):
+            publish_release(validate_frames(_frames(), "r1"), {"run_id": "r1"}, tmp_path, lock_timeout=0.5)
+    finally:
+        release.set()
+        thread.join()
+    assert current_release(tmp_path) is None
