@@ -16,6 +16,7 @@ from typing import Iterable
 import pandas as pd
 
 from extractors.base import Registered, all_extractors
+from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
@@ -45,8 +46,10 @@ def doc_id_for(path: Path) -> str:
     return stem or "document"
 
 
-def parse_pages(path: Path, doc_id: str, sha256: str, source: str) -> tuple[DocumentInfo, list[ParsedPage]]:
-    doc = open_document(path, source)
+def parse_pages(
+    path: Path, doc_id: str, sha256: str, source: str, limits: Limits = DEFAULT_LIMITS
+) -> tuple[DocumentInfo, list[ParsedPage]]:
+    doc = open_document(path, source, limits)
     try:
         return document_info(doc, source), list(iter_pages(doc, doc_id, sha256, source=source))
     finally:
@@ -78,14 +81,16 @@ def records_to_frames(records: Iterable[Record]) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def extract_pdf(path: Path, doc_id: str, sha256: str | None = None, source: str | None = None) -> DocumentExtraction:
+def extract_pdf(
+    path: Path, doc_id: str, sha256: str | None = None, source: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> DocumentExtraction:
     """Parse ``path`` and run every extractor; raises DocumentError subclasses on bad input."""
     path = Path(path)
     source = source or str(path)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     sha256 = sha256 or sha256_file(path)
-    info, pages = parse_pages(path, doc_id, sha256, source)
+    info, pages = parse_pages(path, doc_id, sha256, source, limits)
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)

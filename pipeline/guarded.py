@@ -39,6 +39,7 @@ def extract_guarded(
             obtained.entry.id,
             obtained.sha256,
             obtained.source,
+            limits,
             limits=limits,
             source=obtained.source,
             stage="parse",

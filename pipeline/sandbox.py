@@ -52,7 +52,7 @@ _POLL = 0.2
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
 # Imported once in the fork server so each child starts in milliseconds.
-_PRELOAD = ["pipeline.pdf", "pipeline.sandbox", "pipeline.extract"]
+_PRELOAD = ["pipeline.sandbox_preload"]
 
 
 def report_progress(page: int) -> None:

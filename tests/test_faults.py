@@ -155,6 +155,15 @@ def test_memory_bomb_is_quarantined(world):
     assert "big.pdf" in row["message"]
 
 
+def test_too_many_pages_is_quarantined(world):
+    path = world["tmp"] / "long.pdf"
+    path.write_bytes(hostile.text_pdf(pages=3))
+    assert_quarantined(
+        world, entry("bad_doc", sample=path), "ParseError", "parse", r"long.pdf: parse failed: 3 pages exceeds cap 2",
+        Limits(max_pages=2, seconds_per_page=30, memory_mb=1024),
+    )
+
+
 def test_file_far_over_size_cap(world):
     path = world["tmp"] / "huge.pdf"
     with open(path, "wb") as fh:  # sparse: 60 MB on paper, nothing on disk
