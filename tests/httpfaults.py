@@ -144,6 +144,22 @@ class FaultServer:
         time.sleep(1.5)  # then stop sending: the client's read timeout fires
         h.close_connection = True
 
+    def route_drip(self, h) -> None:
+        # Sends a byte every 50 ms: never trips a read timeout, never finishes in reasonable time.
+        h.send_response(200)
+        h.send_header("Content-Type", "application/pdf")
+        h.send_header("Content-Length", str(len(self.pdf)))
+        h.send_header("Connection", "close")
+        h.end_headers()
+        try:
+            for i in range(200):
+                h.wfile.write(self.pdf[i:i + 1])
+                h.wfile.flush()
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        h.close_connection = True
+
     def route_huge(self, h) -> None:
         # No Content-Length: only streaming with a cap can stop this.
         h.send_response(200)

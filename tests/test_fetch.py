@@ -132,6 +132,13 @@ def test_server_stops_mid_body(server, tmp_path):
     assert not list((tmp_path / "pdfs").iterdir())
 
 
+def test_slow_drip_hits_the_total_deadline(server, tmp_path):
+    drip = FetchSettings(timeout=1, total_timeout=0.5, attempts=1)
+    with pytest.raises(FetchError, match=r"download took longer than 0.5 s"):
+        fetch(entry(server.url("drip.pdf")), tmp_path, drip, use_network=True)
+    assert not list((tmp_path / "pdfs").iterdir())
+
+
 def test_size_cap_streaming(server, tmp_path):
     cap = FetchSettings(timeout=2, attempts=1, max_bytes=1024 * 1024)
     with pytest.raises(FetchError, match=r"size exceeds cap 1.0 MB \(stopped reading\)"):
