@@ -89,3 +89,20 @@ def test_report_progress_outside_sandbox_is_harmless():
 def test_limits_reject_nonsense():
     with pytest.raises(ValueError, match="memory_mb"):
         Limits(memory_mb=0)
+
+
+def test_sandboxed_extraction_equals_inline():
+    """The real unit of work crosses the process boundary unchanged (frames, info, ids)."""
+    from pathlib import Path
+
+    import pandas.testing
+
+    from pipeline.extract import extract_pdf
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "mlit_r7_senkoteki.pdf"
+    inline = extract_pdf(sample, "mlit_r7_senkoteki")
+    boxed = run_in_sandbox(extract_pdf, sample, "mlit_r7_senkoteki", limits=Limits(), source=str(sample))
+    assert boxed.info == inline.info and boxed.sha256 == inline.sha256
+    assert sorted(boxed.frames) == sorted(inline.frames) and "consortia" in boxed.frames
+    for name, frame in inline.frames.items():
+        pandas.testing.assert_frame_equal(boxed.frames[name], frame)
