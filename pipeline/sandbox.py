@@ -77,6 +77,13 @@ def run_in_sandbox(
     ``MemoryLimitExceeded``, ``WorkerCrashed``, ``WorkerFailed``, or whatever
     ``DocumentError`` ``fn`` raised itself.
     """
+    if mp.current_process().daemon:
+        # multiprocessing forbids children of daemonic processes; Dask's nanny starts
+        # its workers as daemons unless told otherwise.
+        raise RuntimeError(
+            "run_in_sandbox cannot start a worker from a daemonic process; under Dask set "
+            "the config 'distributed.worker.daemon' to False (DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+        )
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
         ctx.set_forkserver_preload(_PRELOAD)

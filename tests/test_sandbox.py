@@ -106,3 +106,23 @@ def test_sandboxed_extraction_equals_inline():
     assert sorted(boxed.frames) == sorted(inline.frames) and "consortia" in boxed.frames
     for name, frame in inline.frames.items():
         pandas.testing.assert_frame_equal(boxed.frames[name], frame)
+
+
+def _sandbox_from_daemon(queue) -> None:
+    try:
+        run_in_sandbox(work.add, 1, 2, limits=QUICK, source="x.pdf")
+        queue.put("ran")
+    except RuntimeError as exc:
+        queue.put(str(exc))
+
+
+def test_daemonic_parent_gets_a_clear_message():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_sandbox_from_daemon, args=(queue,), daemon=True)
+    proc.start()
+    message = queue.get(timeout=60)
+    proc.join(10)
+    assert "distributed.worker.daemon" in message
