@@ -113,6 +113,7 @@ def document_info(doc: pymupdf.Document, source: str | None = None) -> DocumentI
     meta = doc.metadata or {}
     needs_ocr = False
     for index in range(doc.page_count):
+        report_progress(index + 1)  # reading text can hang on a hostile page too
         with _page_errors(doc, index, source):
             if not _page_has_text(doc[index]):
                 needs_ocr = True
