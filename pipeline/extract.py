@@ -19,6 +19,7 @@ from extractors.base import Registered, all_extractors
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
+from pipeline.sandbox import report_progress
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 
 
@@ -91,6 +92,7 @@ def extract_pdf(
     started = time.perf_counter()
     sha256 = sha256 or sha256_file(path)
     info, pages = parse_pages(path, doc_id, sha256, source, limits)
+    report_progress(0)  # extraction spans pages: only the document budget applies from here
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)

@@ -56,7 +56,11 @@ _PRELOAD = ["pipeline.sandbox_preload"]
 
 
 def report_progress(page: int) -> None:
-    """Tell the watching parent that work on ``page`` (1-based) starts now; a no-op outside a sandbox."""
+    """Tell the watching parent that work on ``page`` (1-based) starts now; a no-op outside a sandbox.
+
+    ``page=0`` says the work from now on is not tied to one page (e.g. extractors
+    reading the whole document): only the document budget applies to it.
+    """
     if _progress is not None:
         _progress[1] = time.monotonic()  # time first: the parent never sees a new page with an old start
         _progress[0] = float(page)

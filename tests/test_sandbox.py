@@ -126,3 +126,7 @@ def test_daemonic_parent_gets_a_clear_message():
     message = queue.get(timeout=60)
     proc.join(10)
     assert "distributed.worker.daemon" in message
+
+
+def test_whole_document_phase_is_not_charged_to_the_last_page():
+    assert run_in_sandbox(work.pages_then_whole_document, 3, 1.5, limits=QUICK, source="x.pdf") == "done"
