@@ -20,6 +20,8 @@ test: setup
 bench: setup
 	$(PY) benchmarks/run.py
 
+# Accept an intended extraction change: rewrite samples/goldens from a fresh extraction,
+# then review it with `git diff samples/goldens` (make test fails until the goldens match).
 goldens: setup
 	$(PY) -m pipeline.goldens --write
 

@@ -64,5 +64,8 @@ def all_extractors() -> list[Registered]:
     # Importing a module registers its extractors; the list is the whole catalogue.
     import extractors.matrix  # noqa: F401
     import extractors.statements  # noqa: F401
+    import extractors.notices  # noqa: F401
+    import extractors.sections  # noqa: F401
+    import extractors.tables  # noqa: F401
 
     return list(REGISTRY.values())

@@ -112,3 +112,45 @@ def _mention(m: re.Match, year: int, month: str | None, day: str | None, fiscal:
                 return DateMention(m.group(0), "", m.start(), m.end())
             iso += f"-{d:02d}"
     return DateMention(m.group(0), iso, m.start(), m.end(), fiscal)
+
+
+# Rates a notice sets: 措置率は0.5, 補助率 1/2, 負担率2分の1, 算入率50％, 5割.
+_RATE_WORDS = "措置率|補助率|負担率|交付率|算入率|充当率|補填率|助成率"
+_RATE = re.compile(
+    rf"(?P<word>{_RATE_WORDS})[はがを：:\s　]*(?:(?:最大|上限)\s*)?"
+    r"(?:(?P<num>\d+)\s*/\s*(?P<den>\d+)|(?P<den2>\d+)\s*分の\s*(?P<num2>\d+)"
+    r"|(?P<value>\d+(?:\.\s?\d+)?)\s*(?P<unit>%|割)?)"
+)
+
+
+@dataclass(frozen=True)
+class Rate:
+    raw: str
+    kind: str  # the word naming the rate: 措置率, 補助率 ...
+    value: float  # as a fraction: 0.5 for 1/2, 50%, 5割 and 0.5
+    start: int
+    end: int
+
+
+def find_rates(text: str) -> list[Rate]:
+    """Every named rate in ``text`` as a fraction (措置率は0.5 → 0.5, 補助率1/2 → 0.5)."""
+    out = []
+    for m in _RATE.finditer(fold(text)):
+        if m["num"]:
+            value = int(m["num"]) / int(m["den"]) if int(m["den"]) else None
+        elif m["num2"]:
+            value = int(m["num2"]) / int(m["den2"]) if int(m["den2"]) else None
+        else:
+            value = float(re.sub(r"\s", "", m["value"]))
+            if m["unit"] == "%":
+                value /= 100
+            elif m["unit"] == "割":
+                value /= 10
+        if value is not None and 0 <= value <= 1:
+            out.append(Rate(m.group(0).strip(), m["word"], value, m.start(), m.end()))
+    return out
+
+
+def yen_amounts(text: str) -> list[int]:
+    """Every yen amount in ``text`` as integer yen, in order."""
+    return [int(round(q.value)) for q in find_quantities(text) if q.unit == "円"]

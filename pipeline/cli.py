@@ -3,6 +3,8 @@
 - ``nichiiki extract FILE.pdf ... --out DIR``: extraction without the registry
   or Prefect, for reviewers and tests; writes ``DIR/<dataset>.parquet``.
 - ``nichiiki run``: the main Prefect flow over sources.yaml (what ``make run`` does).
+- ``nichiiki diff [OLD NEW] [--html report.html]``: what changed between two
+  extractions or releases (pipeline/diff_cli.py); exit 1 when anything changed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.diff_cli import add_diff_parser
 from pipeline.errors import ValidationFailed
 
 
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_extract(sub)
     _add_run(sub)
+    add_diff_parser(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import DocumentError
-from pipeline.extract import DocumentExtraction, extract_pdf
+from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, extract_pdf
 from pipeline.fetch import FetchSettings, fetch
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.registry import SourceEntry
@@ -39,6 +39,7 @@ def extract_guarded(
             obtained.entry.id,
             obtained.sha256,
             obtained.source,
+            REPO_CACHE_DIR,
             limits,
             limits=limits,
             source=obtained.source,

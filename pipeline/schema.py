@@ -165,6 +165,129 @@ class DatasetSpec:
         return list(self.model.to_schema().columns)
 
 
+# --- narrative: sections, footnotes, notices, generic tables (helper `narrative`) ---
+
+
+def _is_int_list(value: object) -> bool:
+    try:
+        return all(isinstance(v, (int,)) or (hasattr(v, "is_integer") and float(v).is_integer()) for v in value)  # type: ignore[union-attr]
+    except TypeError:
+        return False
+
+
+def _is_fraction_list(value: object) -> bool:
+    try:
+        return all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in value)  # type: ignore[union-attr]
+    except TypeError:
+        return False
+
+
+class Sections(Provenanced):
+    """A document's heading tree: one row per section, in reading order (page/bbox: the heading)."""
+
+    section_id: Series[str] = pa.Field(description="Stable id: <doc_id>#s<n>, n in reading order")
+    parent_id: Series[str] = pa.Field(nullable=True, description="Enclosing section; null at the top level")
+    level: Series[int] = pa.Field(ge=0, description="0 = top; levels follow the order numbering kinds appear in the document")
+    kind: Series[str] = pa.Field(
+        description="How the heading was recognised: decimal, paren_number, circled, chapter, bullet_filled, "
+        "slide_title, style:<size>:<B|R> (unnumbered, by font), preamble (text before the first heading), ..."
+    )
+    label: Series[str] = pa.Field(description="Numbering label as printed (（1）, ①, 1.), empty when unnumbered")
+    heading_raw: Series[str] = pa.Field(description="Heading as printed, label included; lines joined by newline")
+    heading: Series[str] = pa.Field(description="Cleaned heading (the text stage fills it; raw until then)")
+    text_raw: Series[str] = pa.Field(description="Body text up to the next heading, lines joined by newline, as printed")
+    text: Series[str] = pa.Field(description="Cleaned body text (the text stage fills it; raw until then)")
+    page_start: Series[int] = pa.Field(ge=1, description="First page of the section")
+    page_end: Series[int] = pa.Field(ge=1, description="Last page holding its heading or text")
+    ocr: Series[bool] = pa.Field(description="True when read from a scanned page by OCR")
+
+
+class Footnotes(Provenanced):
+    """Footnote bodies and ※ notes, linked to their marker and section (page/bbox: the body)."""
+
+    footnote_id: Series[str] = pa.Field(description="Stable id: <doc_id>#f<n>")
+    section_id: Series[str] = pa.Field(nullable=True, description="Section holding the marker (or the note)")
+    kind: Series[str] = pa.Field(isin=["superscript", "note"], description="superscript marker + body, or a ※ note line")
+    label: Series[str] = pa.Field(description="Marker label: 1, 2, *, ※")
+    text_raw: Series[str] = pa.Field(description="Footnote text as printed")
+    text: Series[str] = pa.Field(description="Cleaned text (the text stage fills it; raw until then)")
+    marker_page: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Page of the superscript marker; null if none found")
+    marker_bbox: Series[object] = pa.Field(nullable=True, description="Box of the marker glyph(s), PDF points")
+
+    @pa.check("marker_bbox", element_wise=True, name="bbox_is_4_numbers")
+    def _marker_bbox(cls, value: object) -> bool:  # noqa: N805
+        return _is_bbox(value)
+
+
+class Notices(Provenanced):
+    """One row per administrative notice (通知, 事務連絡): its letterhead."""
+
+    notice_id: Series[str] = pa.Field(description="Stable id: <doc_id>#n1")
+    doc_numbers: Series[object] = pa.Field(description="Document numbers as printed (總行政第71号, ...)")
+    date_raw: Series[str] = pa.Field(nullable=True, description="Date as printed (令和7年4月2日)")
+    date: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{4}-\d{2}-\d{2}$", description="Date, ISO")
+    addressee: Series[str] = pa.Field(description="To whom (… 殿), with the handling desks below it")
+    issuer: Series[str] = pa.Field(description="Issuing office and officials, one per line")
+    title_raw: Series[str] = pa.Field(description="Title as printed")
+    title: Series[str] = pa.Field(description="Cleaned title (the text stage fills it; raw until then)")
+    preface_raw: Series[str] = pa.Field(description="Text between the title and 記")
+    ocr: Series[bool] = pa.Field(description="True when read from a scanned page by OCR")
+
+    @pa.check("doc_numbers", element_wise=True, name="is_list_of_str")
+    def _numbers(cls, value: object) -> bool:  # noqa: N805
+        return _is_str_list(value)
+
+
+class NoticeItems(Provenanced):
+    """The numbered items of a notice as a tree (1 > （1） > ① > 例）), with the amounts and rates they set."""
+
+    notice_id: Series[str] = pa.Field(description="The notices row")
+    item_id: Series[str] = pa.Field(description="Stable id: <doc_id>#i<n>, n in reading order")
+    parent_id: Series[str] = pa.Field(nullable=True, description="Enclosing item; null at the top level")
+    level: Series[int] = pa.Field(ge=0, description="0 = top; from the order label kinds appear")
+    kind: Series[str] = pa.Field(description="Label kind: decimal, paren_number, circled, example, bullet_open, style:<size>:<B|R>")
+    label: Series[str] = pa.Field(description="Label as printed; empty for unnumbered headings")
+    text_raw: Series[str] = pa.Field(description="Item text without its label, lines joined by newline")
+    text: Series[str] = pa.Field(description="Cleaned text (the text stage fills it; raw until then)")
+    amounts_yen: Series[object] = pa.Field(description="Yen amounts in the item (500万円 → 5000000), in order")
+    rates: Series[object] = pa.Field(description="Named rates as fractions (措置率は0.5 → 0.5, 補助率1/2 → 0.5)")
+    ocr: Series[bool] = pa.Field(description="True when read from a scanned page by OCR")
+
+    @pa.check("amounts_yen", element_wise=True, name="is_list_of_int")
+    def _amounts(cls, value: object) -> bool:  # noqa: N805
+        return _is_int_list(value)
+
+    @pa.check("rates", element_wise=True, name="is_list_of_fractions")
+    def _rates(cls, value: object) -> bool:  # noqa: N805
+        return _is_fraction_list(value)
+
+
+class Tables(Provenanced):
+    """Every cell of every ruled table, for any document (page/bbox: the cell)."""
+
+    table_id: Series[str] = pa.Field(description="Stable id: <doc_id>#p<page>t<n>, n top to bottom on the page")
+    row: Series[int] = pa.Field(ge=0, description="0-based row where the cell starts")
+    col: Series[int] = pa.Field(ge=0, description="0-based column where the cell starts")
+    row_span: Series[int] = pa.Field(ge=1, description="Rows the cell covers")
+    col_span: Series[int] = pa.Field(ge=1, description="Columns the cell covers")
+    n_rows: Series[int] = pa.Field(ge=1, description="Rows in the table")
+    n_cols: Series[int] = pa.Field(ge=1, description="Columns in the table")
+    text_raw: Series[str] = pa.Field(description="Cell text as printed, lines joined without separator")
+    is_header: Series[bool] = pa.Field(description="Cell is in the header rows at the top")
+    symbol: Series[str] = pa.Field(nullable=True, description="The symbol (●○◎△×−...) when the cell holds only that")
+    ocr: Series[bool] = pa.Field(description="True when the grid was read from a scanned image")
+
+
+NARRATIVE_DATASETS = [
+    DatasetSpec("sections", Sections, ("doc_id", "section_id"), "Heading tree of each document with section text"),
+    DatasetSpec("footnotes", Footnotes, ("doc_id", "footnote_id"), "Footnotes and ※ notes linked to sections"),
+    DatasetSpec("notices", Notices, ("doc_id", "notice_id"), "Letterheads of administrative notices"),
+    DatasetSpec("notice_items", NoticeItems, ("doc_id", "item_id"), "Numbered items of notices with amounts and rates"),
+    DatasetSpec("tables", Tables, ("doc_id", "table_id", "row", "col"), "Cells of every ruled table"),
+]
+# --- end narrative ---
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
@@ -174,6 +297,7 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("consortium_issues", ConsortiumIssues, ("doc_id", "row"), "Themes and issues per consortium"),
         DatasetSpec("report_statements", ReportStatements, ("doc_id", "statement", "round"), "Counts reports state about themselves"),
         DatasetSpec("failures", Failures, ("doc_id", "stage"), "Documents that failed, with the reason"),
+        *NARRATIVE_DATASETS,
     ]
 }
 

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver"
+# fonts-ipafont-gothic: Japanese glyphs for the headless browser that checks the diff report.
+APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver fonts-ipafont-gothic"
 STAMP=.venv/.nichiiki-installed
 
 missing=""

@@ -1,0 +1,84 @@
+"""Give image-only pages a text layer by OCR, before any extractor sees them.
+
+Extractors are pure functions of parsed pages, so OCR (a subprocess, cached
+on disk) happens here, in the pipeline: a page with an image and no text
+comes back with OCR'd ``Char``s (font "ocr:<confidence>") and the same image,
+and goes through the same extractors as a born-digital page. Pages that have
+a text layer are returned unchanged, so text documents never pay for OCR.
+
+Tesseract reports words (for Japanese, runs of a few glyphs) whose boxes
+hug the ink, so "、" is a tiny box low on the line and a word's height says
+little about its font size. The words are therefore split into one Char per
+glyph with the page's typical glyph height, which is what the line builder
+(extractors.layout) expects from a born-digital page.
+"""
+
+from __future__ import annotations
+
+import statistics
+import unicodedata
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.ocr import ocr_page_chars
+from pipeline.records import Char, ParsedPage
+
+# Words tesseract is less sure of than this are specks and show-through, not text.
+MIN_WORD_CONFIDENCE = 0.2
+_LOW_MARKS = set("、。，．.,_")
+# Specks that tesseract glues to a symbol it is unsure of.
+_NOISE = "'\"`‘’“”,.:;_-~^"
+
+
+def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPage:
+    """``page`` itself when it has text; otherwise a copy whose chars come from OCR."""
+    if page.image is None or page.has_text:
+        return page
+    return replace(page, chars=glyph_chars(ocr_page_chars(page, cache_dir=cache_dir)))
+
+
+def glyph_chars(words: tuple[Char, ...]) -> tuple[Char, ...]:
+    """OCR words → one Char per glyph, boxes normalised to the page's glyph height."""
+    kept = [w for w in (_keep(w) for w in words) if w is not None]
+    if not kept:
+        return ()
+    height = statistics.median(w.bbox[3] - w.bbox[1] for w in kept if len(w.text) > 1 or w.text not in _LOW_MARKS) if any(
+        len(w.text) > 1 or w.text not in _LOW_MARKS for w in kept
+    ) else statistics.median(w.bbox[3] - w.bbox[1] for w in kept)
+    out: list[Char] = []
+    for w in kept:
+        x0, top, x1, bottom = w.bbox
+        if bottom - top < 0.7 * height:
+            if w.text in _LOW_MARKS:
+                top = bottom - height  # punctuation sits on the baseline
+            else:
+                middle = (top + bottom) / 2  # ー, ・ and the like sit mid-line
+                top, bottom = middle - height / 2, middle + height / 2
+        step = (x1 - x0) / len(w.text)
+        for i, glyph in enumerate(w.text):
+            out.append(Char(glyph, (x0 + i * step, top, x0 + (i + 1) * step, bottom), size=height, font=w.font))
+    return tuple(out)
+
+
+def _keep(word: Char) -> Char | None:
+    """The word, or None for specks; a lone symbol is kept whatever tesseract's confidence.
+
+    Tesseract gives circled numbers and marks (①, ⑤, ●) a confidence of 0 even
+    when it reads them right, and they are exactly the labels items hang on.
+    """
+    text = word.text.strip()
+    if not text:
+        return None
+    if _confidence(word) >= MIN_WORD_CONFIDENCE:
+        return word
+    symbol = text.strip(_NOISE)
+    if len(symbol) == 1 and not symbol.isascii() and unicodedata.category(symbol) in ("No", "So", "Sm"):
+        return replace(word, text=symbol)
+    return None
+
+
+def _confidence(word: Char) -> float:
+    try:
+        return float(word.font.split(":", 1)[1])
+    except (IndexError, ValueError):
+        return 1.0
