@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import resource
 import signal
+import sys
 import time
 import traceback
 from typing import Any, Callable, TypeVar
@@ -221,7 +222,22 @@ def _limit_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard if hard != resource.RLIM_INFINITY else soft + 10))
 
 
+def _use_system_allocator() -> None:
+    """Make Arrow allocate with malloc instead of mimalloc/jemalloc.
+
+    Those reserve ~1 GB of address space on first use; under RLIMIT_AS that
+    reservation alone fails ("ArrowMemoryError: malloc of size 192 failed")
+    although almost nothing is used.
+    """
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    if "pyarrow" in sys.modules:
+        import pyarrow
+
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
 def _limit_address_space(memory_mb: int) -> None:
+    _use_system_allocator()
     try:
         with open("/proc/self/statm") as fh:
             mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

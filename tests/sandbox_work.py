@@ -76,3 +76,4 @@ def pages_then_whole_document(pages: int, seconds: float) -> str:
     report_progress(0)
     time.sleep(seconds)  # longer than a page budget, shorter than the document budget
     return "done"
+

@@ -130,3 +130,13 @@ def test_daemonic_parent_gets_a_clear_message():
 
 def test_whole_document_phase_is_not_charged_to_the_last_page():
     assert run_in_sandbox(work.pages_then_whole_document, 3, 1.5, limits=QUICK, source="x.pdf") == "done"
+
+
+def test_extraction_fits_a_1_gb_allowance(tmp_path):
+    # Arrow's default allocator reserves address space in large chunks; under
+    # RLIMIT_AS that failed a 2-page text document ("malloc of size 192 failed").
+    from tests import hostile
+
+    path = tmp_path / "small.pdf"
+    path.write_bytes(hostile.text_pdf(pages=2))
+    assert run_in_sandbox(work.extract, str(path), limits=Limits(memory_mb=1024), source=str(path)) >= 1
