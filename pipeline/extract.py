@@ -16,11 +16,13 @@ from typing import Iterable
 import pandas as pd
 
 from extractors.base import Registered, all_extractors
+from extractors.linking import link_document
+from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
-from extractors.linking import link_document
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
+from pipeline.sandbox import report_progress
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.textlayer import with_text_layer
 
@@ -53,12 +55,18 @@ def doc_id_for(path: Path) -> str:
 
 
 def parse_pages(
-    path: Path, doc_id: str, sha256: str, source: str, cache_dir: Path | None = REPO_CACHE_DIR
+    path: Path,
+    doc_id: str,
+    sha256: str,
+    source: str,
+    cache_dir: Path | None = REPO_CACHE_DIR,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[DocumentInfo, list[ParsedPage]]:
     """Parse every page; image-only pages get an OCR text layer (text pages never pay for OCR)."""
-    doc = open_document(path, source)
+    doc = open_document(path, source, limits)
     try:
-        return document_info(doc), [with_text_layer(page, cache_dir) for page in iter_pages(doc, doc_id, sha256)]
+        pages = iter_pages(doc, doc_id, sha256, source=source)
+        return document_info(doc, source), [with_text_layer(page, cache_dir) for page in pages]
     finally:
         doc.close()
 
@@ -89,7 +97,12 @@ def records_to_frames(records: Iterable[Record]) -> dict[str, pd.DataFrame]:
 
 
 def extract_pdf(
-    path: Path, doc_id: str, sha256: str | None = None, source: str | None = None, cache_dir: Path | None = REPO_CACHE_DIR
+    path: Path,
+    doc_id: str,
+    sha256: str | None = None,
+    source: str | None = None,
+    cache_dir: Path | None = REPO_CACHE_DIR,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> DocumentExtraction:
     """Parse ``path`` and run every extractor; raises DocumentError subclasses on bad input."""
     path = Path(path)
@@ -97,7 +110,8 @@ def extract_pdf(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     sha256 = sha256 or sha256_file(path)
-    info, pages = parse_pages(path, doc_id, sha256, source, cache_dir)
+    info, pages = parse_pages(path, doc_id, sha256, source, cache_dir, limits)
+    report_progress(0)  # extraction spans pages: only the document budget applies from here
     timings["parse"] = time.perf_counter() - started
     records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)

@@ -7,6 +7,7 @@ pdfplumber's algorithms on the edges collected here (extractors.grid).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +16,8 @@ import numpy as np
 import pymupdf
 
 from pipeline.errors import ParseError
+from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.sandbox import is_native_oom, report_progress
 from pipeline.records import BBox, Char, Edge, ParsedPage, Shape
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
@@ -23,6 +26,8 @@ RULE_THICKNESS = 2.0
 MAX_MARK_SHAPE = 40.0
 # Scans are rendered at this resolution for grid finding and OCR.
 DEFAULT_SCAN_DPI = 300
+# PDF readers accept the header in the first KiB and %%EOF in the last KiB.
+_SNIFF = 1024
 
 pymupdf.TOOLS.mupdf_display_errors(False)  # we report problems ourselves, per document
 
@@ -36,35 +41,90 @@ class DocumentInfo:
     creator: str
     title: str
     needs_ocr: bool
+    warnings: tuple[str, ...] = ()
 
 
-def open_document(path: Path, source: str) -> pymupdf.Document:
-    """Open ``path`` as a PDF or raise ``ParseError`` naming ``source`` and the reason."""
-    head = path.read_bytes()[:1024]
+def open_document(path: Path, source: str, limits: Limits = DEFAULT_LIMITS) -> pymupdf.Document:
+    """Open ``path`` as a PDF or raise ``ParseError`` naming ``source`` and the reason.
+
+    Decisions about damaged files (see docs/faults.md):
+    - not a PDF, empty, one byte, over ``limits.max_file_bytes``: refused;
+    - truncated (no ``%%EOF`` in the last KiB): refused, because MuPDF would
+      "repair" it and silently lose the pages or text past the cut;
+    - corrupt xref but complete: MuPDF rebuilds the xref by scanning objects;
+      accepted, and ``document_warnings`` says so;
+    - encrypted with a user password: refused (nothing can be read);
+      encrypted with an owner password only: opened (reading is allowed,
+      only editing/copying are restricted), with a warning;
+    - no pages, or more than ``limits.max_pages``: refused.
+    Bombs (huge decompressed streams, deep nesting) are not detectable here;
+    the parse sandbox's memory and time budgets stop them.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF)
+            fh.seek(max(0, size - _SNIFF))
+            tail = fh.read()
+    except OSError as exc:
+        raise ParseError(source, f"cannot read file: {exc.strerror or exc}") from exc
+    if size > limits.max_file_bytes:
+        raise ParseError(source, f"size {size / 2**20:.1f} MB exceeds cap {limits.max_file_bytes / 2**20:.1f} MB")
+    if size == 0:
+        raise ParseError(source, "file is empty (0 bytes)")
     if b"%PDF-" not in head:
         raise ParseError(source, f"not a PDF (starts with {head[:16]!r})")
+    if b"%%EOF" not in tail:
+        raise ParseError(source, f"truncated PDF: no %%EOF in the last {_SNIFF} bytes of {size}")
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises several unrelated types for broken files
         raise ParseError(source, f"cannot open PDF: {exc}") from exc
-    if doc.needs_pass:
+    try:
+        if doc.needs_pass:
+            raise ParseError(source, "encrypted PDF needs a user password to open")
+        count = doc.page_count
+        if count == 0:
+            raise ParseError(source, "PDF has no pages")
+        if count > limits.max_pages:
+            raise ParseError(source, f"{count} pages exceeds cap {limits.max_pages}")
+    except ParseError:
         doc.close()
-        raise ParseError(source, "encrypted PDF needs a password")
-    if doc.page_count == 0:
+        raise
+    except Exception as exc:  # a page tree so broken that counting fails
         doc.close()
-        raise ParseError(source, "PDF has no pages")
+        raise ParseError(source, f"cannot read page tree: {exc}") from exc
     return doc
 
 
-def document_info(doc: pymupdf.Document) -> DocumentInfo:
+def document_warnings(doc: pymupdf.Document) -> tuple[str, ...]:
+    """Things a reviewer should know about a file that was nevertheless read."""
+    warnings: list[str] = []
+    if getattr(doc, "is_repaired", False):
+        warnings.append("damaged cross-reference table; MuPDF rebuilt it by scanning the file")
+    encryption = (doc.metadata or {}).get("encryption")
+    if encryption:
+        warnings.append(f"encrypted with an owner password only ({encryption}); read without a password")
+    return tuple(warnings)
+
+
+def document_info(doc: pymupdf.Document, source: str | None = None) -> DocumentInfo:
     meta = doc.metadata or {}
-    needs_ocr = any(not _page_has_text(page) for page in doc)
+    needs_ocr = False
+    for index in range(doc.page_count):
+        report_progress(index + 1)  # reading text can hang on a hostile page too
+        with _page_errors(doc, index, source):
+            if not _page_has_text(doc[index]):
+                needs_ocr = True
+                break
     return DocumentInfo(
         pages=doc.page_count,
         producer=meta.get("producer") or "",
         creator=meta.get("creator") or "",
         title=meta.get("title") or "",
         needs_ocr=needs_ocr,
+        warnings=document_warnings(doc),
     )
 
 
@@ -73,10 +133,36 @@ def iter_pages(
     doc_id: str,
     sha256: str,
     scan_dpi: int = DEFAULT_SCAN_DPI,
+    source: str | None = None,
 ) -> Iterator[ParsedPage]:
-    """Parse every page of ``doc``; image-only pages also carry a rendering."""
+    """Parse every page of ``doc``; image-only pages also carry a rendering.
+
+    Each page is announced to the parse sandbox *before* it is parsed, so a
+    page that hangs the parser is the one named when its time budget runs out.
+    A page MuPDF cannot read raises ``ParseError`` naming ``source`` and the page.
+    """
     for index in range(doc.page_count):
-        yield parse_page(doc[index], doc_id, sha256, scan_dpi)
+        report_progress(index + 1)
+        with _page_errors(doc, index, source):
+            parsed = parse_page(doc[index], doc_id, sha256, scan_dpi)
+        yield parsed
+
+
+@contextmanager
+def _page_errors(doc: pymupdf.Document, index: int, source: str | None) -> Iterator[None]:
+    """Turn MuPDF's exceptions on a damaged page (FzErrorFormat, ValueError, ...) into ParseError.
+
+    Found by scripts/fuzz_pdf.py: a damaged page tree opens fine and fails only
+    when a page is loaded. MemoryError is left alone for the sandbox to report.
+    """
+    try:
+        yield
+    except (ParseError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — MuPDF raises many unrelated types
+        if is_native_oom(exc):  # a failed malloc is the memory budget, not a damaged page
+            raise MemoryError(f"page {index + 1}: {exc}") from exc
+        raise ParseError(source or doc.name or "<memory>", f"page {index + 1}: {type(exc).__name__}: {exc}") from exc
 
 
 def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEFAULT_SCAN_DPI) -> ParsedPage:

@@ -28,6 +28,7 @@ import pandera.errors
 
 from pipeline import __version__
 from pipeline.errors import ValidationFailed
+from pipeline.safepath import safe_name
 from pipeline.schema import DATASETS, SCHEMA_VERSION, empty_frame
 
 RELEASES = "releases"
@@ -178,7 +179,8 @@ def publish_release(
     outputs_dir = Path(outputs_dir)
     releases = outputs_dir / RELEASES
     releases.mkdir(parents=True, exist_ok=True)
-    run_id = manifest["run_id"]
+    # The run id becomes a folder name: refuse anything that could escape releases/.
+    run_id = safe_name(str(manifest["run_id"]), "run id")
     with output_lock(outputs_dir, lock_timeout):
         remove_stale_temporaries(outputs_dir)
         previous = current_release(outputs_dir)

@@ -1,0 +1,163 @@
+"""Hostile and broken PDFs made on the fly (nothing binary is checked in).
+
+Each builder returns bytes; tests write them where they need them.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+import pymupdf
+
+
+def text_pdf(pages: int = 2, text: str = "二地域居住の推進について") -> bytes:
+    doc = pymupdf.open()
+    for i in range(pages):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 100), f"{text} {i + 1}", fontname="japan", fontsize=12)
+        page.draw_rect(pymupdf.Rect(72, 150, 300, 250), color=(0, 0, 0))
+    return doc.tobytes()
+
+
+def truncated(pdf: bytes) -> bytes:
+    return pdf[: len(pdf) // 2]
+
+
+def corrupt_xref(pdf: bytes) -> bytes:
+    """Complete file whose startxref points at garbage: MuPDF rebuilds the xref."""
+    cut = pdf.rfind(b"startxref")
+    return pdf[:cut] + b"startxref\n7\n%%EOF\n"
+
+
+def encrypted(pdf: bytes, user_password: str | None) -> bytes:
+    doc = pymupdf.open(stream=pdf, filetype="pdf")
+    return doc.tobytes(
+        encryption=pymupdf.PDF_ENCRYPT_AES_256,
+        owner_pw="owner-secret",
+        user_pw=user_password or "",
+        permissions=int(pymupdf.PDF_PERM_PRINT),
+    )
+
+
+def zero_pages() -> bytes:
+    return _assemble(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
+    )
+
+
+def html_page() -> bytes:
+    return "<!DOCTYPE html><html><body>お探しのページは見つかりませんでした</body></html>".encode()
+
+
+def zip_of(pdf: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("report.pdf", pdf)
+    return buf.getvalue()
+
+
+def png_image() -> bytes:
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 20, 20), False)
+    pix.clear_with(200)
+    return pix.tobytes("png")
+
+
+def image_bomb(side: int = 60000) -> bytes:
+    """An image-only page whose one image inflates to ``side``² bytes (3.6 GB by default)."""
+    data = _zeros_flate(side * side)
+    image = (
+        f"<< /Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceGray "
+        f"/BitsPerComponent 8 /Filter /FlateDecode /Length {len(data)} >>\nstream\n"
+    ).encode() + bytes(data) + b"\nendstream"
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>",
+            f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
+            image,
+        ]
+    )
+
+
+def _zeros_flate(n: int) -> bytes:
+    """A zlib stream inflating to ``n`` zero bytes, built from one repeated block (fast)."""
+    mib = 1 << 20
+    block_comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = block_comp.compress(b"\x00" * mib) + block_comp.flush(zlib.Z_FULL_FLUSH)
+    last_comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    last = last_comp.compress(b"\x00" * (n % mib)) + last_comp.flush(zlib.Z_FINISH)
+    adler = ((n % 65521) << 16) | 1  # Adler-32 of n zero bytes
+    return b"\x78\xda" + block * (n // mib) + last + adler.to_bytes(4, "big")
+
+
+def deep_nesting(depth: int = 200000) -> bytes:
+    """A page whose resources hold an array nested ``depth`` levels deep."""
+    nested = b"[" * depth + b"]" * depth
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Deep " + nested + b" /Contents 4 0 R >>",
+            b"<< /Length 0 >>\nstream\n\nendstream",
+        ]
+    )
+
+
+def _assemble(objects: list[bytes]) -> bytes:
+    """A well-formed PDF from object bodies numbered 1..n (correct xref offsets)."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def page_tree_cycle() -> bytes:
+    """Opens, counts one page, and fails only when the page is loaded (found by fuzzing)."""
+    return _assemble([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"])
+
+
+def page_count_lies() -> bytes:
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 5 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        ]
+    )
+
+
+def drawing_bomb(rectangles: int = 3_000_000) -> bytes:
+    """A page whose ~100 KiB content stream draws millions of rectangles: the parser grinds for minutes."""
+    ops = b"0 0 1 1 re f\n" * rectangles
+    content = zlib.compress(ops, 9)
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            f"<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode() + content + b"\nendstream",
+        ]
+    )
+
+
+def huge_blank_page(side: float = 14400.0) -> bytes:
+    """A 200-inch square page with no text: rendering it for OCR at 300 dpi needs a 3.7 GB raster."""
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {side:g} {side:g}] /Contents 4 0 R >>".encode(),
+            b"<< /Length 0 >>\nstream\n\nendstream",
+        ]
+    )

@@ -1,0 +1,129 @@
+"""open_document's decisions about damaged and hostile files, and bombs under the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ParseError, TimeBudgetExceeded
+from pipeline.limits import Limits
+from pipeline.pdf import document_info, document_warnings, iter_pages, open_document
+from pipeline.sandbox import run_in_sandbox
+from tests import hostile
+from tests import sandbox_work as work
+
+
+@pytest.fixture(scope="module")
+def good() -> bytes:
+    return hostile.text_pdf(pages=3)
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def refused(path: Path, match: str, limits: Limits = Limits()) -> None:
+    with pytest.raises(ParseError, match=match) as err:
+        open_document(path, str(path), limits)
+    assert str(path) in str(err.value) and err.value.stage == "parse"
+
+
+def test_good_file_opens_without_warnings(tmp_path, good):
+    doc = open_document(write(tmp_path, "ok.pdf", good), "ok.pdf")
+    assert doc.page_count == 3 and document_warnings(doc) == ()
+    assert [p.page_number for p in iter_pages(doc, "d", "0" * 64)] == [1, 2, 3]
+
+
+def test_truncated_refused(tmp_path, good):
+    refused(write(tmp_path, "cut.pdf", hostile.truncated(good)), r"truncated PDF: no %%EOF in the last 1024 bytes")
+
+
+def test_corrupt_xref_repaired_with_warning(tmp_path, good):
+    doc = open_document(write(tmp_path, "xref.pdf", hostile.corrupt_xref(good)), "xref.pdf")
+    assert doc.page_count == 3
+    assert any("cross-reference" in w for w in document_warnings(doc))
+    assert document_info(doc).warnings == document_warnings(doc)
+    text = "".join(c.text for p in iter_pages(doc, "d", "0" * 64) for c in p.chars)
+    assert "二地域居住の推進について 3" in text  # nothing lost in the repair
+
+
+def test_user_password_refused(tmp_path, good):
+    refused(write(tmp_path, "locked.pdf", hostile.encrypted(good, "user-pw")), "needs a user password")
+
+
+def test_owner_password_only_opens_with_warning(tmp_path, good):
+    doc = open_document(write(tmp_path, "owner.pdf", hostile.encrypted(good, None)), "owner.pdf")
+    assert any("owner password only" in w for w in document_warnings(doc))
+    assert doc[0].get_text().strip().startswith("二地域居住")
+
+
+def test_zero_pages_refused(tmp_path):
+    refused(write(tmp_path, "zero.pdf", hostile.zero_pages()), "PDF has no pages")
+
+
+@pytest.mark.parametrize(
+    "name, data, match",
+    [
+        ("one.pdf", b"%", r"not a PDF \(starts with b'%'\)"),
+        ("empty.pdf", b"", r"file is empty \(0 bytes\)"),
+        ("page.pdf", hostile.html_page(), r"not a PDF \(starts with b'<!DOCTYPE"),
+        ("image.pdf", hostile.png_image(), r"not a PDF \(starts with b'\\x89PNG"),
+        ("header.pdf", b"%PDF-1.7\n%%EOF\n", "cannot open PDF"),
+    ],
+)
+def test_not_pdfs_refused(tmp_path, name, data, match):
+    refused(write(tmp_path, name, data), match)
+
+
+def test_missing_file(tmp_path):
+    refused(tmp_path / "gone.pdf", "cannot read file")
+
+
+def test_size_cap(tmp_path, good):
+    refused(write(tmp_path, "big.pdf", good), r"exceeds cap 0.0 MB", Limits(max_file_bytes=1000))
+
+
+def test_page_cap(tmp_path, good):
+    refused(write(tmp_path, "many.pdf", good), r"3 pages exceeds cap 2", Limits(max_pages=2))
+
+
+def test_deep_nesting_is_bounded(tmp_path):
+    path = write(tmp_path, "deep.pdf", hostile.deep_nesting())
+    # MuPDF caps nesting itself; the file parses, in bounded time, inside the sandbox.
+    assert run_in_sandbox(work.parse_all, str(path), limits=Limits(seconds_per_page=20, memory_mb=1024), source=str(path)) == 1
+
+
+def test_image_bomb_stopped_by_page_budget(tmp_path):
+    path = write(tmp_path, "bomb.pdf", hostile.image_bomb())
+    with pytest.raises(TimeBudgetExceeded, match=r"bomb.pdf: parse failed: page 1 exceeded 2 s page budget"):
+        run_in_sandbox(work.parse_all, str(path), limits=Limits(seconds_per_page=2, memory_mb=1024), source=str(path))
+
+
+def test_page_tree_cycle_is_a_parse_error_naming_page(tmp_path):
+    from pipeline.extract import extract_pdf
+
+    path = write(tmp_path, "cycle.pdf", hostile.page_tree_cycle())
+    with pytest.raises(ParseError, match=r"cycle.pdf: parse failed: page 1: FzErrorFormat: .*cycle in page tree"):
+        extract_pdf(path, "cycle")
+
+
+def test_page_count_lies(tmp_path):
+    refused(write(tmp_path, "count.pdf", hostile.page_count_lies()), "cannot read page tree")
+
+
+def test_every_sample_passes_the_checks(tmp_path):
+    """No false alarms: the real reports (text, scans, Chrome/Word/PowerPoint producers) open cleanly."""
+    from pipeline.fetch import FetchSettings, fetch
+    from pipeline.registry import SourceEntry
+
+    samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.pdf"))
+    assert len(samples) >= 7
+    for path in samples:
+        doc = open_document(path, str(path))
+        assert doc.page_count > 0 and document_warnings(doc) == (), path.name
+        doc.close()
+        got = fetch(SourceEntry("s", "p", "t", None, None, path), tmp_path, FetchSettings(), use_network=False)
+        assert got.path == path

@@ -1,0 +1,142 @@
+"""The parse sandbox: time budgets, memory limits, crashes, errors crossing the process boundary."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import pytest
+
+from pipeline.errors import (
+    FetchError,
+    MemoryLimitExceeded,
+    ParseError,
+    TimeBudgetExceeded,
+    WorkerCrashed,
+    WorkerFailed,
+)
+from pipeline.limits import Limits
+from pipeline.sandbox import report_progress, run_in_sandbox
+from tests import sandbox_work as work
+
+QUICK = Limits(seconds_per_page=1.0, seconds_per_document=4.0, memory_mb=512)
+
+
+def test_returns_result():
+    assert run_in_sandbox(work.add, 2, 3, limits=QUICK, source="x.pdf") == 5
+
+
+def test_fork_start_method_also_works():
+    assert run_in_sandbox(work.add, 1, 1, limits=QUICK, source="x.pdf", start_method="fork") == 2
+
+
+def test_page_hang_is_killed_and_names_page():
+    t0 = time.monotonic()
+    with pytest.raises(TimeBudgetExceeded) as err:
+        run_in_sandbox(work.hang_at_page, 3, limits=QUICK, source="hang.pdf")
+    assert str(err.value) == "hang.pdf: parse failed: page 3 exceeded 1 s page budget"
+    assert time.monotonic() - t0 < 3
+
+
+def test_document_budget_counts_all_pages():
+    # each page is within its budget, the document is not
+    with pytest.raises(TimeBudgetExceeded, match=r"exceeded 4 s document budget at page \d"):
+        run_in_sandbox(work.slow_pages, 20, 0.5, limits=QUICK, source="slow.pdf")
+
+
+def test_memory_limit():
+    # Generous time: allocating is slow on a loaded machine, and time is not what is tested here.
+    roomy = Limits(seconds_per_page=120, seconds_per_document=120, memory_mb=512)
+    with pytest.raises(MemoryLimitExceeded, match="big.pdf: parse failed: ran out of memory"):
+        run_in_sandbox(work.allocate, 2048, limits=roomy, source="big.pdf")
+    assert run_in_sandbox(work.allocate, 64, limits=roomy, source="small.pdf") == 64
+
+
+def test_segfault_becomes_worker_crashed():
+    with pytest.raises(WorkerCrashed, match="crash.pdf: parse failed: worker killed by SIGSEGV at page 2"):
+        run_in_sandbox(work.segfault, limits=QUICK, source="crash.pdf")
+
+
+def test_external_kill():
+    with pytest.raises(WorkerCrashed, match="SIGKILL"):
+        run_in_sandbox(work.sigkill_self, limits=QUICK, source="k.pdf")
+
+
+def test_unexpected_exception_carries_traceback():
+    with pytest.raises(WorkerFailed) as err:
+        run_in_sandbox(work.raise_key_error, limits=QUICK, source="bug.pdf", stage="extract")
+    assert str(err.value) == "bug.pdf: extract failed: KeyError: 'missing' at page 4"
+    assert "raise_key_error" in err.value.details
+
+
+def test_document_error_crosses_unchanged():
+    with pytest.raises(ParseError) as err:
+        run_in_sandbox(work.raise_parse_error, "enc.pdf", limits=QUICK, source="enc.pdf")
+    assert err.value.reason == "encrypted PDF needs a user password to open"
+    assert err.value.stage == "parse" and err.value.source == "enc.pdf"
+
+
+def test_document_errors_pickle():
+    for err in (FetchError("u", "HTTP 404"), TimeBudgetExceeded("s", "parse", "page 2 exceeded 1 s page budget")):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err) and back.stage == err.stage
+
+
+def test_report_progress_outside_sandbox_is_harmless():
+    report_progress(5)
+
+
+def test_limits_reject_nonsense():
+    with pytest.raises(ValueError, match="memory_mb"):
+        Limits(memory_mb=0)
+
+
+def test_sandboxed_extraction_equals_inline():
+    """The real unit of work crosses the process boundary unchanged (frames, info, ids)."""
+    from pathlib import Path
+
+    import pandas.testing
+
+    from pipeline.extract import extract_pdf
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "mlit_r7_senkoteki.pdf"
+    inline = extract_pdf(sample, "mlit_r7_senkoteki")
+    boxed = run_in_sandbox(extract_pdf, sample, "mlit_r7_senkoteki", limits=Limits(), source=str(sample))
+    assert boxed.info == inline.info and boxed.sha256 == inline.sha256
+    assert sorted(boxed.frames) == sorted(inline.frames) and "consortia" in boxed.frames
+    for name, frame in inline.frames.items():
+        pandas.testing.assert_frame_equal(boxed.frames[name], frame)
+
+
+def _sandbox_from_daemon(queue) -> None:
+    try:
+        run_in_sandbox(work.add, 1, 2, limits=QUICK, source="x.pdf")
+        queue.put("ran")
+    except RuntimeError as exc:
+        queue.put(str(exc))
+
+
+def test_daemonic_parent_gets_a_clear_message():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_sandbox_from_daemon, args=(queue,), daemon=True)
+    proc.start()
+    message = queue.get(timeout=60)
+    proc.join(10)
+    assert "distributed.worker.daemon" in message
+
+
+def test_whole_document_phase_is_not_charged_to_the_last_page():
+    assert run_in_sandbox(work.pages_then_whole_document, 3, 1.5, limits=QUICK, source="x.pdf") == "done"
+
+
+def test_extraction_fits_a_1_gb_allowance(tmp_path):
+    # Arrow's default allocator reserves address space in large chunks; under
+    # RLIMIT_AS that failed a 2-page text document ("malloc of size 192 failed").
+    from tests import hostile
+
+    path = tmp_path / "small.pdf"
+    path.write_bytes(hostile.text_pdf(pages=2))
+    assert run_in_sandbox(work.extract, str(path), limits=Limits(memory_mb=1024), source=str(path)) >= 1
