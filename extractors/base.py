@@ -73,4 +73,7 @@ def all_extractors() -> list[Registered]:
     import extractors.tours  # noqa: F401
     import extractors.tour_checks  # noqa: F401
 
-    return list(REGISTRY.values())
+    # By name, not by registration: which module a process happened to import first
+    # (a sandbox child, a Dask worker) must not change the row order of a dataset
+    # that two extractors write to (report_statements).
+    return sorted(REGISTRY.values(), key=lambda registered: registered.name)
