@@ -8,17 +8,47 @@ flows/deploy.py.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import run as steps
+from pipeline.cache import ResultCache
 from pipeline.extract import DocumentExtraction
 from pipeline.publish import code_version, new_run_id, utc_now
 from pipeline.registry import SourceEntry, load_registry
+from pipeline.settings import Settings, SettingsError, load_settings, settings_help
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def task_runner_for(settings: Settings) -> TaskRunner:
+    """Where document tasks run: a thread pool here, or Dask (a local cluster or one at an address)."""
+    runner = settings.effective_runner()
+    if runner == "sequential":
+        return ThreadPoolTaskRunner(max_workers=1)
+    if runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=settings.workers)
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    # One thread per worker process: extraction is CPU-bound Python, so
+    # processes (not threads) are what use more than one core.
+    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+
+
+def _default_task_runner() -> TaskRunner:
+    """The runner a deployment gets: chosen by NICHIIKI_* variables (job variables), threads by default."""
+    try:
+        return task_runner_for(load_settings())
+    except SettingsError:
+        # The flow re-reads the settings and reports the error with its source.
+        return ThreadPoolTaskRunner(max_workers=2)
 
 
 @task(name="obtain")
@@ -30,19 +60,54 @@ def obtain_task(entry: SourceEntry) -> steps.Obtained | steps.Failure:
         return steps.Failure.from_exception(entry.id, entry.location, None, "fetch", exc)
 
 
-@task(name="extract")
-def extract_task(obtained: steps.Obtained) -> DocumentExtraction | steps.Failure:
-    """Parse one PDF and run every extractor on it."""
-    return steps.extract_obtained(obtained)
+@task(name="extract", task_run_name="extract-{obtained.entry.id}")
+def extract_task(obtained: steps.Obtained, cache_dir: str | None = None, config: dict | None = None) -> DocumentExtraction | steps.Failure:
+    """Parse one PDF and run every extractor on it, or read the result cached for its sha256."""
+    logger = get_run_logger()
+    cache = ResultCache(Path(cache_dir)) if cache_dir else None
+    started = time.perf_counter()
+    result = steps.process_document(obtained, cache, config)
+    seconds = time.perf_counter() - started
+    if isinstance(result, steps.Failure):
+        logger.warning("%s failed in %.2f s: %s", obtained.entry.id, seconds, result.message.splitlines()[0])
+    elif "cache:read" in result.timings:
+        logger.info("%s: unchanged (sha256 %s…), result read from the cache in %.2f s", obtained.entry.id, obtained.sha256[:12], seconds)
+    else:
+        logger.info("%s: extracted %d page(s) in %.2f s: %s", obtained.entry.id, result.info.pages, seconds, {k: len(v) for k, v in result.frames.items()})
+    return result
 
 
-@flow(name="nichiiki", log_prints=True)
+def _results_in_order(futures: list[PrefectFuture], progress: bool, label: str) -> list:
+    """Wait for ``futures``; a rich progress bar on a terminal. Results keep the input order."""
+    if not progress or not futures:
+        return [f.result() for f in futures]
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return [f.result() for f in futures]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        job = bar.add_task(label, total=len(futures))
+        for _ in as_completed(futures):
+            bar.advance(job)
+    return [f.result() for f in futures]
+
+
+@flow(name="nichiiki", log_prints=True, task_runner=_default_task_runner())
 def nichiiki_flow(
     sources: str = "sources.yaml",
     outputs: str = "outputs",
     force: bool = False,
+    cache_dir: str | None = ".cache",
+    progress: bool = False,
 ) -> dict:
-    """Publish every document of ``sources`` to a new release in ``outputs``."""
+    """Publish every document of ``sources`` to a new release in ``outputs``.
+
+    ``cache_dir``: per-document results are reused from there when a
+    document's sha256, the code and the config are unchanged (None: no cache).
+    """
     logger = get_run_logger()
     run_id = new_run_id()
     started = time.perf_counter()
@@ -55,7 +120,8 @@ def nichiiki_flow(
     failures = [g for g in got if isinstance(g, steps.Failure)]
     timings["obtain"] = time.perf_counter() - t
 
-    config = {"sources": [e.__dict__ | {"sample": str(e.sample)} for e in entries]}
+    task_config = load_settings().task_config()
+    config = {"sources": [e.__dict__ | {"sample": str(e.sample)} for e in entries], "task": task_config}
     fingerprint = steps.inputs_fingerprint(obtained, failures, config)
     same = None if force else steps.unchanged_release(Path(outputs), fingerprint)
     if same is not None:
@@ -63,7 +129,9 @@ def nichiiki_flow(
         return {"published": False, "release": str(same), "run_id": same.name}
 
     t = time.perf_counter()
-    results = [f.result() for f in extract_task.map(obtained)]
+    cache = str(Path(cache_dir).resolve()) if cache_dir else None
+    futures = extract_task.map(obtained, cache_dir=unmapped(cache), config=unmapped(task_config))
+    results = _results_in_order(list(futures), progress, f"extracting {len(obtained)} document(s)")
     timings["extract"] = time.perf_counter() - t
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
     failures += [r for r in results if isinstance(r, steps.Failure)]
@@ -94,13 +162,56 @@ def nichiiki_flow(
     return {"published": True, "release": str(release), "run_id": run_id, "rows": rows, "failures": len(failures)}
 
 
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags for every setting; unset flags stay None so env and file values apply."""
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML settings file")
+    parser.add_argument("--sources", help="source registry (default: sources.yaml)")
+    parser.add_argument("--outputs", help="output folder (default: outputs)")
+    parser.add_argument("--cache-dir", help="cache folder (default: .cache)")
+    parser.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="recompute every document")
+    parser.add_argument("--runner", choices=["sequential", "threads", "dask"], help="how document tasks run (default: threads)")
+    parser.add_argument("--workers", type=int, help="threads, or local Dask worker processes (default: 2)")
+    parser.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="run tasks on an existing Dask cluster")
+    parser.add_argument("--force", action="store_const", const=True, help="publish even when nothing changed")
+    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    names = ("sources", "outputs", "cache_dir", "cache", "runner", "workers", "dask_address", "force", "progress")
+    return load_settings({n: getattr(args, n, None) for n in names}, args.config)
+
+
+def run(settings: Settings) -> dict:
+    """Run the flow as ``settings`` say (task runner included)."""
+    flow_with_runner = nichiiki_flow.with_options(task_runner=task_runner_for(settings))
+    return flow_with_runner(
+        sources=str(settings.sources),
+        outputs=str(settings.outputs),
+        force=settings.force,
+        cache_dir=str(settings.cache_dir) if settings.cache else None,
+        progress=settings.progress,
+    )
+
+
+def build_parser(prog: str = "python -m flows.main") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=nichiiki_flow.__doc__.split("\n")[0],
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_settings_arguments(parser)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.main", description=nichiiki_flow.__doc__)
-    parser.add_argument("--sources", default="sources.yaml", help="source registry (default: sources.yaml)")
-    parser.add_argument("--outputs", default="outputs", help="output folder (default: outputs)")
-    parser.add_argument("--force", action="store_true", help="publish even when nothing changed")
-    args = parser.parse_args(argv)
-    result = nichiiki_flow(sources=args.sources, outputs=args.outputs, force=args.force)
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        print(f"nichiiki: {exc}", file=sys.stderr)
+        return 2
+    result = run(settings)
     if result["published"]:
         print(f"Published {result['release']} ({result['failures']} failed document(s))")
     else:
