@@ -42,15 +42,6 @@ def task_runner_for(settings: Settings) -> TaskRunner:
     return DaskTaskRunner(cluster_kwargs={"n_workers": settings.workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
 
 
-def _default_task_runner() -> TaskRunner:
-    """The runner a deployment gets: chosen by NICHIIKI_* variables (job variables), threads by default."""
-    try:
-        return task_runner_for(load_settings())
-    except SettingsError:
-        # The flow re-reads the settings and reports the error with its source.
-        return ThreadPoolTaskRunner(max_workers=2)
-
-
 @task(name="obtain")
 def obtain_task(entry: SourceEntry) -> steps.Obtained | steps.Failure:
     """Get the document's bytes onto local disk."""
@@ -95,18 +86,31 @@ def _results_in_order(futures: list[PrefectFuture], progress: bool, label: str) 
     return [f.result() for f in futures]
 
 
-@flow(name="nichiiki", log_prints=True, task_runner=_default_task_runner())
+@flow(name="nichiiki-extract", log_prints=True)
+def extract_documents(obtained: list[steps.Obtained], cache_dir: str | None, config: dict, progress: bool = False) -> list:
+    """Every document's extract task, on the task runner the parent chose."""
+    futures = extract_task.map(obtained, cache_dir=unmapped(cache_dir), config=unmapped(config))
+    return _results_in_order(list(futures), progress, f"extracting {len(obtained)} document(s)")
+
+
+@flow(name="nichiiki", log_prints=True)
 def nichiiki_flow(
     sources: str = "sources.yaml",
     outputs: str = "outputs",
     force: bool = False,
     cache_dir: str | None = ".cache",
     progress: bool = False,
+    runner: str | None = None,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> dict:
     """Publish every document of ``sources`` to a new release in ``outputs``.
 
     ``cache_dir``: per-document results are reused from there when a
     document's sha256, the code and the config are unchanged (None: no cache).
+    ``runner`` / ``workers`` / ``dask_address``: where extraction runs
+    (None: the NICHIIKI_* settings). The runner (a Dask cluster, say) starts
+    only when something has to be extracted, so a no-op run stays fast.
     """
     logger = get_run_logger()
     run_id = new_run_id()
@@ -120,7 +124,8 @@ def nichiiki_flow(
     failures = [g for g in got if isinstance(g, steps.Failure)]
     timings["obtain"] = time.perf_counter() - t
 
-    task_config = load_settings().task_config()
+    settings = load_settings({"runner": runner, "workers": workers, "dask_address": dask_address})
+    task_config = settings.task_config()
     config = {"sources": [e.__dict__ | {"sample": str(e.sample)} for e in entries], "task": task_config}
     fingerprint = steps.inputs_fingerprint(obtained, failures, config)
     same = None if force else steps.unchanged_release(Path(outputs), fingerprint)
@@ -130,8 +135,8 @@ def nichiiki_flow(
 
     t = time.perf_counter()
     cache = str(Path(cache_dir).resolve()) if cache_dir else None
-    futures = extract_task.map(obtained, cache_dir=unmapped(cache), config=unmapped(task_config))
-    results = _results_in_order(list(futures), progress, f"extracting {len(obtained)} document(s)")
+    on_runner = extract_documents.with_options(task_runner=task_runner_for(settings))
+    results = on_runner(obtained, cache, task_config, progress)
     timings["extract"] = time.perf_counter() - t
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
     failures += [r for r in results if isinstance(r, steps.Failure)]
@@ -183,13 +188,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def run(settings: Settings) -> dict:
     """Run the flow as ``settings`` say (task runner included)."""
-    flow_with_runner = nichiiki_flow.with_options(task_runner=task_runner_for(settings))
-    return flow_with_runner(
+    return nichiiki_flow(
         sources=str(settings.sources),
         outputs=str(settings.outputs),
         force=settings.force,
         cache_dir=str(settings.cache_dir) if settings.cache else None,
         progress=settings.progress,
+        runner=settings.runner,
+        workers=settings.workers,
+        dask_address=settings.dask_address,
     )
 
 
