@@ -36,18 +36,36 @@ def _run_extract(args: argparse.Namespace) -> int:
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the main Prefect flow over the source registry and publish a release")
-    p.add_argument("--sources", default="sources.yaml")
-    p.add_argument("--outputs", default="outputs")
-    p.add_argument("--force", action="store_true", help="publish even when nothing changed")
+    from pipeline.settings import settings_help
+
+    p = sub.add_parser(
+        "run",
+        help="run the main Prefect flow over the source registry and publish a release",
+        description="Run the main Prefect flow over the source registry and publish a release.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from flows.main import add_settings_arguments
+
+    add_settings_arguments(p)
     p.set_defaults(func=_run_flow)
 
 
 def _run_flow(args: argparse.Namespace) -> int:
-    from flows.main import main as flow_main
+    from flows.main import run, settings_from_args
+    from pipeline.settings import SettingsError
 
-    argv = ["--sources", args.sources, "--outputs", args.outputs] + (["--force"] if args.force else [])
-    return flow_main(argv)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        print(f"nichiiki: {exc}", file=sys.stderr)
+        return 2
+    result = run(settings)
+    if result["published"]:
+        print(f"Published {result['release']} ({result['failures']} failed document(s))")
+    else:
+        print(f"Nothing changed since release {result['run_id']}: nothing new published.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

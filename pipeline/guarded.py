@@ -47,5 +47,6 @@ def extract_guarded(
             start_method=start_method,
         )
     except DocumentError as exc:
-        failure = Failure.from_exception(obtained.entry.id, obtained.source, obtained.sha256, exc.stage, exc)
-        return failure
+        return Failure.from_exception(obtained.entry.id, obtained.source, obtained.sha256, exc.stage, exc)
+    except Exception as exc:  # noqa: BLE001 — e.g. no child process allowed here: recorded, the run goes on
+        return Failure.from_exception(obtained.entry.id, obtained.source, obtained.sha256, "parse", exc)

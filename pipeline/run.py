@@ -6,6 +6,7 @@ document that fails any stage becomes a failure record and the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -16,9 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from extractors.tour_checks import check_tours
+from pipeline.cache import ResultCache, cache_key
 from pipeline.checks import CheckResult, check_statements
 from pipeline.errors import DocumentError, FetchError, ValidationFailed
 from pipeline.extract import DocumentExtraction, concat_frames, extract_pdf, sha256_file
+from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
 from pipeline.schema import SCHEMA_VERSION
@@ -72,6 +75,41 @@ def extract_obtained(obtained: Obtained) -> DocumentExtraction | Failure:
         if not isinstance(exc, DocumentError):
             failure.message += "\n" + "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return failure
+
+
+def process_document(
+    obtained: Obtained,
+    cache: ResultCache | None = None,
+    config: dict | None = None,
+    limits: Limits | None = None,
+) -> DocumentExtraction | Failure:
+    """Everything done to one document, read from ``cache`` when its input, code and config are unchanged.
+
+    This is the per-document unit the flow maps over documents and the cache
+    covers: per-document stages added after extraction belong inside it, so
+    an unchanged re-run skips them too. Failures are never cached (a timeout
+    or a missing dependency may succeed next time). A hit's timings are only
+    ``cache:read``, so the manifest reports the time actually spent.
+    With ``limits``, extraction runs in the sandbox (a child process under
+    those budgets); without, in this process.
+    """
+    key = cache_key(obtained.sha256, obtained.entry.id, config) if cache is not None else None
+    if key is not None:
+        started = time.perf_counter()
+        hit = cache.get(key)
+        if hit is not None:
+            return dataclasses.replace(hit, source=obtained.source, timings={"cache:read": time.perf_counter() - started})
+    if limits is not None:
+        from pipeline.guarded import extract_guarded  # guarded imports this module
+
+        result = extract_guarded(obtained, limits)
+    else:
+        result = extract_obtained(obtained)
+    if key is not None and isinstance(result, DocumentExtraction):
+        started = time.perf_counter()
+        cache.put(key, result)
+        result.timings["cache:write"] = time.perf_counter() - started
+    return result
 
 
 def inputs_fingerprint(obtained: list[Obtained], failures: list[Failure], config: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,19 @@ GOLDENS = SAMPLES / "goldens"
 
 # Prefect state for tests stays in a throwaway home, never the user's.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="nichiiki-test-prefect-")
+
+# Import Prefect now (prefect.main: a bare "import prefect" is lazy and sets up
+# no logging), so its console log handler binds to the session's stderr.
+# Imported first inside a test that captures output (capsys), the handler kept
+# that test's stream, closed after the test, and every later flow's log line
+# failed ("I/O operation on closed file", then a RecursionError via log_prints).
+import prefect.main  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory):
     """A temporary Prefect server for the whole session (starting one costs ~10 s)."""
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

