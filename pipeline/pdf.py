@@ -7,6 +7,7 @@ pdfplumber's algorithms on the edges collected here (extractors.grid).
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,13 @@ RULE_THICKNESS = 2.0
 MAX_MARK_SHAPE = 40.0
 # Scans are rendered at this resolution for grid finding and OCR.
 DEFAULT_SCAN_DPI = 300
+# An image-only page is rendered for OCR and mark reading at DEFAULT_SCAN_DPI,
+# unless that raster would exceed this many pixels (an A3 scan at 300 dpi is
+# 17 Mpx; a poster or a damaged MediaBox can ask for gigapixels, and the grid
+# reader holds ~10 copies of the raster). Then the dpi is lowered, and a page
+# that would need less than MIN_SCAN_DPI is refused: nothing is readable there.
+MAX_RENDER_PIXELS = 40_000_000
+MIN_SCAN_DPI = 72
 # PDF readers accept the header in the first KiB and %%EOF in the last KiB.
 _SNIFF = 1024
 
@@ -171,8 +179,14 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
     image = None
     dpi = 0
     if not any(not c.text.isspace() for c in chars):
-        image = render_gray(page, scan_dpi)
-        dpi = scan_dpi
+        dpi = fitting_dpi(page.rect.width, page.rect.height, scan_dpi)
+        if dpi < MIN_SCAN_DPI:
+            raise ParseError(
+                page.parent.name or "<memory>",
+                f"page {page.number + 1}: {page.rect.width:.0f}×{page.rect.height:.0f} pt is too large to render for OCR "
+                f"({dpi} dpi would fit {MAX_RENDER_PIXELS // 1_000_000} Mpx)",
+            )
+        image = render_gray(page, dpi)
     return ParsedPage(
         doc_id=doc_id,
         source_sha256=sha256,
@@ -185,6 +199,14 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
         image=image,
         image_dpi=dpi,
     )
+
+
+def fitting_dpi(width_pt: float, height_pt: float, dpi: int) -> int:
+    """``dpi``, lowered so that a page of this size renders to at most MAX_RENDER_PIXELS."""
+    pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+    if pixels <= MAX_RENDER_PIXELS:
+        return dpi
+    return int(dpi * math.sqrt(MAX_RENDER_PIXELS / pixels))
 
 
 def render_gray(page: pymupdf.Page, dpi: int, clip: BBox | None = None) -> np.ndarray:

@@ -173,7 +173,7 @@ def _at(page: int) -> str:
 def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -> None:
     global _progress
     _progress = progress
-    _limit_address_space(memory_mb)
+    limit_address_space(memory_mb)
     _limit_cpu(seconds)
     progress[1] = time.monotonic()
     progress[0] = 0.0  # started: the budget runs from here
@@ -202,10 +202,15 @@ def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -
         sender.close()
 
 
+# How native libraries word a failed allocation: MuPDF (FzErrorMemory, "malloc"),
+# OpenCV ("Insufficient memory", C++ "std::bad_alloc"), Sudachi ("Cannot alloc").
+_NATIVE_OOM = ("errormemory", "malloc", "out of memory", "bad_alloc", "insufficient memory", "cannot alloc", "failed to allocate")
+
+
 def is_native_oom(exc: BaseException) -> bool:
-    # MuPDF reports a failed allocation as its own exception type, not MemoryError.
+    """A native library's failed allocation: the memory budget, not a damaged file or a bug."""
     text = f"{type(exc).__name__} {exc}".lower()
-    return "errormemory" in text or "malloc" in text or "out of memory" in text
+    return any(words in text for words in _NATIVE_OOM)
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -236,8 +241,32 @@ def _use_system_allocator() -> None:
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
-def _limit_address_space(memory_mb: int) -> None:
+def _few_arenas_and_threads() -> None:
+    """Keep native thread pools from spending the address-space budget.
+
+    glibc reserves a 64 MB arena per thread that calls malloc, and OpenCV starts
+    a thread per core: under RLIMIT_AS those reservations, not the data, ran
+    the fuzzer's workers out of memory on a 40 MB raster. One document is one
+    core's work anyway (documents run in parallel, not pages).
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+
+
+def limit_address_space(memory_mb: int) -> None:
+    """Cap this process's address space at what it maps now plus ``memory_mb``."""
     _use_system_allocator()
+    _few_arenas_and_threads()
     try:
         with open("/proc/self/statm") as fh:
             mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

@@ -28,7 +28,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -133,9 +132,15 @@ def recipes():
 
 
 def _worker(conn, folder: str) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (_mapped() + WORKER_MEMORY_MB * 2**20, resource.RLIM_INFINITY))
+    import tempfile as _tempfile
+
+    # Mutated text must not fill the user's NLP cache; the text stage still runs.
+    os.environ["NICHIIKI_NLP_CACHE"] = _tempfile.mkdtemp(prefix="nichiiki-fuzz-nlp-")
     from pipeline.errors import DocumentError
     from pipeline.extract import extract_pdf
+    from pipeline.sandbox import is_native_oom, limit_address_space
+
+    limit_address_space(WORKER_MEMORY_MB)  # exactly as a sandboxed document's worker
 
     path = Path(folder) / "input.pdf"
     while True:
@@ -149,15 +154,13 @@ def _worker(conn, folder: str) -> None:
         except MemoryError:
             outcome = ("expected", "MemoryError")  # the sandbox turns this into MemoryLimitExceeded
         except Exception as exc:  # noqa: BLE001 — this is what the fuzzer looks for
+            if is_native_oom(exc):  # the sandbox reports these as MemoryLimitExceeded too
+                conn.send(("expected", "MemoryError"))
+                continue
             tb = traceback.extract_tb(exc.__traceback__)
             where = next((f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(tb) if str(ROOT) in f.filename), "")
             outcome = ("unexpected", f"{type(exc).__name__}: {str(exc)[:200]} [{where}]")
         conn.send(outcome)
-
-
-def _mapped() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 class Runner:

@@ -127,3 +127,36 @@ def test_every_sample_passes_the_checks(tmp_path):
         doc.close()
         got = fetch(SourceEntry("s", "p", "t", None, None, path), tmp_path, FetchSettings(), use_network=False)
         assert got.path == path
+
+
+def _image_only_page(path: Path, width: float, height: float) -> Path:
+    """One page of the given size holding only a small gray image (no text: it will be rendered)."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=width, height=height)
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 8, 8), False)
+    pix.set_rect(pix.irect, (128,))
+    page.insert_image(pymupdf.Rect(10, 10, 110, 110), pixmap=pix)
+    doc.save(path)
+    return path
+
+
+def test_large_scanned_page_renders_below_the_pixel_cap(tmp_path):
+    """An A0 poster at 300 dpi would be 139 Mpx: it is rendered at a lower dpi instead."""
+    from pipeline.pdf import MAX_RENDER_PIXELS
+
+    path = _image_only_page(tmp_path / "poster.pdf", 2384, 3370)
+    doc = open_document(path, str(path))
+    page = next(iter(iter_pages(doc, "poster", "0" * 64, source=str(path))))
+    assert page.image is not None and page.image.size <= MAX_RENDER_PIXELS
+    assert 72 <= page.image_dpi < 300
+    assert abs(page.image.shape[1] - 2384 / 72 * page.image_dpi) <= 1  # coordinates stay consistent with the dpi
+
+
+def test_page_too_large_to_render_is_refused_by_name(tmp_path):
+    """A damaged or hostile MediaBox (here 14,400 pt square) must not allocate gigapixels."""
+    path = _image_only_page(tmp_path / "huge.pdf", 14400, 14400)
+    doc = open_document(path, str(path))
+    with pytest.raises(ParseError, match=r"huge.pdf.*page 1: 14400×14400 pt is too large to render"):
+        list(iter_pages(doc, "huge", "0" * 64, source=str(path)))

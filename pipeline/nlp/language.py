@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
+import sqlite3
 import threading
+from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -51,26 +54,59 @@ def _key(sentence: str) -> str:
 def place_entities(sentences: Iterable[str], cache_dir: Path | None = None) -> dict[str, list[tuple[int, int, str]]]:
     """GiNZA place entities per sentence: {sentence: [(start, end, label)]}, cached."""
     unique = list(dict.fromkeys(s for s in sentences if s))
-    cache_path = Path(cache_dir) / f"ginza-ner-v{NER_CACHE_VERSION}.json" if cache_dir else None
-    cache: dict[str, list[list]] = {}
-    if cache_path and cache_path.exists():
-        try:
-            cache = json.loads(cache_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            cache = {}
-    missing = [s for s in unique if _key(s) not in cache]
+    cache = _NerCache(Path(cache_dir) / f"ginza-ner-v{NER_CACHE_VERSION}.sqlite") if cache_dir else None
+    found = cache.get([_key(s) for s in unique]) if cache else {}
+    missing = [s for s in unique if _key(s) not in found]
     if missing:
         nlp = ginza_ner()
-        # Two processes only pay off when there is much to read: each loads the model.
-        n_process = 2 if len(missing) > 400 and (os.cpu_count() or 1) > 1 else 1
-        for sentence, doc in zip(missing, nlp.pipe(missing, batch_size=64, n_process=n_process)):
-            cache[_key(sentence)] = [[e.start_char, e.end_char, e.label_] for e in doc.ents if e.label_ in PLACE_LABELS]
-        if cache_path:
-            try:
-                cache_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache_path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
-                os.replace(tmp, cache_path)
-            except OSError:
-                pass
-    return {s: [tuple(e) for e in cache[_key(s)]] for s in unique}  # type: ignore[misc]
+        # Two processes only pay off when there is much to read (each loads the
+        # model), and a sandboxed document's worker is daemonic: it may not start any.
+        parallel = len(missing) > 400 and (os.cpu_count() or 1) > 1 and not mp.current_process().daemon
+        new = {}
+        for sentence, doc in zip(missing, nlp.pipe(missing, batch_size=64, n_process=2 if parallel else 1)):
+            new[_key(sentence)] = [(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in PLACE_LABELS]
+        if cache:
+            cache.put(new)
+        found.update(new)
+    return {s: [tuple(e) for e in found[_key(s)]] for s in unique}  # type: ignore[misc]
+
+
+class _NerCache:
+    """Entities by sentence hash in SQLite: read by key, written incrementally.
+
+    One JSON file rewritten whole grew with every document, and two documents
+    extracted at once each overwrote the other's additions; SQLite handles both.
+    A cache that cannot be opened or written only costs recomputation.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("create table if not exists ner (key text primary key, ents text not null)")
+        return db
+
+    def get(self, keys: list[str]) -> dict[str, list]:
+        found: dict[str, list] = {}
+        try:
+            with closing(self._connect()) as db:
+                for i in range(0, len(keys), 500):
+                    chunk = keys[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for key, ents in db.execute(f"select key, ents from ner where key in ({marks})", chunk):
+                        found[key] = json.loads(ents)
+        except (sqlite3.Error, OSError, ValueError):
+            return {}
+        return found
+
+    def put(self, entries: dict[str, list]) -> None:
+        try:
+            with closing(self._connect()) as db, db:
+                db.executemany(
+                    "insert or replace into ner (key, ents) values (?, ?)",
+                    [(k, json.dumps(v, ensure_ascii=False)) for k, v in entries.items()],
+                )
+        except (sqlite3.Error, OSError):
+            pass
