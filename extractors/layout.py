@@ -4,10 +4,15 @@ Narrative extractors (sections, notices, case studies) read lines rather
 than characters. A line is a run of characters sharing a baseline band with
 no gap wider than ``gap_factor`` × the font size; wide gaps split a visual
 row into separate lines, so two columns of a slide stay apart.
+
+Vertical text (縦書き labels beside a slide's body, set as a stack of single
+glyphs) is read, on request, as one line per stack: otherwise each of its
+glyphs joins whatever horizontal line shares its height.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from pipeline.records import BBox, Char, ParsedPage, union_bbox
@@ -22,12 +27,71 @@ class Line:
     chars: tuple[Char, ...]
 
 
-def text_lines(page: ParsedPage, gap_factor: float = 3.0, inside: BBox | None = None) -> list[Line]:
-    """Lines on ``page`` (optionally only inside a box), top to bottom, left to right."""
+def text_lines(page: ParsedPage, gap_factor: float = 3.0, inside: BBox | None = None, vertical: bool = False) -> list[Line]:
+    """Lines on ``page`` (optionally only inside a box), top to bottom, left to right.
+
+    ``vertical``: stacks of single glyphs are read top to bottom as lines of their own.
+    """
     chars = [c for c in page.chars if c.text.strip()]
     if inside is not None:
         x0, y0, x1, y1 = inside
         chars = [c for c in chars if x0 <= (c.bbox[0] + c.bbox[2]) / 2 <= x1 and y0 <= (c.bbox[1] + c.bbox[3]) / 2 <= y1]
+    stacks: list[list[Char]] = vertical_stacks(chars) if vertical else []
+    if stacks:
+        stacked = {id(c) for stack in stacks for c in stack}
+        chars = [c for c in chars if id(c) not in stacked]
+    lines = _horizontal_lines(chars, gap_factor) + [_line(stack, vertical=True) for stack in stacks]
+    return sorted(lines, key=lambda ln: (round(ln.bbox[1] / 2), ln.bbox[0]))
+
+
+# A vertical stack has at least this many glyphs, each at most this many font
+# sizes below the one above, and none with a horizontal neighbour this close.
+MIN_STACK = 3
+STACK_GAP = 0.6
+NEIGHBOUR_GAP = 1.5
+
+
+def vertical_stacks(chars: list[Char]) -> list[list[Char]]:
+    """Runs of glyphs set one below the other in one narrow column, with nothing beside them.
+
+    The first letters of left-aligned horizontal lines also sit one below the
+    other, but each has a neighbour to its right; a 縦書き label has none.
+    """
+    def centre(c: Char) -> tuple[float, float]:
+        return (c.bbox[0] + c.bbox[2]) / 2, (c.bbox[1] + c.bbox[3]) / 2
+
+    by_height = sorted(chars, key=lambda c: centre(c)[1])
+    heights = [centre(c)[1] for c in by_height]
+
+    def alone(c: Char) -> bool:
+        cx, cy = centre(c)
+        size = max(c.size, 1.0)
+        for d in by_height[bisect_left(heights, cy - 0.45 * size) : bisect_right(heights, cy + 0.45 * size)]:
+            if d is not c and abs(centre(d)[0] - cx) < (NEIGHBOUR_GAP + 1.0) * size:
+                return False
+        return True
+
+    loners = sorted((c for c in chars if alone(c)), key=lambda c: (round(centre(c)[0]), c.bbox[1]))
+    stacks: list[list[Char]] = []
+    current: list[Char] = []
+    for c in loners:
+        if current:
+            last = current[-1]
+            size = max(last.size, c.size, 1.0)
+            same_column = abs(centre(c)[0] - centre(last)[0]) < 0.3 * size
+            close_below = 0 <= c.bbox[1] - last.bbox[1] and c.bbox[1] - last.bbox[3] < STACK_GAP * size
+            if same_column and close_below:
+                current.append(c)
+                continue
+            if len(current) >= MIN_STACK:
+                stacks.append(current)
+        current = [c]
+    if len(current) >= MIN_STACK:
+        stacks.append(current)
+    return stacks
+
+
+def _horizontal_lines(chars: list[Char], gap_factor: float) -> list[Line]:
     bands: list[list[Char]] = []
     for ch in sorted(chars, key=lambda c: ((c.bbox[1] + c.bbox[3]) / 2, c.bbox[0])):
         cy = (ch.bbox[1] + ch.bbox[3]) / 2
@@ -51,16 +115,16 @@ def text_lines(page: ParsedPage, gap_factor: float = 3.0, inside: BBox | None = 
             else:
                 run.append(ch)
         lines.append(_line(run))
-    return sorted(lines, key=lambda ln: (round(ln.bbox[1] / 2), ln.bbox[0]))
+    return lines
 
 
-def _line(chars: list[Char]) -> Line:
+def _line(chars: list[Char], vertical: bool = False) -> Line:
     sizes = sorted(c.size for c in chars)
     text = ""
     for prev, ch in zip([None, *chars[:-1]], chars):
         # Keep a space where the PDF leaves a visible gap between Latin words (a space
         # glyph is ~0.22 em wide in proportional fonts, so 0.25 em lost "TWIN GATE").
-        if prev is not None and ch.bbox[0] - prev.bbox[2] > 0.2 * max(ch.size, 1.0) and prev.text.isascii() and ch.text.isascii():
+        if not vertical and prev is not None and ch.bbox[0] - prev.bbox[2] > 0.2 * max(ch.size, 1.0) and prev.text.isascii() and ch.text.isascii():
             text += " "
         text += ch.text
     return Line(

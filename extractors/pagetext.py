@@ -77,7 +77,7 @@ def _document_text(pages: Sequence[ParsedPage]) -> DocumentText:
         if len(chars) != len(page.chars):
             page = replace(page, chars=chars)
         grids = table_boxes(page)
-        lines = [ln for ln in text_lines(page) if not any(_inside(ln.bbox, g) for g in grids)]
+        lines = [ln for ln in text_lines(page, vertical=True) if not any(_inside(ln.bbox, g) for g in grids)]
         raw.append((page, lines, grids))
     recurring = _recurring_margin_lines(raw)
     out = []

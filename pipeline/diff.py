@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -207,7 +208,18 @@ def _index_rows(rows: list[dict[str, Any]], key: tuple[str, ...]) -> tuple[dict[
 
 def _sort_key(key: tuple) -> tuple:
     # None and mixed types must sort without TypeError: order by (type name, value).
-    return tuple((v is not None, type(v).__name__, v) if not isinstance(v, tuple) else (True, "tuple", str(v)) for v in key)
+    return tuple((v is not None, type(v).__name__, _natural(v)) if not isinstance(v, tuple) else (True, "tuple", str(v)) for v in key)
+
+
+def _natural(value: Any) -> Any:
+    """Strings with numbers in them in human order (#s2 before #s10); other values as they are."""
+    if not isinstance(value, str):
+        return value
+    # re.split with a group alternates text and digits, so positions never compare str with int.
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(_DIGITS.split(value)))
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 def diff_dataset(name: str, old: pd.DataFrame | None, new: pd.DataFrame | None) -> DatasetDiff:

@@ -218,9 +218,11 @@ class CaseStudies(Provenanced):
     case_id: Series[int] = pa.Field(ge=1, description="1-based order of the case in the document")
     theme: Series[str] = pa.Field(description="Theme heading the case sits under (…に関する取組), symbols stripped")
     place_raw: Series[str] = pa.Field(nullable=True, description="Place as printed before the name (新潟県三条市, 複数地域)")
+    place: Series[str] = pa.Field(nullable=True, description="Cleaned place; null when none was printed")
     prefecture: Series[str] = pa.Field(nullable=True, description="都道府県 read from place_raw")
     municipality: Series[str] = pa.Field(nullable=True, description="市区町村 (or 地域) read from place_raw")
     consortium_name_raw: Series[str] = pa.Field(description="Consortium name exactly as printed in the case")
+    consortium_name: Series[str] = pa.Field(description="Cleaned consortium name (corrections lists every change)")
     description: Series[str] = pa.Field(description="The case's text, lines joined")
     consortium_id: Series[str] = pa.Field(nullable=True, description="Linked consortia row; null when unlinkable")
     link_method: Series[str] = pa.Field(isin=LINK_METHODS, description="How the link was made")
@@ -234,6 +236,7 @@ class Tours(Provenanced):
 
     tour_id: Series[int] = pa.Field(ge=1, description="1-based order of the tour report in the document")
     consortium_name_raw: Series[str] = pa.Field(nullable=True, description="Consortium named on the report; null if none")
+    consortium_name: Series[str] = pa.Field(nullable=True, description="Cleaned consortium name; null when none was named")
     participants: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Participants as stated (名)")
     participants_male: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Male participants")
     participants_female: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Female participants")
@@ -366,6 +369,7 @@ class Notices(Provenanced):
     title_raw: Series[str] = pa.Field(description="Title as printed")
     title: Series[str] = pa.Field(description="Cleaned title (the text stage fills it; raw until then)")
     preface_raw: Series[str] = pa.Field(description="Text between the title and 記")
+    preface: Series[str] = pa.Field(description="Cleaned preface (corrections lists every change)")
     ocr: Series[bool] = pa.Field(description="True when read from a scanned page by OCR")
 
     @pa.check("doc_numbers", element_wise=True, name="is_list_of_str")
@@ -408,17 +412,33 @@ class Tables(Provenanced):
     n_rows: Series[int] = pa.Field(ge=1, description="Rows in the table")
     n_cols: Series[int] = pa.Field(ge=1, description="Columns in the table")
     text_raw: Series[str] = pa.Field(description="Cell text as printed, lines joined without separator")
+    text: Series[str] = pa.Field(description="Cleaned cell text (corrections lists every change)")
     is_header: Series[bool] = pa.Field(description="Cell is in the header rows at the top")
     symbol: Series[str] = pa.Field(nullable=True, description="The symbol (●○◎△×−...) when the cell holds only that")
     ocr: Series[bool] = pa.Field(description="True when the grid was read from a scanned image")
 
 
 NARRATIVE_DATASETS = [
-    DatasetSpec("sections", Sections, ("doc_id", "section_id"), "Heading tree of each document with section text"),
-    DatasetSpec("footnotes", Footnotes, ("doc_id", "footnote_id"), "Footnotes and ※ notes linked to sections"),
-    DatasetSpec("notices", Notices, ("doc_id", "notice_id"), "Letterheads of administrative notices"),
-    DatasetSpec("notice_items", NoticeItems, ("doc_id", "item_id"), "Numbered items of notices with amounts and rates"),
-    DatasetSpec("tables", Tables, ("doc_id", "table_id", "row", "col"), "Cells of every ruled table"),
+    DatasetSpec(
+        "sections", Sections, ("doc_id", "section_id"), "Heading tree of each document with section text",
+        clean_fields=("heading_raw", "text_raw"),
+    ),
+    DatasetSpec(
+        "footnotes", Footnotes, ("doc_id", "footnote_id"), "Footnotes and ※ notes linked to sections",
+        clean_fields=("text_raw",),
+    ),
+    DatasetSpec(
+        "notices", Notices, ("doc_id", "notice_id"), "Letterheads of administrative notices",
+        clean_fields=("title_raw", "preface_raw"),
+    ),
+    DatasetSpec(
+        "notice_items", NoticeItems, ("doc_id", "item_id"), "Numbered items of notices with amounts and rates",
+        clean_fields=("text_raw",),
+    ),
+    DatasetSpec(
+        "tables", Tables, ("doc_id", "table_id", "row", "col"), "Cells of every ruled table",
+        clean_fields=("text_raw",),
+    ),
 ]
 # --- end narrative ---
 
@@ -461,8 +481,14 @@ DATASETS: dict[str, DatasetSpec] = {
             clean_fields=("text_raw",),
         ),
         # tables4
-        DatasetSpec("case_studies", CaseStudies, ("doc_id", "case_id"), "主な事例 per theme, linked to consortia"),
-        DatasetSpec("tours", Tours, ("doc_id", "tour_id"), "Monitor tour figures, linked to consortia"),
+        DatasetSpec(
+            "case_studies", CaseStudies, ("doc_id", "case_id"), "主な事例 per theme, linked to consortia",
+            clean_fields=("place_raw", "consortium_name_raw"),
+        ),
+        DatasetSpec(
+            "tours", Tours, ("doc_id", "tour_id"), "Monitor tour figures, linked to consortia",
+            clean_fields=("consortium_name_raw",),
+        ),
         DatasetSpec("tour_age_counts", TourAgeCounts, ("doc_id", "tour_id", "sex", "age_band_raw"), "Tour participants by sex and age band"),
         DatasetSpec("budget_items", BudgetItems, ("doc_id", "item_no"), "Budget table items with amounts in yen"),
         DatasetSpec("expert_opinions", ExpertOpinions, ("doc_id", "opinion_no"), "Expert opinions by category and topic"),

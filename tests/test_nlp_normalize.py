@@ -76,3 +76,13 @@ def test_cleaning_is_idempotent_and_never_touches_marks(text):
     assert clean_text(once).text == once
     for mark in "○〇◯●":
         assert once.count(mark) == text.count(mark)
+
+
+def test_parallel_entries_are_not_joined_but_wrapped_words_are():
+    """Lines opening alike are separate entries; a word cut by the line end is rejoined."""
+    from pipeline.nlp.normalize import clean_text
+
+    entries = "所属移住・交流推進機構氏名門脇知史\n所属移住・交流推進課氏名原野文来"
+    assert clean_text(entries).text == entries
+    wrapped = "二地域居住の推進に向けて、地域との関わりを深める取組を会津\n若松市と連携して進めている。"
+    assert clean_text(wrapped).text == "二地域居住の推進に向けて、地域との関わりを深める取組を会津若松市と連携して進めている。"

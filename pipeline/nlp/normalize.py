@@ -237,13 +237,15 @@ def rejoin_lines(text: str) -> CleanResult:
     full = 0.7 * max(len(line.strip()) for line in lines)
     changes: list[Change] = []
     out = [lines[0]]
-    for line in lines[1:]:
+    for above, line in zip(lines, lines[1:]):
         previous = out[-1].rstrip()
         head = line.lstrip()
         if (
             previous
             and head
             and len(previous.strip()) >= full
+            # Two lines opening alike (所属…/所属…) are parallel entries, not one sentence.
+            and head[:2] != above.lstrip()[:2]
             and is_japanese(previous[-1])
             and _japanese_or_punct(head[0])
             and previous[-1] not in _SENTENCE_END

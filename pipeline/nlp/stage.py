@@ -263,7 +263,9 @@ def _write_clean_columns(out: dict[str, pd.DataFrame], cells: dict[tuple[str, An
         for index in frame.index:
             cell = members[index]
             current = existing.at[index] if existing is not None else None
-            if isinstance(current, (list, tuple, np.ndarray)):
+            if not isinstance(frame.at[index, column], str):
+                values.append(None)  # nothing printed stays null, not ""
+            elif isinstance(current, (list, tuple, np.ndarray)):
                 values.append(_clean_list(list(current), cell))  # themes split from themes_raw
             else:
                 values.append(cell.text)
