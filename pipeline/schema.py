@@ -176,7 +176,11 @@ class Corrections(Provenanced):
     dataset: Series[str] = pa.Field(description="Dataset of the changed field")
     record_key: Series[str] = pa.Field(description="Key values of the changed row, joined by '|'")
     field: Series[str] = pa.Field(description="The *_raw column that was cleaned")
-    seq: Series[int] = pa.Field(ge=0, description="Order of the change among the field's changes")
+    seq: Series[int] = pa.Field(
+        ge=0,
+        description="Order of the change among the field's changes: one row per occurrence; replacing, in seq order, "
+        "the first remaining occurrence of raw by corrected turns the raw field into the cleaned one",
+    )
     raw: Series[str] = pa.Field(description="The text as printed (with a character of context for layout rules)")
     corrected: Series[str] = pa.Field(description="What it became")
     rule: Series[str] = pa.Field(description="nfkc, unified_ideograph, kyujitai, spurious_space, line_join, place_fuzzy, ...")

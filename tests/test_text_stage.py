@@ -111,7 +111,7 @@ def _assert_corrections_explain_every_change(frames: dict[str, pd.DataFrame]) ->
                 replay = row[raw_column]
                 for change in mine.sort_values("seq").itertuples():
                     assert change.raw in replay, (name, key, raw_column, change.raw)
-                    replay = replay.replace(change.raw, change.corrected)
+                    replay = replay.replace(change.raw, change.corrected, 1)  # one row per occurrence, in order
                 cleaned = row[target]
                 if isinstance(cleaned, str):
                     assert replay == cleaned, (name, key, raw_column)

@@ -153,8 +153,10 @@ def _repair(cell: _Field, resolution: Resolution) -> None:
             damaged = damaged[: -len(suffix)]
     if damaged == resolution.name or damaged not in cell.text:
         return
+    # One corrections row per occurrence, as every other rule writes them.
+    for _ in range(cell.text.count(damaged)):
+        cell.changes.append(Change(damaged, resolution.name, f"place_{resolution.method}", resolution.confidence))
     cell.text = cell.text.replace(damaged, resolution.name)
-    cell.changes.append(Change(damaged, resolution.name, f"place_{resolution.method}", resolution.confidence))
 
 
 # -- places in running text -----------------------------------------------------------------------
