@@ -94,14 +94,16 @@ def find_scanned_grids(
 
 
 def ocr_cache_dir() -> Path | None:
-    """Where OCR answers are cached between runs: ``$NICHIIKI_OCR_CACHE``, else the repo's .cache.
+    """Where OCR answers are cached between runs: ``$NICHIIKI_OCR_CACHE`` (empty: nowhere), else the repo's .cache.
 
     Extractors receive only pages, so a deployment chooses another cache by
     setting this variable; the default is the same folder the text layer of
     scanned prose uses (pipeline.extract.REPO_CACHE_DIR).
     """
     value = os.environ.get("NICHIIKI_OCR_CACHE")
-    return Path(value) if value else Path(__file__).resolve().parent.parent / ".cache"
+    if value is None:
+        return Path(__file__).resolve().parent.parent / ".cache"
+    return Path(value) if value else None  # set but empty: no cache
 
 
 # ---------------------------------------------------------------- geometry

@@ -20,11 +20,12 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pipeline import guarded
 from pipeline import run as steps
 from pipeline.cache import ResultCache
+from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
 from pipeline.publish import code_version, new_run_id, utc_now
-from pipeline.registry import SourceEntry, load_registry
+from pipeline.registry import RegistryError, SourceEntry, load_registry
 from pipeline.settings import Settings, SettingsError, load_settings, settings_help
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,8 @@ def extract_task(
     logger = get_run_logger()
     cache = ResultCache(Path(cache_dir)) if cache_dir else None
     started = time.perf_counter()
-    result = steps.process_document(obtained, cache, config, limits)
+    # OCR text is cached beside the results (cache_dir/ocr): no cache, no OCR cache either.
+    result = steps.process_document(obtained, cache, config, limits, ocr_cache_dir=Path(cache_dir) if cache_dir else None)
     seconds = time.perf_counter() - started
     if isinstance(result, steps.Failure):
         logger.warning("%s failed in %.2f s: %s", obtained.entry.id, seconds, result.message.splitlines()[0])
@@ -168,6 +170,9 @@ def nichiiki_flow(
         for stage, seconds in ex.timings.items():
             timings[stage] = timings.get(stage, 0.0) + seconds
 
+    if not extractions:
+        # Publishing would replace the current release with one that holds nothing.
+        raise steps.NothingExtracted(failures)
     frames = steps.assemble(extractions, failures, {o.entry.id: o for o in obtained}, REPO_ROOT)
     manifest = {
         "run_id": run_id,
@@ -241,19 +246,27 @@ def build_parser(prog: str = "python -m flows.main") -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run as the command line says; the exit code and one line for the operator."""
     try:
         settings = settings_from_args(args)
     except SettingsError as exc:
         print(f"nichiiki: {exc}", file=sys.stderr)
         return 2
-    result = run(settings)
+    try:
+        result = run(settings)
+    except (steps.NothingExtracted, ValidationFailed, RegistryError) as exc:
+        print(f"nichiiki: {exc}\nThe current release is unchanged.", file=sys.stderr)
+        return 1
     if result["published"]:
         print(f"Published {result['release']} ({result['failures']} failed document(s))")
     else:
         print(f"Nothing changed since release {result['run_id']}: nothing new published.")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_from_args(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

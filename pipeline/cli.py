@@ -52,20 +52,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_flow(args: argparse.Namespace) -> int:
-    from flows.main import run, settings_from_args
-    from pipeline.settings import SettingsError
+    from flows.main import run_from_args
 
-    try:
-        settings = settings_from_args(args)
-    except SettingsError as exc:
-        print(f"nichiiki: {exc}", file=sys.stderr)
-        return 2
-    result = run(settings)
-    if result["published"]:
-        print(f"Published {result['release']} ({result['failures']} failed document(s))")
-    else:
-        print(f"Nothing changed since release {result['run_id']}: nothing new published.")
-    return 0
+    return run_from_args(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

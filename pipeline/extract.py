@@ -7,11 +7,13 @@ flow, ``nichiiki extract`` and the golden regression all go through it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -113,7 +115,8 @@ def extract_pdf(
     info, pages = parse_pages(path, doc_id, sha256, source, cache_dir, limits)
     report_progress(0)  # extraction spans pages: only the document budget applies from here
     timings["parse"] = time.perf_counter() - started
-    records, extract_timings = run_extractors(pages)
+    with _ocr_cache_for_extractors(cache_dir):
+        records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)
     started = time.perf_counter()
     frames = link_document(records_to_frames(records))  # needs the whole document's consortia
@@ -122,6 +125,20 @@ def extract_pdf(
     frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")
     timings["text"] = time.perf_counter() - started
     return DocumentExtraction(doc_id, sha256, source, info, frames, timings)
+
+
+@contextmanager
+def _ocr_cache_for_extractors(cache_dir: Path | None) -> Iterator[None]:
+    """Extractors take only pages: the scan reader finds the OCR cache in NICHIIKI_OCR_CACHE."""
+    before = os.environ.get("NICHIIKI_OCR_CACHE")
+    os.environ["NICHIIKI_OCR_CACHE"] = str(cache_dir) if cache_dir is not None else ""
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("NICHIIKI_OCR_CACHE", None)
+        else:
+            os.environ["NICHIIKI_OCR_CACHE"] = before
 
 
 def concat_frames(parts: Iterable[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

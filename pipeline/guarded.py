@@ -29,7 +29,10 @@ def obtain(entry: SourceEntry, cache_dir: Path, settings: FetchSettings, *, use_
 
 
 def extract_guarded(
-    obtained: Obtained, limits: Limits = DEFAULT_LIMITS, start_method: str = "forkserver"
+    obtained: Obtained,
+    limits: Limits = DEFAULT_LIMITS,
+    start_method: str = "forkserver",
+    ocr_cache_dir: Path | None = REPO_CACHE_DIR,
 ) -> DocumentExtraction | Failure:
     """Parse and extract in a child process under ``limits``; any failure becomes a ``Failure``."""
     try:
@@ -39,7 +42,7 @@ def extract_guarded(
             obtained.entry.id,
             obtained.sha256,
             obtained.source,
-            REPO_CACHE_DIR,
+            ocr_cache_dir,
             limits,
             limits=limits,
             source=obtained.source,

@@ -20,7 +20,7 @@ from extractors.tour_checks import check_tours
 from pipeline.cache import ResultCache, cache_key
 from pipeline.checks import CheckResult, check_statements
 from pipeline.errors import DocumentError, FetchError, ValidationFailed
-from pipeline.extract import DocumentExtraction, concat_frames, extract_pdf, sha256_file
+from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf, sha256_file
 from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
@@ -57,6 +57,15 @@ class Failure:
         return cls(doc_id, source, sha256, stage, type(exc).__name__, message)
 
 
+class NothingExtracted(RuntimeError):
+    """Every document failed: nothing is published, the current release stays."""
+
+    def __init__(self, failures: list[Failure]) -> None:
+        self.failures = failures
+        lines = "\n".join(f"  {f.message.splitlines()[0]}" for f in failures) or "  (the registry lists no documents)"
+        super().__init__(f"no document could be extracted, so nothing was published:\n{lines}")
+
+
 def obtain_local(entry: SourceEntry) -> Obtained:
     """The bundled sample of ``entry`` (used when fetching is off or there is no url)."""
     if entry.sample is None:
@@ -66,10 +75,10 @@ def obtain_local(entry: SourceEntry) -> Obtained:
     return Obtained(entry, entry.sample, sha256_file(entry.sample), str(entry.sample), utc_now())
 
 
-def extract_obtained(obtained: Obtained) -> DocumentExtraction | Failure:
+def extract_obtained(obtained: Obtained, ocr_cache_dir: Path | None = REPO_CACHE_DIR) -> DocumentExtraction | Failure:
     """Extract one document; any exception becomes a Failure naming the source."""
     try:
-        return extract_pdf(obtained.path, obtained.entry.id, obtained.sha256, source=obtained.source)
+        return extract_pdf(obtained.path, obtained.entry.id, obtained.sha256, source=obtained.source, cache_dir=ocr_cache_dir)
     except Exception as exc:  # noqa: BLE001 — a bad document must never stop the run
         failure = Failure.from_exception(obtained.entry.id, obtained.source, obtained.sha256, "extract", exc)
         if not isinstance(exc, DocumentError):
@@ -82,6 +91,7 @@ def process_document(
     cache: ResultCache | None = None,
     config: dict | None = None,
     limits: Limits | None = None,
+    ocr_cache_dir: Path | None = REPO_CACHE_DIR,
 ) -> DocumentExtraction | Failure:
     """Everything done to one document, read from ``cache`` when its input, code and config are unchanged.
 
@@ -91,7 +101,8 @@ def process_document(
     or a missing dependency may succeed next time). A hit's timings are only
     ``cache:read``, so the manifest reports the time actually spent.
     With ``limits``, extraction runs in the sandbox (a child process under
-    those budgets); without, in this process.
+    those budgets); without, in this process. OCR results are cached by image
+    in ``ocr_cache_dir`` (None: not cached).
     """
     key = cache_key(obtained.sha256, obtained.entry.id, config) if cache is not None else None
     if key is not None:
@@ -102,9 +113,9 @@ def process_document(
     if limits is not None:
         from pipeline.guarded import extract_guarded  # guarded imports this module
 
-        result = extract_guarded(obtained, limits)
+        result = extract_guarded(obtained, limits, ocr_cache_dir=ocr_cache_dir)
     else:
-        result = extract_obtained(obtained)
+        result = extract_obtained(obtained, ocr_cache_dir)
     if key is not None and isinstance(result, DocumentExtraction):
         started = time.perf_counter()
         cache.put(key, result)

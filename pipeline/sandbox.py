@@ -241,7 +241,7 @@ def _use_system_allocator() -> None:
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
-def _few_arenas_and_threads() -> None:
+def few_arenas_and_threads() -> None:
     """Keep native thread pools from spending the address-space budget.
 
     glibc reserves a 64 MB arena per thread that calls malloc, and OpenCV starts
@@ -266,7 +266,6 @@ def _few_arenas_and_threads() -> None:
 def limit_address_space(memory_mb: int) -> None:
     """Cap this process's address space at what it maps now plus ``memory_mb``."""
     _use_system_allocator()
-    _few_arenas_and_threads()
     try:
         with open("/proc/self/statm") as fh:
             mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

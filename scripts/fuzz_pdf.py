@@ -159,9 +159,10 @@ def _worker(conn, folder: str, target: str = "extract") -> None:
     os.environ["NICHIIKI_NLP_CACHE"] = _tempfile.mkdtemp(prefix="nichiiki-fuzz-nlp-")
     from pipeline.errors import DocumentError
     from pipeline.extract import extract_pdf
-    from pipeline.sandbox import is_native_oom, limit_address_space
+    from pipeline.sandbox import few_arenas_and_threads, is_native_oom, limit_address_space
 
-    limit_address_space(WORKER_MEMORY_MB)  # exactly as a sandboxed document's worker
+    few_arenas_and_threads()  # exactly as a sandboxed document's worker
+    limit_address_space(WORKER_MEMORY_MB)
 
     path = Path(folder) / "input.pdf"
     while True:

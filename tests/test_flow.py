@@ -77,3 +77,17 @@ def test_flow_refuses_a_malformed_registry(prefect_harness, tmp_path):
     bad.write_text("documents:\n  - {id: '../escape', publisher: X, title: Y, sample: a.pdf}\n")
     with pytest.raises(RegistryError, match="escape"):
         nichiiki_flow(sources=str(bad), outputs=str(tmp_path / "out"))
+
+
+def test_a_run_where_every_document_fails_publishes_nothing(prefect_harness, tmp_path):
+    """An empty release would replace the current one: the run fails instead and says why."""
+    from flows.main import nichiiki_flow
+    from pipeline.run import NothingExtracted
+
+    outputs = tmp_path / "outputs"
+    good = _registry(tmp_path)
+    before = nichiiki_flow(sources=str(good), outputs=str(outputs))
+    (tmp_path / "docs" / "senkoteki.pdf").write_bytes(b"<html>gone</html>")
+    with pytest.raises(NothingExtracted, match=r"senkoteki.pdf: fetch failed: body is HTML"):
+        nichiiki_flow(sources=str(good), outputs=str(outputs))
+    assert current_release(outputs).name == before["run_id"]
