@@ -10,6 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 setup:
 	@bash scripts/setup.sh
+	@mkdir -p "$(PREFECT_HOME)" 2>/dev/null || true
 
 run: setup
 	$(PY) -m flows.main
