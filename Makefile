@@ -9,8 +9,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 .PHONY: setup run test bench goldens robustness clean
 
 setup:
-	@bash scripts/setup.sh
 	@mkdir -p "$(PREFECT_HOME)" 2>/dev/null || true
+	@bash scripts/setup.sh
 
 run: setup
 	$(PY) -m flows.main
