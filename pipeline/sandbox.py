@@ -183,6 +183,10 @@ def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -
     except MemoryError:
         message = ("memory", int(progress[0]))
     except DocumentError as exc:
+        # Only the error itself crosses to the parent. Its cause is often a MuPDF
+        # exception holding a SWIG pointer, and a library loaded in the fork server
+        # pickles exception chains (tblib-style), so the chain would fail to send.
+        exc.__cause__ = exc.__context__ = exc.__traceback__ = None
         message = ("document_error", exc)
     except BaseException as exc:  # report everything: the parent decides
         if is_native_oom(exc):
