@@ -19,8 +19,8 @@ import pandas as pd
 from extractors.tour_checks import check_tours
 from pipeline.cache import ResultCache, cache_key
 from pipeline.checks import CheckResult, check_statements
-from pipeline.errors import DocumentError, FetchError, ValidationFailed
-from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf, sha256_file
+from pipeline.errors import DocumentError, ValidationFailed
+from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf
 from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
@@ -64,15 +64,6 @@ class NothingExtracted(RuntimeError):
         self.failures = failures
         lines = "\n".join(f"  {f.message.splitlines()[0]}" for f in failures) or "  (the registry lists no documents)"
         super().__init__(f"no document could be extracted, so nothing was published:\n{lines}")
-
-
-def obtain_local(entry: SourceEntry) -> Obtained:
-    """The bundled sample of ``entry`` (used when fetching is off or there is no url)."""
-    if entry.sample is None:
-        raise FetchError(entry.location, "no url to fetch and no local sample")
-    if not entry.sample.is_file():
-        raise FetchError(str(entry.sample), "local sample not found")
-    return Obtained(entry, entry.sample, sha256_file(entry.sample), str(entry.sample), utc_now())
 
 
 def extract_obtained(obtained: Obtained, ocr_cache_dir: Path | None = REPO_CACHE_DIR) -> DocumentExtraction | Failure:

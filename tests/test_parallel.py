@@ -13,7 +13,8 @@ from conftest import SAMPLES
 from pipeline.cache import ResultCache, cache_key
 from pipeline.publish import current_release, read_manifest
 from pipeline.registry import SourceEntry
-from pipeline.run import Failure, obtain_local, process_document
+from pipeline.extract import sha256_file
+from pipeline.run import Failure, Obtained, process_document
 from pipeline.settings import load_settings
 
 
@@ -27,8 +28,9 @@ def _small_pdf(path: Path, text: str) -> Path:
     return path
 
 
-def _obtained(path: Path, doc_id: str = "note"):
-    return obtain_local(SourceEntry(doc_id, "MIC", "通知", None, None, path))
+def _obtained(path: Path, doc_id: str = "note") -> Obtained:
+    """A file as the obtain step hands it on (without its PDF checks: bad files must reach extraction)."""
+    return Obtained(SourceEntry(doc_id, "MIC", "通知", None, None, path), path, sha256_file(path), str(path), "2026-01-01T00:00:00+00:00")
 
 
 def _assert_same_extraction(a, b):
