@@ -86,6 +86,17 @@ class DatasetDiff:
         one_sided = self.only_in is not None and bool(self.old_rows or self.new_rows)
         return bool(self.added or self.removed or self.changed or self.columns_added or self.columns_removed or one_sided)
 
+    def summary_notes(self) -> list[str]:
+        """What a summary row says beside the counts: one-sided datasets, column changes, notes."""
+        notes = []
+        if self.only_in:
+            notes.append(f"only in {self.only_in}")
+        if self.columns_added:
+            notes.append("new columns: " + ", ".join(self.columns_added))
+        if self.columns_removed:
+            notes.append("dropped columns: " + ", ".join(self.columns_removed))
+        return notes + self.notes
+
     @property
     def changed_column_counts(self) -> dict[str, int]:
         """How many changed rows each column changed in: a systematic shift shows at a glance."""

@@ -85,14 +85,7 @@ def summary_table(diff: OutputDiff) -> Table:
     table.add_column("changed", justify="right", style="yellow", no_wrap=True)
     table.add_column("note", overflow="fold")
     for ds in diff.datasets.values():
-        notes = []
-        if ds.only_in:
-            notes.append(f"only in {ds.only_in}")
-        if ds.columns_added:
-            notes.append("new columns: " + ", ".join(ds.columns_added))
-        if ds.columns_removed:
-            notes.append("dropped columns: " + ", ".join(ds.columns_removed))
-        notes += ds.notes
+        notes = ds.summary_notes()
         table.add_row(
             Text(ds.name, style="bold" if ds.has_changes else "dim"),
             "—" if ds.old_rows is None else str(ds.old_rows),

@@ -303,14 +303,7 @@ def _count_cell(name: str, kind: str, n: int | None) -> str:
 def _summary_html(diff: OutputDiff) -> str:
     rows = []
     for ds in diff.datasets.values():
-        notes = []
-        if ds.only_in:
-            notes.append(f"only in {ds.only_in}")
-        if ds.columns_added:
-            notes.append("new columns: " + ", ".join(ds.columns_added))
-        if ds.columns_removed:
-            notes.append("dropped columns: " + ", ".join(ds.columns_removed))
-        notes += ds.notes
+        notes = ds.summary_notes()
         name = html.escape(ds.name)
         link = f'<a href="#ds-{name}">{name}</a>' if ds.has_changes else name
         rows.append(
