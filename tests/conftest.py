@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -39,3 +40,14 @@ def senkoteki_extraction():
     from pipeline.extract import extract_pdf
 
     return extract_pdf(SAMPLES / "mlit_r7_senkoteki.pdf", "mlit_r7_senkoteki")
+
+
+def golden_rows(doc_id: str, dataset: str, columns: list[str]) -> list[dict]:
+    """The reviewed golden rows of ``dataset`` for ``doc_id``, only ``columns``, in file order."""
+    rows = json.loads((GOLDENS / doc_id / f"{dataset}.json").read_text(encoding="utf-8"))
+    return [{k: row[k] for k in columns} for row in rows]
+
+
+def frame_rows(frame, columns: list[str]) -> list[dict]:
+    """A frame's rows as the goldens store them (JSON values), only ``columns``, in frame order."""
+    return json.loads(frame[columns].to_json(orient="records", force_ascii=False))

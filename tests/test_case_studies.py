@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pandas as pd
 import pymupdf
 
-from conftest import GOLDENS
+from conftest import frame_rows, golden_rows
 from extractors.case_studies import extract_case_studies, parse_place
 from extractors.linking import link_case_studies, link_one, name_similarity, place_agreement, read_places
 from tests.tables4_pdf import new_page, parsed, text
@@ -20,10 +19,8 @@ COLUMNS = [
 
 
 def test_case_studies_equal_reviewed_golden(senkoteki_extraction):
-    golden = json.loads((GOLDENS / "mlit_r7_senkoteki" / "case_studies.json").read_text(encoding="utf-8"))
     frame = senkoteki_extraction.frames["case_studies"]
-    got = json.loads(frame[COLUMNS].to_json(orient="records", force_ascii=False))
-    assert got == [{k: g[k] for k in COLUMNS} for g in golden]
+    assert frame_rows(frame, COLUMNS) == golden_rows("mlit_r7_senkoteki", "case_studies", COLUMNS)
     assert len(frame) == 26 and frame["theme"].nunique() == 13
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pymupdf
 import pytest
 
-from conftest import GOLDENS, SAMPLES
+from conftest import SAMPLES, frame_rows, golden_rows
 from extractors.expert_opinions import extract_expert_opinions
 from tests.tables4_pdf import new_page, parsed, text
 
@@ -23,10 +22,8 @@ def sankou5():
 
 
 def test_expert_opinions_equal_reviewed_golden(sankou5):
-    golden = json.loads((GOLDENS / "mlit_r5_sankou5" / "expert_opinions.json").read_text(encoding="utf-8"))
     frame = sankou5.frames["expert_opinions"]
-    got = json.loads(frame[COLUMNS].to_json(orient="records", force_ascii=False))
-    assert got == [{k: g[k] for k in COLUMNS} for g in golden]
+    assert frame_rows(frame, COLUMNS) == golden_rows("mlit_r5_sankou5", "expert_opinions", COLUMNS)
     assert Counter(frame["category"]) == {
         "実践者に関するご意見": 7,
         "地域との関わりに関するご意見": 4,

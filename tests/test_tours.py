@@ -8,7 +8,7 @@ import pandas as pd
 import pymupdf
 import pytest
 
-from conftest import GOLDENS, SAMPLES
+from conftest import SAMPLES, frame_rows, golden_rows
 from extractors.tour_checks import Statement, check_tours, cross_check_tours, tour_statements
 from extractors.tours import extract_tours
 from extractors.values import age_band
@@ -21,12 +21,8 @@ TOUR_COLUMNS = [
 AGE_COLUMNS = ["page", "tour_id", "sex", "age_band_raw", "age_min", "age_max", "count"]
 
 
-def _golden(name: str) -> list[dict]:
-    return json.loads((GOLDENS / "mlit_r7_senkoteki" / f"{name}.json").read_text(encoding="utf-8"))
-
-
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
-    return _in_order(json.loads(frame[columns].to_json(orient="records", force_ascii=False)))
+    return _in_order(frame_rows(frame, columns))
 
 
 def _in_order(rows: list[dict]) -> list[dict]:
@@ -36,7 +32,7 @@ def _in_order(rows: list[dict]) -> list[dict]:
 
 def test_tours_equal_reviewed_golden(senkoteki_extraction):
     frame = senkoteki_extraction.frames["tours"]
-    assert _records(frame, TOUR_COLUMNS) == _in_order([{k: g[k] for k in TOUR_COLUMNS} for g in _golden("tours")])
+    assert _records(frame, TOUR_COLUMNS) == _in_order(golden_rows("mlit_r7_senkoteki", "tours", TOUR_COLUMNS))
     named = frame.dropna(subset=["consortium_name_raw"]).set_index("consortium_name_raw")
     assert named.loc["横瀬町二地域居住推進コンソーシアム", ["participants", "households", "stay_days"]].tolist() == [18, 7, 502]
     assert named.loc["石巻ふるさと二地域居住コンソーシアム", ["participants_male", "participants_female"]].tolist() == [17, 11]
@@ -45,7 +41,7 @@ def test_tours_equal_reviewed_golden(senkoteki_extraction):
 
 def test_tour_age_counts_equal_reviewed_golden(senkoteki_extraction):
     frame = senkoteki_extraction.frames["tour_age_counts"]
-    assert _records(frame, AGE_COLUMNS) == _in_order([{k: g[k] for k in AGE_COLUMNS} for g in _golden("tour_age_counts")])
+    assert _records(frame, AGE_COLUMNS) == _in_order(golden_rows("mlit_r7_senkoteki", "tour_age_counts", AGE_COLUMNS))
 
 
 def test_cross_checks_report_mismatches_with_both_values(senkoteki_extraction):
