@@ -293,16 +293,20 @@ def run_discovery(
     accept_new: bool = False,
     today: str | None = None,
 ) -> DiscoveryReport:
-    """Read every index page of ``sources``, update ``sources.discovered.yaml``; with ``accept_new``, accept what was proposed.
+    """Read every index page of ``sources`` (one after another), then ``record_links``.
 
     ``cache_dir``: where index pages and their validators are kept between
     runs (for conditional GETs).
     """
-    sources = Path(sources)
-    indexes = load_indexes(sources)
-    registry = load_registry(sources)
+    indexes = load_indexes(Path(sources))
     client = client or PoliteClient(settings or CrawlSettings(), allowed_hosts(indexes))
     reads = [read_index(client, index, Path(cache_dir)) for index in indexes]
+    return record_links(Path(sources), reads, client, accept_new=accept_new, today=today)
+
+
+def record_links(sources: Path, reads: list[IndexRead], client: PoliteClient, *, accept_new: bool = False, today: str | None = None) -> DiscoveryReport:
+    """Update ``sources.discovered.yaml`` from what the pages linked; with ``accept_new``, accept what was proposed."""
+    registry = load_registry(sources)
     ledger_path = discovered_path(sources)
     ledger = read_discovered(ledger_path)
     report = update_ledger(ledger, reads, registry, client, today or date.today().isoformat())

@@ -169,8 +169,12 @@ def append_documents(text: str, records: list[Discovered]) -> str:
         for key, value in root.value:
             if isinstance(key, yaml.ScalarNode) and key.value == "documents":
                 documents = value
-    if not isinstance(documents, yaml.SequenceNode) or documents.flow_style or not documents.value:
-        raise RegistryError("the registry's documents: must be a non-empty block list to append to")
+    if isinstance(documents, yaml.SequenceNode) and not documents.value:
+        # `documents: []`: the empty list becomes a block list holding the new entries.
+        start, end = documents.start_mark.index, documents.end_mark.index
+        return text[:start].rstrip(" ") + "\n" + "".join(_entry_text(r, 4) for r in records) + text[end:].lstrip("\n")
+    if not isinstance(documents, yaml.SequenceNode) or documents.flow_style:
+        raise RegistryError("the registry's documents: must be a block list to append to")
     last = documents.value[-1]
     end_line = max(node.end_mark.line for node in _scalars(last))
     indent = last.start_mark.column  # where the item's keys start; the dash is two columns left

@@ -206,12 +206,14 @@ def test_robots_txt_disallow_and_crawl_delay_are_obeyed():
     with MinistryMirror() as mirror:
         _serve_site(mirror)
         mirror.files["/robots.txt"] = (b"User-agent: nichiiki\nDisallow: /2chiiki/\nCrawl-delay: 7\n", "text/plain")
-        client = _client(mirror)
+        sleeps: list[float] = []
+        client = _client(mirror, clock=lambda: 0.0, sleep=sleeps.append)
         with pytest.raises(CrawlError, match="robots.txt"):
             client.get(mirror.url("/2chiiki/index.html"))
         assert client.delay_for(host_key(mirror.base)) == 7.0
         assert "/2chiiki/index.html" not in mirror.paths_requested()
         assert client.get(mirror.url("/kokudoseisaku/kokudoseisaku_tk9_000058.html")).status == 200
+    assert sleeps == [7.0]  # the Crawl-delay, longer than the setting (0), paced the page after robots.txt
 
 
 def test_only_http_and_configured_hosts_at_every_redirect_hop():
