@@ -95,6 +95,10 @@ def fetch(entry: SourceEntry, cache_dir: Path, settings: FetchSettings, *, use_n
             fetched = _read_local(entry.id, entry.sample, settings)
             return _with_fallback(fetched, f"{entry.url}: {exc.reason}; read the bundled sample instead")
     if entry.sample is None:
+        previous = last_download(entry.id, entry.url, Path(cache_dir), settings) if entry.url else None
+        if previous is not None:
+            # A discovered document has no sample: offline runs read what was last downloaded.
+            return _with_fallback(previous, f"{entry.url}: network use is off; read the last download ({previous.sha256[:12]}…)")
         reason = "network use is off and there is no bundled sample" if entry.url else "no url and no sample"
         raise FetchError(entry.location, reason)
     return _read_local(entry.id, entry.sample, settings)

@@ -306,3 +306,55 @@ def test_the_shipped_registry_names_the_ministry_index_pages():
     indexes = {i.url: i for i in load_indexes(Path(__file__).resolve().parent.parent / "sources.yaml")}
     assert set(indexes) >= {"https://www.mlit.go.jp/2chiiki/index.html", "https://www.mlit.go.jp/kokudoseisaku/kokudoseisaku_tk9_000058.html"}
     assert all(i.pattern for i in indexes.values())
+
+
+def test_a_discovered_document_without_sample_falls_back_to_its_last_download(tmp_path):
+    from pipeline.errors import FetchError
+    from pipeline.fetch import FetchSettings, fetch
+    from pipeline.registry import SourceEntry
+
+    settings = FetchSettings(attempts=1, timeout=5.0)
+    with MinistryMirror() as mirror:
+        mirror.files["/content/a.pdf"] = (PDF, "application/pdf")
+        entry = SourceEntry("a", "MLIT", "資料", None, mirror.url("/content/a.pdf"), None)
+        first = fetch(entry, tmp_path / "fetch", settings, use_network=True)
+        assert first.fallback_reason is None and first.source == entry.url
+        del mirror.files["/content/a.pdf"]
+        gone = fetch(entry, tmp_path / "fetch", settings, use_network=True)
+    assert (gone.sha256, gone.source) == (first.sha256, entry.url)
+    assert "HTTP 404" in gone.fallback_reason and "last download" in gone.fallback_reason
+    offline = fetch(entry, tmp_path / "fetch", settings, use_network=False)
+    assert offline.sha256 == first.sha256 and "network use is off" in offline.fallback_reason
+    with pytest.raises(FetchError, match="no bundled sample"):
+        fetch(entry, tmp_path / "elsewhere", settings, use_network=False)
+
+
+def test_cli_discover_list_and_accept(tmp_path, capsys):
+    from pipeline.cli import main
+
+    with MinistryMirror() as mirror:
+        _serve_site(mirror)
+        sources = _registry(tmp_path, mirror)
+        assert main(["discover", "--sources", str(sources), "--cache-dir", str(tmp_path / "cache"), "--delay", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("NEW ") == 3 and "BROKEN  " in out and "3 new, 0 gone, 1 broken" in out
+    assert main(["sources", "list", "--sources", str(sources)]) == 0
+    assert capsys.readouterr().out.count("\n") == 3
+    assert main(["sources", "accept", "--sources", str(sources)]) == 2  # neither ids nor --all
+    assert main(["sources", "accept", "--all", "--sources", str(sources)]) == 0
+    assert len([e for e in load_registry(sources) if e.url]) == 3
+    assert main(["sources", "accept", "missing_id", "--sources", str(sources)]) == 1
+
+
+def test_the_weekly_discovery_deployment_runs_discovery_then_a_fetching_run():
+    from pathlib import Path
+
+    from prefect.flows import load_flow_from_entrypoint
+
+    repo = Path(__file__).resolve().parent.parent
+    config = yaml.safe_load((repo / "prefect.yaml").read_text(encoding="utf-8"))
+    (deployment,) = [d for d in config["deployments"] if d["name"] == "weekly-discovery"]
+    flow = load_flow_from_entrypoint(str(repo / deployment["entrypoint"].split(":")[0]) + ":" + deployment["entrypoint"].split(":")[1])
+    assert flow.name == "nichiiki-discover-and-run"
+    assert set(deployment["parameters"]) <= set(flow.parameters.properties)
+    assert deployment["schedules"][0]["timezone"] == "Asia/Tokyo"
