@@ -15,6 +15,7 @@ waiting for it.
 from __future__ import annotations
 
 import codecs
+import re
 import email.message
 import threading
 import time
@@ -33,6 +34,8 @@ _ENCODING_ALIASES = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932"
 # What Japanese pages are written in, for guessing when nothing is declared.
 _GUESS_ENCODINGS = ["utf_8", "cp932", "euc_jp", "iso2022_jp"]
 _META_PRESCAN = 4096
+# The XML declaration XHTML pages start with; its encoding counts when no <meta> names one.
+_XML_DECLARATION = re.compile(r"""\s*<\?xml[^>]*?(?:encoding\s*=\s*["'](?P<encoding>[A-Za-z0-9._-]+)["'])?[^>]*\?>""")
 
 
 @dataclass(frozen=True)
@@ -282,24 +285,34 @@ def _bom_charset(body: bytes) -> str | None:
 def _meta_charset(body: bytes) -> str | None:
     """``<meta charset>`` or ``<meta http-equiv=Content-Type content=…charset=…>`` in the first bytes."""
     import lxml.etree
-    import lxml.html
 
     # The declaration is ASCII in every encoding used here; Latin-1 reads any bytes.
     head = body[:_META_PRESCAN].decode("latin-1")
-    if not head.strip():
-        return None
+    declared = _XML_DECLARATION.match(head)
     try:
-        doc = lxml.html.document_fromstring(head)
+        doc = html_tree(head)
     except (lxml.etree.ParserError, ValueError):
-        return None
-    for meta in doc.iter("meta"):
+        doc = None
+    for meta in doc.iter("meta") if doc is not None else ():
         if meta.get("charset"):
             return meta.get("charset")
         if (meta.get("http-equiv") or "").strip().lower() == "content-type":
             charset = _header_charset(meta.get("content"))
             if charset:
                 return charset
-    return None
+    return declared.group("encoding") if declared and declared.group("encoding") else None
+
+
+def html_tree(text: str):
+    """``text`` parsed by lxml's HTML parser (an XML declaration, which it refuses in text, dropped first)."""
+    import lxml.html
+
+    declared = _XML_DECLARATION.match(text)
+    if declared:
+        text = text[declared.end() :]
+    if not text.strip():
+        raise ValueError("empty page")
+    return lxml.html.document_fromstring(text)
 
 
 def _guess(body: bytes) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline.crawl import CrawlError, CrawlSettings, PoliteClient, decode_html, host_key
+from pipeline.crawl import CrawlError, CrawlSettings, PoliteClient, decode_html, host_key, html_tree
 from pipeline.discovered import Discovered, accept, discovered_path, new_id, read_discovered, write_discovered
 from pipeline.registry import IndexPage, SourceEntry, load_indexes, load_registry
 
@@ -89,12 +89,9 @@ def pdf_links(html: str, page_url: str, pattern: str | None = None) -> list[Link
     narrows which PDFs count.
     """
     import lxml.etree
-    import lxml.html
 
-    if not html.strip():
-        return []
     try:
-        doc = lxml.html.document_fromstring(html)
+        doc = html_tree(html)
     except (lxml.etree.ParserError, ValueError):
         return []
     base = page_url
@@ -104,6 +101,7 @@ def pdf_links(html: str, page_url: str, pattern: str | None = None) -> list[Link
             break
     wanted = re.compile(pattern) if pattern else None
     found: dict[str, Link] = {}
+    ranks: dict[str, int] = {}
     for anchor in doc.iter("a", "area"):
         href = (anchor.get("href") or "").strip()
         if not href:
@@ -114,26 +112,27 @@ def pdf_links(html: str, page_url: str, pattern: str | None = None) -> list[Link
             continue
         if wanted is not None and not wanted.search(url):
             continue
-        title = link_title(anchor)
-        known = found.get(url)
-        if known is None:
-            found[url] = Link(url, title, page_url)
-        elif not known.title and title:
-            found[url] = Link(url, title, page_url)
+        title, rank = link_title(anchor)
+        if url not in found or rank > ranks[url]:
+            # A PDF linked twice (an icon, then its text): the link text beats an image's alt text.
+            found[url], ranks[url] = Link(url, title, page_url), rank
     return [link if link.title else Link(link.url, _file_name(link.url), link.found_on) for link in found.values()]
 
 
-def link_title(anchor) -> str:
-    """The link's text (or its image's alt text), whitespace collapsed, a trailing （PDF：…KB） note dropped."""
+def link_title(anchor) -> tuple[str, int]:
+    """The link's title and how good it is: its text (2), else an image's alt or its title attribute (1), else none (0).
+
+    Whitespace is collapsed and a trailing （PDF：…KB） note dropped.
+    """
     text = " ".join(anchor.text_content().split())
+    rank = 2
     if not text:
-        for img in anchor.iter("img"):
-            text = " ".join((img.get("alt") or "").split())
-            if text:
-                break
+        rank = 1
+        alts = [" ".join((img.get("alt") or "").split()) for img in anchor.iter("img")] + [" ".join((anchor.get("title") or anchor.get("alt") or "").split())]
+        text = next((a for a in alts if a), "")
     if not text:
-        text = " ".join((anchor.get("title") or "").split())
-    return _SIZE_NOTE.sub("", text).strip() or text
+        return "", 0
+    return _SIZE_NOTE.sub("", text).strip() or text, rank
 
 
 def _file_name(url: str) -> str:
@@ -261,7 +260,11 @@ def update_ledger(
 
 def allowed_hosts(indexes: list[IndexPage]) -> set[str]:
     """The hosts the crawler may visit: each index page's own, and the further hosts it names."""
-    hosts = {host_key(index.url) for index in indexes}
+    hosts: set[str] = set()
+    for index in indexes:
+        # On the default port the host is allowed over http and https alike: ministry pages mix both.
+        parts = urllib.parse.urlsplit(index.url)
+        hosts.add(host_key(index.url) if parts.port else (parts.hostname or "").lower())
     for index in indexes:
         hosts.update(index.hosts)
     return hosts

@@ -249,6 +249,17 @@ def test_declared_encodings_decode_japanese_pages(body, content_type, encoding):
     assert used == encoding and "二地域居住の推進について" in text
 
 
+def test_xhtml_with_an_xml_declaration_is_decoded_and_its_links_found():
+    page = """<?xml version="1.0" encoding="Shift_JIS"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="ja"><head><title>報道発表資料</title></head>
+<body><p><a href="content/001.pdf"><img src="/i/pdf.gif" alt="PDF" /></a><a href="content/001.pdf">報道発表資料（PDF形式）</a></p></body></html>"""
+    text, used = decode_html(page.encode("cp932"), "text/html")
+    assert used == "cp932" and "報道発表資料" in text
+    assert [(l.url, l.title) for l in pdf_links(text, "https://www.mlit.go.jp/report/press/x.html")] == [
+        ("https://www.mlit.go.jp/report/press/content/001.pdf", "報道発表資料")]  # the text link beats the icon before it
+
+
 def test_undeclared_shift_jis_and_euc_jp_are_detected():
     sentence = "二地域居住の推進に向けて、地方公共団体が実施する施策を支援します。募集の結果を公表しました。" * 3
     for codec in ("cp932", "euc_jp"):
@@ -260,13 +271,14 @@ def test_pdf_links_are_resolved_deduplicated_and_filtered():
     html = """<html><head><base href="https://www.mlit.go.jp/2chiiki/"></head><body>
     <a href="content/a.PDF">資料A</a> <a href="content/a.PDF">  </a>
     <a href="/x/b.pdf?ver=2"><img alt="資料B"></a> <area href="c.pdf" alt="図">
-    <a href="d.pdf.html">HTML</a> <a href=" content/e.pdf ">資料E
+    <a href="d.pdf.html">HTML</a> <a href="%E6%A6%82%E8%A6%81.pdf"></a> <a href=" content/e.pdf ">資料E
       （PDF：1MB）</a></body></html>"""
     links = pdf_links(html, "https://www.mlit.go.jp/somewhere/else.html")
     assert [(l.url, l.title) for l in links] == [
         ("https://www.mlit.go.jp/2chiiki/content/a.PDF", "資料A"),
         ("https://www.mlit.go.jp/x/b.pdf?ver=2", "資料B"),
-        ("https://www.mlit.go.jp/2chiiki/c.pdf", "c.pdf"),
+        ("https://www.mlit.go.jp/2chiiki/c.pdf", "図"),
+        ("https://www.mlit.go.jp/2chiiki/%E6%A6%82%E8%A6%81.pdf", "概要.pdf"),  # no text at all: the file name
         ("https://www.mlit.go.jp/2chiiki/content/e.pdf", "資料E"),
     ]
     assert [l.url for l in pdf_links(html, "https://www.mlit.go.jp/", r"/content/")] == [
@@ -358,3 +370,18 @@ def test_the_weekly_discovery_deployment_runs_discovery_then_a_fetching_run():
     assert flow.name == "nichiiki-discover-and-run"
     assert set(deployment["parameters"]) <= set(flow.parameters.properties)
     assert deployment["schedules"][0]["timezone"] == "Asia/Tokyo"
+
+
+def test_configured_hosts_allow_http_and_https_of_the_index_host_only():
+    from pipeline.discover import allowed_hosts
+    from pipeline.registry import IndexPage
+
+    hosts = allowed_hosts([IndexPage("a", "MLIT", "https://www.mlit.go.jp/2chiiki/index.html", "pdf", ("www.soumu.go.jp",)),
+                           IndexPage("b", "X", "http://127.0.0.1:8123/i.html", "pdf")])
+    assert hosts == {"www.mlit.go.jp", "www.soumu.go.jp", "127.0.0.1:8123"}
+    client = PoliteClient(NO_DELAY, hosts)
+    for ok in ("http://www.mlit.go.jp/a.pdf", "https://www.mlit.go.jp/a.pdf", "https://WWW.SOUMU.GO.JP/b.pdf", "http://127.0.0.1:8123/c.pdf"):
+        client.check(ok)
+    for bad in ("https://mlit.go.jp.evil.example/a.pdf", "http://127.0.0.1:8124/c.pdf", "https://www.mlit.go.jp@evil.example/a.pdf"):
+        with pytest.raises(CrawlError, match="configured hosts"):
+            client.check(bad)
