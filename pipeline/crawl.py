@@ -215,11 +215,24 @@ class PoliteClient:
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         parser = urllib.robotparser.RobotFileParser(robots_url)
         try:
-            # Read directly: robots.txt must not ask itself for permission, and a redirect elsewhere is not followed.
-            response = self._request(robots_url, {}, 512 * 1024, False)
-            if response.status == 200:
+            # Read directly: robots.txt must not ask itself for permission. Redirects are
+            # followed on configured hosts; one that leads elsewhere or on and on counts as
+            # "no robots.txt" (RFC 9309 §2.3.1.2).
+            target: str | None = robots_url
+            for _ in range(self.settings.max_redirects + 1):
+                response = self._request(target, {}, 512 * 1024, False)
+                location = response.headers.get("location") if response.status in (301, 302, 303, 307, 308) else None
+                target = urllib.parse.urljoin(target, location) if location else None
+                if target is None:
+                    break
+                try:
+                    self.check(target)
+                except CrawlError:
+                    target = None
+                    break
+            if response.status == 200 and target is None:
                 parser.parse(response.body.decode("utf-8", errors="replace").splitlines())
-            else:  # a redirect: read as "no rules here", as for a missing file
+            else:
                 parser.allow_all = True
         except CrawlError as exc:
             if exc.status in (401, 403):

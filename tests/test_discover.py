@@ -385,3 +385,17 @@ def test_configured_hosts_allow_http_and_https_of_the_index_host_only():
     for bad in ("https://mlit.go.jp.evil.example/a.pdf", "http://127.0.0.1:8124/c.pdf", "https://www.mlit.go.jp@evil.example/a.pdf"):
         with pytest.raises(CrawlError, match="configured hosts"):
             client.check(bad)
+
+
+def test_robots_txt_redirected_on_the_same_host_is_followed():
+    with MinistryMirror() as mirror:
+        _serve_site(mirror)
+        mirror.redirects["/robots.txt"] = "/common/robots.txt"
+        mirror.files["/common/robots.txt"] = (b"User-agent: *\nDisallow: /kokudoseisaku/\n", "text/plain")
+        client = _client(mirror)
+        assert client.allowed_by_robots(mirror.url("/2chiiki/index.html"))
+        assert not client.allowed_by_robots(mirror.url("/kokudoseisaku/content/001900002.pdf"))
+        mirror.redirects["/robots.txt"] = "http://other.example/robots.txt"
+        elsewhere = _client(mirror)
+        assert elsewhere.allowed_by_robots(mirror.url("/kokudoseisaku/content/001900002.pdf"))  # no rules reachable: none apply
+    assert "http://other.example/robots.txt" not in elsewhere.requests
