@@ -17,6 +17,7 @@ class MinistryMirror:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.redirects: dict[str, str] = {}
+        self.statuses: dict[str, int] = {}  # a path answering this error status
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         mirror = self
@@ -32,7 +33,10 @@ class MinistryMirror:
                     mirror.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                     found = mirror.files.get(self.path)
                     target = mirror.redirects.get(self.path)
-                if target is not None:
+                    status = mirror.statuses.get(self.path)
+                if status is not None:
+                    self._send(status, b"<html><body>Service Unavailable</body></html>", "text/html")
+                elif target is not None:
                     self._send(302, b"", "text/html", {"Location": target})
                 elif found is None:
                     self._send(404, "<html><body>ページが見つかりません</body></html>".encode("cp932"), "text/html")

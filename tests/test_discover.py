@@ -399,3 +399,20 @@ def test_robots_txt_redirected_on_the_same_host_is_followed():
         elsewhere = _client(mirror)
         assert elsewhere.allowed_by_robots(mirror.url("/kokudoseisaku/content/001900002.pdf"))  # no rules reachable: none apply
     assert "http://other.example/robots.txt" not in elsewhere.requests
+
+
+def test_an_unreadable_page_judges_no_link_gone_and_failing_robots_stops_the_host(tmp_path):
+    with MinistryMirror() as mirror:
+        _serve_site(mirror)
+        sources = _registry(tmp_path, mirror)
+        first = run_discovery(sources, tmp_path / "cache", _client(mirror), today="2026-12-01")
+        assert len(first.proposed) == 3
+        mirror.statuses["/kokudoseisaku/kokudoseisaku_tk9_000058.html"] = 503
+        second = run_discovery(sources, tmp_path / "cache", _client(mirror), today="2026-12-08")
+        assert second.failed_pages == [(mirror.url("/kokudoseisaku/kokudoseisaku_tk9_000058.html"), "HTTP 503")]
+        assert second.gone == []  # 001900005 is linked only from the page that could not be read
+        mirror.statuses["/robots.txt"] = 500
+        before = len(mirror.requests)
+        third = run_discovery(sources, tmp_path / "cache", _client(mirror), today="2026-12-15")
+        assert [r for _, r in third.failed_pages] == ["disallowed by robots.txt"] * 2 and third.gone == []
+        assert mirror.paths_requested()[before:] == ["/robots.txt"]  # nothing else on a host whose rules are unknown
