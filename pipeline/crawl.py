@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import re
 import email.message
+import http.client
 import threading
 import time
 import urllib.error
@@ -44,6 +45,7 @@ class CrawlSettings:
 
     delay: float = 5.0  # seconds between two requests to one host (robots.txt may ask for more)
     timeout: float = 20.0  # seconds for connecting and for each read
+    total_timeout: float = 60.0  # seconds for one whole response body
     max_bytes: int = 5 * 1024 * 1024  # an index page larger than this is refused
     max_redirects: int = 5
     user_agent: str = USER_AGENT
@@ -146,22 +148,23 @@ class PoliteClient:
         raise CrawlError(url, f"more than {self.settings.max_redirects} redirects")
 
     def _request(self, url: str, headers: dict[str, str], limit: int, truncate: bool) -> Response:
-        key = host_key(url)
-        with self._host_lock(key):
-            self._wait_turn(key)
+        # Paced per host name: http and https of one ministry are one server to be gentle with.
+        host = (urllib.parse.urlsplit(url).hostname or "").lower()
+        with self._host_lock(host):
+            self._wait_turn(host, host_key(url))
             try:
                 return self._send(url, headers, limit, truncate)
             finally:
-                self._last[key] = self._clock()
+                self._last[host] = self._clock()
 
     def _host_lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._host_locks.setdefault(key, threading.Lock())
 
-    def _wait_turn(self, key: str) -> None:
-        if key not in self._last:
+    def _wait_turn(self, host: str, key: str) -> None:
+        if host not in self._last:
             return
-        wait = self._last[key] + self.delay_for(key) - self._clock()
+        wait = self._last[host] + self.delay_for(key) - self._clock()
         if wait > 0:
             self._sleep(wait)
 
@@ -193,21 +196,36 @@ class PoliteClient:
                 declared = None
             if declared is not None and declared > limit and not truncate:
                 raise CrawlError(url, f"body of {declared} bytes exceeds the cap of {limit}")
-            try:
-                body = raw.read(limit + 1)
-            except (OSError, ValueError) as exc:
-                raise CrawlError(url, f"connection failed mid-body: {exc!r}") from exc
+            body = self._read_body(url, raw, limit)
         if len(body) > limit:
             if not truncate:
                 raise CrawlError(url, f"body exceeds the cap of {limit} bytes")
             body = body[:limit]
         return Response(raw.geturl() or url, raw.status, found, body)
 
+    def _read_body(self, url: str, raw, limit: int) -> bytes:
+        """Up to ``limit + 1`` bytes, within one deadline for the whole body (a server may trickle)."""
+        deadline = time.monotonic() + self.settings.total_timeout
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            if time.monotonic() > deadline:
+                raise CrawlError(url, f"body took longer than {self.settings.total_timeout:g} s")
+            try:
+                chunk = raw.read1(min(64 * 1024, limit + 1 - size))
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                raise CrawlError(url, f"connection failed mid-body: {exc!r}") from exc
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
     # ------------------------------------------------------------------ robots.txt
 
     def _robots_for(self, url: str) -> urllib.robotparser.RobotFileParser:
         key = host_key(url)
-        with self._host_lock(key):
+        with self._guard:
             known = self._robots.get(key)
         if known is not None:
             return known
@@ -242,7 +260,7 @@ class PoliteClient:
             else:
                 parser.disallow_all = True  # unreachable or failing: do not guess that crawling is welcome
         parser.modified()
-        with self._host_lock(key):
+        with self._guard:
             self._robots[key] = parser
         return parser
 

@@ -416,3 +416,24 @@ def test_an_unreadable_page_judges_no_link_gone_and_failing_robots_stops_the_hos
         third = run_discovery(sources, tmp_path / "cache", _client(mirror), today="2026-12-15")
         assert [r for _, r in third.failed_pages] == ["disallowed by robots.txt"] * 2 and third.gone == []
         assert mirror.paths_requested()[before:] == ["/robots.txt"]  # nothing else on a host whose rules are unknown
+
+
+def test_one_host_name_is_one_pace_across_ports_and_a_slow_body_has_a_deadline():
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    with MinistryMirror() as one, MinistryMirror() as two:
+        for mirror in (one, two):
+            _serve_site(mirror)
+        client = PoliteClient(CrawlSettings(delay=4.0), {host_key(one.base), host_key(two.base)}, clock=lambda: now[0], sleep=sleep)
+        client.get(one.url("/2chiiki/index.html"))
+        client.get(two.url("/2chiiki/index.html"))  # another port, the same machine: robots.txt and page, each paced
+        assert sleeps == [4.0, 4.0, 4.0]
+        del one.files["/robots.txt"]  # a 404 has no body to read: no rules, and the page is requested
+        hurried = PoliteClient(CrawlSettings(delay=0.0, total_timeout=-1.0), {host_key(one.base)})
+        with pytest.raises(CrawlError, match="body took longer than"):
+            hurried.get(one.url("/2chiiki/index.html"))
