@@ -20,7 +20,7 @@ INDEX = """<html><head><meta http-equiv="Content-Type" content="text/html; chars
 
 
 def test_discover_accept_then_fetch_publishes_with_the_url_and_keeps_it_when_the_link_goes(prefect_harness, tmp_path, capsys):
-    from flows.discover import discover_flow
+    from flows.discover import discover_and_run, discover_flow
     from flows.main import nichiiki_flow
 
     with MinistryMirror() as mirror:
@@ -69,9 +69,29 @@ indexes:
         assert read_discovered(discovered_path(sources))[0].gone_since is not None
 
         second = nichiiki_flow(sources=str(sources), outputs=str(outputs), cache_dir=str(cache), fetch=True, force=True)
-    assert second["published"] is True and second["failures"] == 0
+        assert second["published"] is True and second["failures"] == 0
+        release = current_release(outputs)
+        assert len(pd.read_parquet(release / "consortia.parquet")) == 44  # the published data stays
+        (inp,) = read_manifest(release)["inputs"]
+        assert inp["source"] == url and "HTTP 404" in inp["note"] and "last download" in inp["note"]
+        assert pd.read_parquet(release / "documents.parquet")["url"].tolist() == [url]
+
+        # The weekly deployment's flow with auto-accept: a new round's PDF is published in the same run.
+        mirror.files["/kokudoseisaku/index.html"] = (
+            INDEX.replace("content/gone.pdf", "content/001999999.pdf").replace("削除済み", "４次募集 結果").encode("cp932"), "text/html")
+        mirror.files["/kokudoseisaku/content/001999999.pdf"] = (_small_pdf(), "application/pdf")
+        weekly = discover_and_run(sources=str(sources), outputs=str(outputs), cache_dir=str(cache), accept=True)
+    assert weekly["discovery"]["accepted"] == ["mlit_kobo_001999999"] and weekly["run"]["published"] is True
     release = current_release(outputs)
-    assert len(pd.read_parquet(release / "consortia.parquet")) == 44  # the published data stays
-    (inp,) = read_manifest(release)["inputs"]
-    assert inp["source"] == url and "HTTP 404" in inp["note"] and "last download" in inp["note"]
-    assert pd.read_parquet(release / "documents.parquet")["url"].tolist() == [url]
+    documents = pd.read_parquet(release / "documents.parquet").set_index("doc_id")
+    assert documents["url"].to_dict() == {"mlit_kobo_001876543": url, "mlit_kobo_001999999": mirror.url("/kokudoseisaku/content/001999999.pdf")}
+    assert documents.loc["mlit_kobo_001999999", "title"] == "４次募集 結果"
+    assert len(pd.read_parquet(release / "consortia.parquet")) == 44
+
+
+def _small_pdf() -> bytes:
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Results of the fourth round")
+    return doc.tobytes()
