@@ -5,6 +5,8 @@
 - ``nichiiki run``: the main Prefect flow over sources.yaml (what ``make run`` does).
 - ``nichiiki diff [OLD NEW] [--html report.html]``: what changed between two
   extractions or releases (pipeline/diff_cli.py); exit 1 when anything changed.
+- ``nichiiki discover`` / ``nichiiki sources accept ID``: propose new PDFs from
+  the registry's index pages, accept them into it (pipeline/discover_cli.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 from pipeline.diff_cli import add_diff_parser
+from pipeline.discover_cli import add_discovery_parsers
 from pipeline.errors import ValidationFailed
 
 
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extract(sub)
     _add_run(sub)
     add_diff_parser(sub)
+    add_discovery_parsers(sub)
     return parser
 
 

@@ -87,10 +87,18 @@ def fetch(entry: SourceEntry, cache_dir: Path, settings: FetchSettings, *, use_n
             return _fetch_url(entry.id, entry.url, Path(cache_dir), settings)
         except FetchError as exc:
             if entry.sample is None:
-                raise
+                # A publisher that moves or removes a PDF must not remove its data from the next release.
+                previous = last_download(entry.id, entry.url, Path(cache_dir), settings)
+                if previous is None:
+                    raise
+                return _with_fallback(previous, f"{entry.url}: {exc.reason}; read the last download ({previous.sha256[:12]}…) instead")
             fetched = _read_local(entry.id, entry.sample, settings)
             return _with_fallback(fetched, f"{entry.url}: {exc.reason}; read the bundled sample instead")
     if entry.sample is None:
+        previous = last_download(entry.id, entry.url, Path(cache_dir), settings) if entry.url else None
+        if previous is not None:
+            # A discovered document has no sample: offline runs read what was last downloaded.
+            return _with_fallback(previous, f"{entry.url}: network use is off; read the last download ({previous.sha256[:12]}…)")
         reason = "network use is off and there is no bundled sample" if entry.url else "no url and no sample"
         raise FetchError(entry.location, reason)
     return _read_local(entry.id, entry.sample, settings)
@@ -372,3 +380,19 @@ def _write_meta(meta_path: Path, meta: dict) -> None:
     tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, meta_path)
+
+
+def last_download(doc_id: str, url: str, cache_dir: Path, settings: FetchSettings) -> Fetched | None:
+    """The body last downloaded from ``url``, if it is still in the cache and still a whole PDF."""
+    pdf_dir = cache_dir / "pdfs"
+    try:
+        meta = _load_meta(inside(cache_dir / "http", hashlib.sha256(url.encode()).hexdigest() + ".json"), pdf_dir)
+    except UnsafePath:
+        return None
+    if meta is None:
+        return None
+    try:
+        local = _read_local(doc_id, pdf_dir / f"{meta['sha256']}.pdf", settings)
+    except FetchError:
+        return None
+    return Fetched(doc_id, url, local.path, local.sha256, local.fetched_at, True, None)

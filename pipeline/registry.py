@@ -77,3 +77,61 @@ def load_registry(path: Path) -> list[SourceEntry]:
             )
         )
     return entries
+
+
+# --------------------------------------------------------------------------- index pages
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    """A publisher's page that links to its PDFs; discovery reads it for new documents.
+
+    ``pattern`` is a regular expression a link's resolved URL must match (searched,
+    not anchored) to be proposed; ``hosts`` are further hosts its PDFs may be
+    served from besides the page's own.
+    """
+
+    id: str
+    publisher: str
+    url: str
+    pattern: str
+    hosts: tuple[str, ...] = ()
+
+
+def load_indexes(path: Path) -> list[IndexPage]:
+    """The ``indexes:`` section of ``path`` (none when the section is absent)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RegistryError(f"{path}: cannot read registry: {exc}") from exc
+    items = data.get("indexes") if isinstance(data, dict) else None
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise RegistryError(f"{path}: 'indexes' must be a list")
+    pages: list[IndexPage] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"{path}: indexes[{i}]"
+        if not isinstance(item, dict):
+            raise RegistryError(f"{where}: expected a mapping")
+        index_id = item.get("id")
+        if not isinstance(index_id, str) or not _ID.match(index_id):
+            raise RegistryError(f"{where}: id {index_id!r} must be lower-case letters, digits, _ or -")
+        if index_id in seen:
+            raise RegistryError(f"{where}: duplicate id {index_id!r}")
+        seen.add(index_id)
+        for field in ("publisher", "url", "pattern"):
+            if not isinstance(item.get(field), str) or not item[field]:
+                raise RegistryError(f"{where} ({index_id}): {field} must be a non-empty string")
+        if not item["url"].startswith(("http://", "https://")):
+            raise RegistryError(f"{where} ({index_id}): url must be http(s)")
+        try:
+            re.compile(item["pattern"])
+        except re.error as exc:
+            raise RegistryError(f"{where} ({index_id}): pattern is not a regular expression: {exc}") from exc
+        hosts = item.get("hosts") or []
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            raise RegistryError(f"{where} ({index_id}): hosts must be a list of host names")
+        pages.append(IndexPage(index_id, item["publisher"], item["url"], item["pattern"], tuple(h.lower() for h in hosts)))
+    return pages

@@ -17,6 +17,7 @@ import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.crawl import CrawlSettings
 from pipeline.fetch import FetchSettings
 from pipeline.limits import DEFAULT_LIMITS, Limits
 
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="wall-clock budget for one document")
     memory_mb: int = Field(DEFAULT_LIMITS.memory_mb, ge=64, description="address space a document's worker may add to its start-up size")
     progress: bool = Field(True, description="show a progress bar on an interactive terminal")
+    crawl_delay: float = Field(5.0, ge=0, description="discovery: seconds between two requests to one host (robots.txt Crawl-delay may ask for more)")
+    accept_discovered: bool = Field(False, description="discovery: accept new PDFs into the registry at once, so the next run fetches them")
 
     def task_config(self) -> dict[str, Any]:
         """The part of the settings that can change a document's extracted rows.
@@ -75,6 +78,9 @@ class Settings(BaseSettings):
 
     def fetch_settings(self) -> FetchSettings:
         return FetchSettings(max_bytes=self.max_file_mb * 1024 * 1024)
+
+    def crawl_settings(self) -> CrawlSettings:
+        return CrawlSettings(delay=self.crawl_delay)
 
     def effective_runner(self) -> str:
         return "dask" if self.dask_address else self.runner

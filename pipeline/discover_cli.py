@@ -1,0 +1,99 @@
+"""``nichiiki discover`` and ``nichiiki sources accept|list``: a function per command, plus argparse wiring.
+
+``discover`` runs the same steps as flows/discover.py's flow, without a
+Prefect server, for an engineer at a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.registry import RegistryError
+from pipeline.settings import SettingsError, load_settings
+
+
+def discover_command(sources: Path | None = None, cache_dir: Path | None = None, accept: bool | None = None, delay: float | None = None, config: Path | None = None) -> int:
+    """Read the index pages, print what is new, gone or broken; exit 0 (1 when no index page could be read)."""
+    from pipeline.discover import run_discovery
+    from pipeline.discovered import discovered_path
+
+    try:
+        settings = load_settings({"sources": sources, "cache_dir": cache_dir, "accept_discovered": accept, "crawl_delay": delay}, config)
+        report = run_discovery(settings.sources, settings.cache_dir / "discover", settings=settings.crawl_settings(), accept_new=settings.accept_discovered)
+    except (SettingsError, RegistryError) as exc:
+        print(f"nichiiki: {exc}", file=sys.stderr)
+        return 2
+    for record in report.proposed:
+        print(f"NEW     {record.id}  {record.title}  {record.url}")
+    for record in report.back:
+        print(f"BACK    {record.id}  {record.url}")
+    for record in report.gone:
+        print(f"GONE    {record.id}  {record.url} (no longer on {record.found_on}; kept in the registry)")
+    for url, reason in report.broken:
+        print(f"BROKEN  {url}: {reason}")
+    for url, reason in report.skipped:
+        print(f"SKIPPED {url}: {reason}")
+    for url, reason in report.failed_pages:
+        print(f"FAILED  {url}: {reason}", file=sys.stderr)
+    where = discovered_path(settings.sources)
+    if report.accepted:
+        print(f"accepted into {settings.sources}: {', '.join(report.accepted)}")
+    elif report.proposed:
+        print(f"review {where}, then: nichiiki sources accept ID ...")
+    print(f"{report.pages} page(s) read, {report.links} PDF link(s), {len(report.proposed)} new, {len(report.gone)} gone, {len(report.broken)} broken")
+    return 1 if report.failed_pages and not report.pages else 0
+
+
+def accept_command(ids: list[str], sources: Path = Path("sources.yaml"), all_proposed: bool = False) -> int:
+    """Copy discovered documents into the registry."""
+    from pipeline.discovered import accept
+
+    if bool(ids) == all_proposed:
+        print("nichiiki: name the ids to accept, or --all", file=sys.stderr)
+        return 2
+    try:
+        added = accept(sources, None if all_proposed else ids)
+    except RegistryError as exc:
+        print(f"nichiiki: {exc}", file=sys.stderr)
+        return 1
+    print(f"added to {sources}: {', '.join(added)}" if added else "nothing to add")
+    return 0
+
+
+def list_command(sources: Path = Path("sources.yaml")) -> int:
+    """Print the discovered documents waiting for review."""
+    from pipeline.discovered import discovered_path, read_discovered
+
+    try:
+        records = read_discovered(discovered_path(sources))
+    except RegistryError as exc:
+        print(f"nichiiki: {exc}", file=sys.stderr)
+        return 1
+    for record in records:
+        if record.status == "proposed":
+            gone = f" (gone since {record.gone_since})" if record.gone_since else ""
+            print(f"{record.id}  {record.first_seen}  {record.title}  {record.url}{gone}")
+    return 0
+
+
+def add_discovery_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("discover", help="find new PDFs on the registry's index pages and propose them")
+    p.add_argument("--sources", type=Path, help="source registry (default: sources.yaml)")
+    p.add_argument("--cache-dir", type=Path, help="cache folder; index pages are kept in CACHE/discover (default: .cache)")
+    p.add_argument("--accept", action="store_const", const=True, help="accept what is found into the registry at once")
+    p.add_argument("--delay", type=float, help="seconds between two requests to one host (default: 5)")
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML settings file")
+    p.set_defaults(func=lambda a: discover_command(a.sources, a.cache_dir, a.accept, a.delay, a.config))
+
+    s = sub.add_parser("sources", help="review documents that discovery proposed")
+    ssub = s.add_subparsers(dest="sources_command", required=True)
+    a = ssub.add_parser("accept", help="copy discovered documents into the registry")
+    a.add_argument("ids", nargs="*", metavar="ID")
+    a.add_argument("--all", dest="all_proposed", action="store_true", help="every proposed document")
+    a.add_argument("--sources", type=Path, default=Path("sources.yaml"))
+    a.set_defaults(func=lambda a: accept_command(a.ids, a.sources, a.all_proposed))
+    ls = ssub.add_parser("list", help="documents waiting for review")
+    ls.add_argument("--sources", type=Path, default=Path("sources.yaml"))
+    ls.set_defaults(func=lambda a: list_command(a.sources))
