@@ -48,6 +48,7 @@ class Failure:
     error_class: str
     message: str
     failed_at: str = field(default_factory=utc_now)
+    page: int | None = None  # for a step of a document that was published without that step's rows
 
     @classmethod
     def from_exception(cls, doc_id: str, source: str, sha256: str | None, stage: str, exc: BaseException) -> "Failure":
@@ -55,6 +56,14 @@ class Failure:
             return cls(doc_id, source, sha256, exc.stage, type(exc).__name__, str(exc))
         message = f"{source}: {stage} failed: {type(exc).__name__}: {exc}"
         return cls(doc_id, source, sha256, stage, type(exc).__name__, message)
+
+
+def step_failures(extraction: DocumentExtraction) -> list[Failure]:
+    """The steps of a published document that failed (an extractor, linking, the text stage), as failure records."""
+    return [
+        Failure(extraction.doc_id, extraction.source, extraction.sha256, f.stage, f.error_class, f"{extraction.source}: {f.message}", page=f.page)
+        for f in extraction.failures
+    ]
 
 
 class NothingExtracted(RuntimeError):
@@ -180,14 +189,14 @@ def check_and_publish(
     manifest: dict,
     outputs_dir: Path,
 ) -> tuple[Path, list[CheckResult]]:
-    """Run cross-dataset checks and validation; publish only when both pass."""
+    """Validate (values that break a column check are set aside row by row), then run cross-dataset checks; publish unless a blocking one fails."""
     started = time.perf_counter()
+    validated = validate_frames(frames, manifest["run_id"])
     # Tour cross-checks are recorded but never block (the report's own figures disagree).
-    checks = check_statements(frames) + check_tours(frames)
+    checks = check_statements(validated) + check_tours(validated)
     failed = [c for c in checks if c.blocking and not c.ok]
     if failed:
         raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
-    validated = validate_frames(frames, manifest["run_id"])
     manifest = dict(manifest, checks=[c.as_dict() for c in checks], schema_version=SCHEMA_VERSION)
     manifest.setdefault("timings", {})["validate"] = time.perf_counter() - started
     started = time.perf_counter()
