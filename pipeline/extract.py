@@ -26,7 +26,7 @@ from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
-from pipeline.sandbox import report_progress
+from pipeline.sandbox import is_native_oom, report_progress
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.textlayer import with_text_layer
 
@@ -109,14 +109,17 @@ def run_step(stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> t
     """``fn(*args)``, or ``(None, failure)`` when it raised.
 
     Budgets and document errors are not the step's own failure: running out
-    of memory, or a DocumentError, still ends the whole document (the sandbox
-    reports it), so they propagate.
+    of memory (MemoryError, or a native library's failed allocation), or a
+    DocumentError, still ends the whole document (the sandbox reports it), so
+    they propagate.
     """
     try:
         return fn(*args, **kwargs), None
     except (DocumentError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 — one step's bug must not cost the document
+        if is_native_oom(exc):  # a native library's failed allocation is the memory budget too
+            raise
         return None, step_failure(stage, exc)
 
 

@@ -166,3 +166,23 @@ def test_a_statement_contradiction_still_blocks_and_names_the_rows(tmp_path):
     with pytest.raises(ValidationFailed, match=r"states 3 consortia \(round 1\).*matrix has 2.*matrix rows: 1, 2, 3"):
         check_and_publish(published | {"report_statements": statements}, {"run_id": "r1"}, tmp_path)
     assert current_release(tmp_path) is None
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("OpenCV(4.9) error: (-4:Insufficient memory) Failed to allocate 400 bytes")])
+def test_running_out_of_memory_in_a_step_is_still_the_documents_budget(error):
+    from pipeline.extract import run_extractors
+
+    def greedy(pages):
+        raise error
+
+    def fine(pages):
+        return []
+
+    with pytest.raises(type(error)):
+        run_extractors([], [Registered("fine", "1", (), fine), Registered("greedy", "1", (), greedy)])
+    records, timings, failures = run_extractors([], [Registered("fine", "1", (), fine), Registered("buggy", "1", (), _tours_that_raise_now)])
+    assert records == [] and [f.stage for f in failures] == ["extract:buggy"] and set(timings) == {"extract:fine", "extract:buggy"}
+
+
+def _tours_that_raise_now(pages):
+    raise KeyError("column")
