@@ -98,7 +98,9 @@ def process_document(
     This is the per-document unit the flow maps over documents and the cache
     covers: per-document stages added after extraction belong inside it, so
     an unchanged re-run skips them too. Failures are never cached (a timeout
-    or a missing dependency may succeed next time). A hit's timings are only
+    or a missing dependency may succeed next time), nor is a result one of
+    whose steps failed (an extractor, linking, the text stage), for the same
+    reason: it is recomputed, and reports its failed steps again, each run. A hit's timings are only
     ``cache:read``, so the manifest reports the time actually spent.
     With ``limits``, extraction runs in the sandbox (a child process under
     those budgets); without, in this process. OCR results are cached by image
@@ -116,7 +118,7 @@ def process_document(
         result = extract_guarded(obtained, limits, ocr_cache_dir=ocr_cache_dir)
     else:
         result = extract_obtained(obtained, ocr_cache_dir)
-    if key is not None and isinstance(result, DocumentExtraction):
+    if key is not None and isinstance(result, DocumentExtraction) and not result.failures:
         started = time.perf_counter()
         cache.put(key, result)
         result.timings["cache:write"] = time.perf_counter() - started
