@@ -188,3 +188,55 @@ def test_running_out_of_memory_in_a_step_is_still_the_documents_budget(error):
 
 def _tours_that_raise_now(pages):
     raise KeyError("column")
+
+
+# ---------------------------------------------------------------- a round misread on 30 rows
+
+MISREAD_FROM_ROW = 15  # rows 15..44: what a scan did to the second and third matrix pages
+
+
+@pytest.fixture
+def misread_rounds(monkeypatch):
+    """The matrix extractor as it behaved on a scan: 採択次 read as 0 on 30 rows."""
+    from pipeline.records import Record
+
+    all_extractors()
+    original = REGISTRY["matrix"]
+
+    def misread(pages):
+        return [
+            Record(r.dataset, {**r.values, "round": 0}, r.provenance, r.extra)
+            if r.dataset == "consortia" and r.values["row"] >= MISREAD_FROM_ROW
+            else r
+            for r in original(pages)
+        ]
+
+    monkeypatch.setitem(REGISTRY, "matrix", Registered(original.name, original.version, original.datasets, misread))
+
+
+def _assert_rounds_set_aside(consortia: pd.DataFrame, reviews: pd.DataFrame, doc_id: str) -> None:
+    assert len(consortia) == 44  # no row lost
+    assert consortia["round"].isna().sum() == 44 - MISREAD_FROM_ROW + 1
+    assert consortia.loc[consortia["row"] < MISREAD_FROM_ROW, "round"].notna().all()
+    assert len(reviews) == 30 and set(reviews["raw_value"]) == {"0"} and set(reviews["action"]) == {"nulled"}
+    assert set(reviews["column"]) == {"round"} and reviews["failed_check"].str.contains("isin").all()
+    assert sorted(reviews["record_key"]) == sorted(f"{doc_id}|{row}" for row in range(MISREAD_FROM_ROW, 45))
+
+
+def test_a_misread_round_costs_only_that_value_in_nichiiki_extract_and_the_flow(prefect_harness, misread_rounds, tmp_path):
+    from flows.main import nichiiki_flow
+    from pipeline.cli import main
+
+    out = tmp_path / "out"
+    assert main(["extract", str(SENKOTEKI), "--out", str(out)]) == 0  # a set-aside value is not a failure
+    _assert_rounds_set_aside(pd.read_parquet(out / "consortia.parquet"), pd.read_parquet(out / "value_reviews.parquet"), "mlit_r7_senkoteki")
+    assert len(pd.read_parquet(out / "theme_marks.parquet")) == 199
+
+    outputs = tmp_path / "outputs"
+    result = nichiiki_flow(sources=str(_registry(tmp_path)), outputs=str(outputs), sandbox=False, cache_dir=None)
+    release = current_release(outputs)
+    assert result["published"] is True
+    _assert_rounds_set_aside(pd.read_parquet(release / "consortia.parquet"), pd.read_parquet(release / "value_reviews.parquet"), "senkoteki")
+    # The per-round statements are not contradicted by rows whose round is unknown.
+    checks = {c["name"]: c for c in read_manifest(release)["checks"]}
+    assert checks["consortia_in_round_2"]["ok"] and "30 row(s) whose round was not read" in checks["consortia_in_round_2"]["detail"]
