@@ -72,6 +72,9 @@ def code_version() -> str:
 
 # ---------------------------------------------------------------- validation
 
+# Where values that broke a column check are listed (pipeline/schema.py: ValueReviews).
+REVIEWS = "value_reviews"
+
 
 def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.DataFrame]:
     """Stamp ``run_id``, validate every dataset, and return the coerced frames.
@@ -118,9 +121,6 @@ def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, p
     review_frame = pd.DataFrame(reviews, columns=DATASETS[REVIEWS].columns) if reviews else empty_frame(REVIEWS)
     validated[REVIEWS] = DATASETS[REVIEWS].model.validate(review_frame.assign(run_id=run_id), lazy=True)
     return validated
-
-
-REVIEWS = "value_reviews"
 
 
 def _row_cases(cases: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
