@@ -1,7 +1,7 @@
 """Benchmark of whole runs: pages/s end to end, seconds per stage, peak RSS; 1 and 2 workers, cold and warm cache.
 
 Not a test: it runs `python -m flows.main` as a subprocess per scenario on the
-bundled samples plus ../shared/real (when present) and writes
+bundled samples plus samples/real (the 12 real PDFs) and writes
 benchmarks/results.json. A Prefect server is started once first and its start
 is excluded (a scheduled deployment talks to a running server); "process
 start" (interpreter + importing the flow, measured separately) is reported so
@@ -109,7 +109,7 @@ def release_facts(outputs: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--real", type=Path, default=REPO.parent / "shared" / "real")
+    parser.add_argument("--real", type=Path, default=REPO / "samples" / "real")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nichiiki-bench-"))

@@ -23,6 +23,7 @@ from typing import Sequence
 from extractors.base import provenance, register
 from extractors.columns import column_of, fragments, strip_symbols
 from extractors.grid import Grid, find_grids
+from extractors.layout import Line
 from extractors.values import age_band, fold
 from pipeline.records import ParsedPage, Record, union_bbox
 
@@ -87,26 +88,46 @@ def _tour_values(name: str | None, participants: int | None, text: str, table_to
 
 
 def _panels(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
-    """Named panels: heading, 参加実績 N名 (M世帯), then the panel's text."""
+    """Named panels: heading, 参加実績 N名 (M世帯), then the panel's text.
+
+    Panels sit side by side (a slide) or one above the other (a portrait
+    page): anchors of one column share it, each panel ending where the next
+    one's heading begins.
+    """
     lines = fragments(page)
     anchors = [ln for ln in lines if PANEL_LABEL.search(ln.text) and _PERSONS.search(fold(ln.text))]
+    columns = [column_of(anchor, anchors) for anchor in anchors]
     out = []
     for i, anchor in enumerate(anchors):
-        column = [ln for ln in lines if column_of(ln, anchors) == i]
-        above = [ln for ln in column if ln.bbox[3] <= anchor.bbox[1] + 1 and ln is not anchor]
-        heading = max(above, key=lambda ln: ln.bbox[3]) if above else None
-        if heading is not None and anchor.bbox[1] - heading.bbox[3] > 2 * (anchor.bbox[3] - anchor.bbox[1]):
-            heading = None  # too far above to be the panel's own heading
+        column = [ln for ln in lines if column_of(ln, anchors) == columns[i]]
+        heading = _heading_above(anchor, column)
         name = strip_symbols(heading.text) if heading is not None else None
-        below = [ln for ln in column if ln.bbox[1] >= anchor.bbox[1] - 1]
+        below_next = [a for j, a in enumerate(anchors) if columns[j] == columns[i] and a.bbox[1] > anchor.bbox[1] + 1]
+        end = float("inf")
+        if below_next:
+            following = min(below_next, key=lambda a: a.bbox[1])
+            next_heading = _heading_above(following, column)
+            end = (next_heading or following).bbox[1]
+        below = [ln for ln in column if anchor.bbox[1] - 1 <= ln.bbox[1] < end]
+        boxes = [ln.bbox for ln in below + ([heading] if heading is not None else [])]
+        if not boxes:
+            continue  # nothing of the panel was found on the page: no panel, not a guess
         panel_text = fold("".join(ln.text for ln in sorted(below, key=lambda ln: (ln.bbox[1], ln.bbox[0]))))
         head = fold(anchor.text)
         values = _tour_values(name, _int(_PERSONS.search(head)), panel_text, None)
         if values["households"] is None:
             values["households"] = _int(_HOUSEHOLDS.search(head))
-        box = union_bbox([ln.bbox for ln in below + ([heading] if heading is not None else [])])
-        out.append((values, box, []))
+        out.append((values, union_bbox(boxes), []))
     return out
+
+
+def _heading_above(anchor: Line, column: list[Line]) -> Line | None:
+    """The line right above ``anchor`` in its column, when it is close enough to be the panel's heading."""
+    above = [ln for ln in column if ln.bbox[3] <= anchor.bbox[1] + 1 and ln is not anchor]
+    heading = max(above, key=lambda ln: ln.bbox[3]) if above else None
+    if heading is not None and anchor.bbox[1] - heading.bbox[3] > 2 * (anchor.bbox[3] - anchor.bbox[1]):
+        return None  # too far above to be the panel's own heading
+    return heading
 
 
 def _tables(page: ParsedPage, page_text: str) -> list[tuple[dict, tuple, list[dict]]]:

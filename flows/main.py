@@ -24,7 +24,7 @@ from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
-from pipeline.publish import code_version, new_run_id, utc_now
+from pipeline.publish import code_version, new_run_id, read_manifest, utc_now
 from pipeline.registry import RegistryError, SourceEntry, load_registry
 from pipeline.settings import Settings, SettingsError, load_settings, settings_help
 
@@ -77,6 +77,9 @@ def extract_task(
         logger.info("%s: unchanged (sha256 %s…), result read from the cache in %.2f s", obtained.entry.id, obtained.sha256[:12], seconds)
     else:
         logger.info("%s: extracted %d page(s) in %.2f s: %s", obtained.entry.id, result.info.pages, seconds, {k: len(v) for k, v in result.frames.items()})
+    if isinstance(result, DocumentExtraction):
+        for step in result.failures:  # the document is published without what this step makes
+            logger.warning("%s: %s", obtained.entry.id, step.message)
     return result
 
 
@@ -164,6 +167,7 @@ def nichiiki_flow(
     timings["extract"] = time.perf_counter() - t
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
     failures += [r for r in results if isinstance(r, steps.Failure)]
+    failures += [f for ex in extractions for f in steps.step_failures(ex)]
     for failure in failures:
         logger.warning("FAILED %s", failure.message)
     for ex in extractions:
@@ -188,6 +192,9 @@ def nichiiki_flow(
         "timings": timings,
     }
     release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
+    reviews = read_manifest(release)["outputs"].get("value_reviews", {}).get("rows", 0)
+    if reviews:
+        logger.warning("%d value(s) broke a column check and were set aside (published as null or their row left out): see value_reviews", reviews)
     for check in checks:
         if not check.ok:  # non-blocking ones (blocking failures stop publishing before this)
             logger.warning("check FAILED (non-blocking): %s", check.detail)

@@ -36,7 +36,7 @@ from pipeline.extract import DocumentExtraction
 from pipeline.publish import code_version
 from pipeline.schema import SCHEMA_VERSION
 
-FORMAT = 1
+FORMAT = 2  # 2: results carry the document's failed steps (such results are not stored)
 
 
 @lru_cache(maxsize=1)

@@ -10,26 +10,38 @@ import hashlib
 import os
 import re
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
 
 from extractors.base import Registered, all_extractors
 from extractors.linking import link_document
+from pipeline.errors import DocumentError
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
-from pipeline.sandbox import report_progress
+from pipeline.sandbox import is_native_oom, report_progress
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.textlayer import with_text_layer
 
 # OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
 REPO_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """One per-document step (an extractor, linking, the text stage) that raised; the rest of the document stands."""
+
+    stage: str  # extract:<extractor>, link, text
+    error_class: str
+    message: str
+    page: int | None = None  # the page being read when it raised, when known
 
 
 @dataclass
@@ -40,6 +52,7 @@ class DocumentExtraction:
     info: DocumentInfo
     frames: dict[str, pd.DataFrame]
     timings: dict[str, float] = field(default_factory=dict)
+    failures: list[StepFailure] = field(default_factory=list)
 
 
 def sha256_file(path: Path) -> str:
@@ -73,14 +86,61 @@ def parse_pages(
         doc.close()
 
 
-def run_extractors(pages: list[ParsedPage], extractors: Iterable[Registered] | None = None) -> tuple[list[Record], dict[str, float]]:
+def run_extractors(
+    pages: list[ParsedPage], extractors: Iterable[Registered] | None = None
+) -> tuple[list[Record], dict[str, float], list[StepFailure]]:
+    """Every extractor over ``pages``; one that raises costs only its own records."""
     records: list[Record] = []
     timings: dict[str, float] = {}
+    failures: list[StepFailure] = []
     for ex in extractors if extractors is not None else all_extractors():
         started = time.perf_counter()
-        records.extend(ex(pages))
-        timings[f"extract:{ex.name}"] = time.perf_counter() - started
-    return records, timings
+        stage = f"extract:{ex.name}"
+        produced, failure = run_step(stage, ex, pages)
+        if failure is None:
+            records.extend(produced)
+        else:
+            failures.append(failure)
+        timings[stage] = time.perf_counter() - started
+    return records, timings, failures
+
+
+def run_step(stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, StepFailure | None]:
+    """``fn(*args)``, or ``(None, failure)`` when it raised.
+
+    Budgets and document errors are not the step's own failure: running out
+    of memory (MemoryError, or a native library's failed allocation), or a
+    DocumentError, still ends the whole document (the sandbox reports it), so
+    they propagate.
+    """
+    try:
+        return fn(*args, **kwargs), None
+    except (DocumentError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — one step's bug must not cost the document
+        if is_native_oom(exc):  # a native library's failed allocation is the memory budget too
+            raise
+        return None, step_failure(stage, exc)
+
+
+def step_failure(stage: str, exc: BaseException) -> StepFailure:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {Path(last[0].filename).name}:{last[0].lineno} in {last[0].name})" if last else ""
+    return StepFailure(stage, type(exc).__name__, f"{stage} failed: {type(exc).__name__}: {exc}{where}", _page_of(exc))
+
+
+def _page_of(exc: BaseException) -> int | None:
+    """The page the innermost frame of the traceback was working on: a ParsedPage among its locals."""
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for value in frame.f_locals.values():
+            if isinstance(value, ParsedPage):
+                return value.page_number
+    return None
 
 
 def records_to_frames(records: Iterable[Record]) -> dict[str, pd.DataFrame]:
@@ -116,15 +176,45 @@ def extract_pdf(
     report_progress(0)  # extraction spans pages: only the document budget applies from here
     timings["parse"] = time.perf_counter() - started
     with _ocr_cache_for_extractors(cache_dir):
-        records, extract_timings = run_extractors(pages)
+        records, extract_timings, failures = run_extractors(pages)
     timings.update(extract_timings)
+    frames = records_to_frames(records)
     started = time.perf_counter()
-    frames = link_document(records_to_frames(records))  # needs the whole document's consortia
+    linked, failure = run_step("link", link_document, frames)  # needs the whole document's consortia
+    if failure is None:
+        frames = linked
+    else:
+        failures.append(failure)  # rows stay as the extractors made them: unlinked
     timings["link"] = time.perf_counter() - started
     started = time.perf_counter()
-    frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")
+    cleaned, failure = run_step("text", run_text_stage, frames, nlp_cache_dir=default_cache_dir() / "nlp")
+    if failure is None:
+        frames = cleaned
+    else:
+        failures.append(failure)
+        frames = uncleaned(frames)
     timings["text"] = time.perf_counter() - started
-    return DocumentExtraction(doc_id, sha256, source, info, frames, timings)
+    return DocumentExtraction(doc_id, sha256, source, info, frames, timings, failures)
+
+
+def uncleaned(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Frames as the text stage would leave them had it changed nothing: each cleaned column equals its raw twin.
+
+    So the raw field with no ``corrections`` applied still gives the cleaned
+    one, and no place is claimed (``places`` is empty, ``jis_codes`` too).
+    """
+    out = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        spec = DATASETS.get(name)
+        for column in spec.clean_fields if spec else ():
+            target = column.removesuffix("_raw")
+            if column in frame.columns and (target not in frame.columns or frame[target].map(lambda v: not isinstance(v, (list, tuple))).all()):
+                frame[target] = frame[column].where(frame[column].map(lambda v: isinstance(v, str)), None)
+        if name == "consortia" and "jis_codes" not in frame.columns:
+            frame["jis_codes"] = [[] for _ in range(len(frame))]
+        out[name] = frame
+    return out
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction, concat_frames, doc_id_for
 from pipeline.publish import new_run_id, validate_frames, write_datasets
 from pipeline.registry import SourceEntry
-from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame
+from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame, step_failures
 from pipeline.extract import sha256_file
 from pipeline.publish import utc_now
 
@@ -51,14 +51,16 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
             report.failures.append(result)
         else:
             report.extractions.append(result)
+    report.failures += [f for ex in report.extractions for f in step_failures(ex)]
     frames = concat_frames(ex.frames for ex in report.extractions)
     frames["documents"] = documents_frame(report.extractions, obtained, Path.cwd())
     if report.failures:
         frames["failures"] = failures_frame(report.failures)
-    failed = [c for c in check_statements(frames) if not c.ok]
+    validated = validate_frames(frames, run_id)
+    failed = [c for c in check_statements(validated) if c.blocking and not c.ok]
     if failed:
         raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
-    return validate_frames(frames, run_id), report
+    return validated, report
 
 
 def extract_to_folder(pdfs: list[Path], out: Path) -> ExtractReport:

@@ -29,7 +29,7 @@ import pandera.errors
 from pipeline import __version__
 from pipeline.errors import ValidationFailed
 from pipeline.safepath import safe_name
-from pipeline.schema import DATASETS, SCHEMA_VERSION, empty_frame
+from pipeline.schema import DATASETS, SCHEMA_VERSION, _is_bbox, empty_frame
 
 RELEASES = "releases"
 CURRENT = "current"
@@ -72,31 +72,117 @@ def code_version() -> str:
 
 # ---------------------------------------------------------------- validation
 
+# Where values that broke a column check are listed (pipeline/schema.py: ValueReviews).
+REVIEWS = "value_reviews"
+
 
 def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.DataFrame]:
     """Stamp ``run_id``, validate every dataset, and return the coerced frames.
 
     Every known dataset is present in the result (empty when no document had
-    one), so a release always has the same files. Raises ValidationFailed
-    naming the dataset, the rows and the checks that failed.
+    one), so a release always has the same files. A value that breaks a
+    column check costs only itself: it is published as null, or, in a key or
+    non-nullable column, its row is left out; either way it becomes a
+    ``value_reviews`` row naming the dataset, row, column, value and check.
+    What no row can explain (a missing or unknown column, a dataset without a
+    schema: the code's fault, not the document's) raises ValidationFailed
+    naming the dataset and the checks that failed.
     """
     validated: dict[str, pd.DataFrame] = {}
+    reviews: list[dict] = []
     problems: list[str] = []
     for name, spec in DATASETS.items():
+        if name == REVIEWS:
+            continue
         frame = frames.get(name)
-        frame = empty_frame(name) if frame is None or frame.empty else frame.copy()
+        frame = empty_frame(name) if frame is None or frame.empty else frame.reset_index(drop=True)
         frame["run_id"] = run_id
         frame = frame[[c for c in spec.columns if c in frame.columns] + [c for c in frame.columns if c not in spec.columns]]
-        try:
-            validated[name] = spec.model.validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            problems.append(_describe_failures(name, frame, exc.failure_cases))
-    unknown = sorted(set(frames) - set(DATASETS))
+        # A check that errors on a whole column (a comparison with a stray string) fails it
+        # without naming rows: it passes again once the rows' own failures are set aside.
+        for _attempt in range(3):
+            try:
+                validated[name] = spec.model.validate(frame, lazy=True)
+                break
+            except pandera.errors.SchemaErrors as exc:
+                cases = _row_cases(exc.failure_cases, frame)
+                if cases.empty:
+                    problems.append(_describe_failures(name, frame, exc.failure_cases))
+                    break
+                frame, rejected = _set_aside(name, frame, cases, run_id)
+                reviews += rejected
+        else:
+            problems.append(f"{name}: still failing after setting aside the failing values")
+    unknown = sorted(set(frames) - set(DATASETS) - {REVIEWS})
     if unknown:
         problems.append(f"datasets without a schema: {', '.join(unknown)} (add them to pipeline/schema.py)")
     if problems:
         raise ValidationFailed(", ".join(sorted({p.split(':', 1)[0] for p in problems})), "\n".join(problems))
+    review_frame = pd.DataFrame(reviews, columns=DATASETS[REVIEWS].columns) if reviews else empty_frame(REVIEWS)
+    validated[REVIEWS] = DATASETS[REVIEWS].model.validate(review_frame.assign(run_id=run_id), lazy=True)
     return validated
+
+
+def _row_cases(cases: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The failures that are one value of one row (not a column or the frame as a whole)."""
+    if cases.empty or "index" not in cases.columns:
+        return cases.iloc[0:0]
+    one_row = cases["index"].map(lambda i: i is not None and not _missing(i) and i in frame.index)
+    return cases[one_row & cases["column"].isin(frame.columns)]
+
+
+def _set_aside(name: str, frame: pd.DataFrame, cases: pd.DataFrame, run_id: str) -> tuple[pd.DataFrame, list[dict]]:
+    """Null each failing value, or drop its row where null is not allowed; one review row per value."""
+    spec = DATASETS[name]
+    schema = spec.model.to_schema()
+    kept = frame.copy()
+    drop: set = set()
+    reviews: list[dict] = []
+    for (where, column), failed in cases.groupby(["index", "column"], sort=True):
+        index = frame.index[frame.index.get_loc(where)]
+        checks = "; ".join(dict.fromkeys(str(c) for c in failed["check"]))
+        definition = schema.columns.get(column)
+        nullable = definition is not None and definition.nullable and column not in spec.key
+        action = "nulled" if nullable else "row_dropped"
+        reviews.append(_review_row(name, frame, index, column, checks, action, run_id))
+        if nullable:
+            kept[column] = kept[column].astype(object)
+            kept.at[index, column] = None
+        else:
+            drop.add(index)
+    return kept.drop(index=sorted(drop)), reviews
+
+
+def _review_row(name: str, frame: pd.DataFrame, index: object, column: str, check: str, action: str, run_id: str) -> dict:
+    row = frame.loc[index]
+    keys = [k for k in DATASETS[name].key if k in frame.columns]
+    value = row[column]
+    page = row.get("page")
+    bbox = row.get("bbox")
+    return {
+        "doc_id": row["doc_id"] if isinstance(row.get("doc_id"), str) else None,
+        "dataset": name,
+        "record_key": "|".join(_key_text(row[k]) for k in keys) if keys else str(index),
+        "column": column,
+        "raw_value": None if _missing(value) else str(_plain(value)),
+        "failed_check": check,
+        "action": action,
+        "page": int(page) if pd.api.types.is_number(page) and not _missing(page) and float(page).is_integer() else None,
+        "bbox": list(bbox) if bbox is not None and _is_bbox(bbox) else None,
+        "extractor": row["extractor"] if isinstance(row.get("extractor"), str) else None,
+        "run_id": run_id,
+    }
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and arrays are values, not missing
+        return False
+
+
+def _key_text(value: object) -> str:
+    return "" if _missing(value) else str(_plain(value))
 
 
 def _describe_failures(name: str, frame: pd.DataFrame, cases: pd.DataFrame, limit: int = 20) -> str:

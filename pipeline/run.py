@@ -48,6 +48,7 @@ class Failure:
     error_class: str
     message: str
     failed_at: str = field(default_factory=utc_now)
+    page: int | None = None  # for a step of a document that was published without that step's rows
 
     @classmethod
     def from_exception(cls, doc_id: str, source: str, sha256: str | None, stage: str, exc: BaseException) -> "Failure":
@@ -55,6 +56,14 @@ class Failure:
             return cls(doc_id, source, sha256, exc.stage, type(exc).__name__, str(exc))
         message = f"{source}: {stage} failed: {type(exc).__name__}: {exc}"
         return cls(doc_id, source, sha256, stage, type(exc).__name__, message)
+
+
+def step_failures(extraction: DocumentExtraction) -> list[Failure]:
+    """The steps of a published document that failed (an extractor, linking, the text stage), as failure records."""
+    return [
+        Failure(extraction.doc_id, extraction.source, extraction.sha256, f.stage, f.error_class, f"{extraction.source}: {f.message}", page=f.page)
+        for f in extraction.failures
+    ]
 
 
 class NothingExtracted(RuntimeError):
@@ -89,7 +98,9 @@ def process_document(
     This is the per-document unit the flow maps over documents and the cache
     covers: per-document stages added after extraction belong inside it, so
     an unchanged re-run skips them too. Failures are never cached (a timeout
-    or a missing dependency may succeed next time). A hit's timings are only
+    or a missing dependency may succeed next time), nor is a result one of
+    whose steps failed (an extractor, linking, the text stage), for the same
+    reason: it is recomputed, and reports its failed steps again, each run. A hit's timings are only
     ``cache:read``, so the manifest reports the time actually spent.
     With ``limits``, extraction runs in the sandbox (a child process under
     those budgets); without, in this process. OCR results are cached by image
@@ -107,7 +118,7 @@ def process_document(
         result = extract_guarded(obtained, limits, ocr_cache_dir=ocr_cache_dir)
     else:
         result = extract_obtained(obtained, ocr_cache_dir)
-    if key is not None and isinstance(result, DocumentExtraction):
+    if key is not None and isinstance(result, DocumentExtraction) and not result.failures:
         started = time.perf_counter()
         cache.put(key, result)
         result.timings["cache:write"] = time.perf_counter() - started
@@ -180,14 +191,14 @@ def check_and_publish(
     manifest: dict,
     outputs_dir: Path,
 ) -> tuple[Path, list[CheckResult]]:
-    """Run cross-dataset checks and validation; publish only when both pass."""
+    """Validate (values that break a column check are set aside row by row), then run cross-dataset checks; publish unless a blocking one fails."""
     started = time.perf_counter()
+    validated = validate_frames(frames, manifest["run_id"])
     # Tour cross-checks are recorded but never block (the report's own figures disagree).
-    checks = check_statements(frames) + check_tours(frames)
+    checks = check_statements(validated) + check_tours(validated)
     failed = [c for c in checks if c.blocking and not c.ok]
     if failed:
         raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
-    validated = validate_frames(frames, manifest["run_id"])
     manifest = dict(manifest, checks=[c.as_dict() for c in checks], schema_version=SCHEMA_VERSION)
     manifest.setdefault("timings", {})["validate"] = time.perf_counter() - started
     started = time.perf_counter()

@@ -66,7 +66,9 @@ class Consortia(Provenanced):
 
     consortium_id: Series[str] = pa.Field(description="Stable id: <doc_id>#<row>")
     row: Series[int] = pa.Field(ge=1, description="1-based order of the row in the matrix, across pages")
-    round: Series[int] = pa.Field(isin=[1, 2, 3, 4, 5], description="Selection round (1次 → 1)")
+    round: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, isin=[1, 2, 3, 4, 5], description="Selection round (1次 → 1); null when what was read is no round (see value_reviews)"
+    )
     region_raw: Series[str] = pa.Field(description="地域名 exactly as printed")
     consortium_name_raw: Series[str] = pa.Field(description="コンソーシアム名 exactly as printed")
     tour: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="ツアー実施: ○ → true, — → false")
@@ -101,7 +103,9 @@ class ConsortiumIssues(Provenanced):
 
     consortium_id: Series[str] = pa.Field(nullable=True, description="Linked consortia row; null when unlinkable")
     row: Series[int] = pa.Field(ge=1, description="1-based order in this table, across pages")
-    round: Series[int] = pa.Field(isin=[1, 2, 3, 4, 5], description="Selection round")
+    round: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, isin=[1, 2, 3, 4, 5], description="Selection round; null when what was read is no round (see value_reviews)"
+    )
     consortium_name_raw: Series[str] = pa.Field(description="Name exactly as printed in this table")
     consortium_name: Series[str] = pa.Field(description="The name cleaned by the text stage (see corrections)")
     themes_raw: Series[str] = pa.Field(description="二地域居住を進める上でのテーマ as printed")
@@ -148,15 +152,19 @@ class Documents(pa.DataFrameModel):
 
 
 class Failures(pa.DataFrameModel):
-    """Quarantine: one row per document that failed a stage in the run."""
+    """Quarantine: one row per document that failed a stage, or per step of a published document that failed."""
 
     doc_id: Series[str] = pa.Field(description="Id from sources.yaml")
     source: Series[str] = pa.Field(description="URL or path that was read")
     sha256: Series[str] = pa.Field(nullable=True, description="sha256 of the bytes, when they were obtained")
-    stage: Series[str] = pa.Field(description="fetch, parse, extract, validate, ...")
+    stage: Series[str] = pa.Field(
+        description="fetch, parse, extract (the whole document failed); extract:<extractor>, link, text (only that "
+        "step failed: the document's other datasets are published)"
+    )
     error_class: Series[str] = pa.Field(description="Exception class")
     message: Series[str] = pa.Field(description="What went wrong, naming the source")
     failed_at: Series[str] = pa.Field(description="UTC ISO 8601")
+    page: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1, description="Page the failed step was reading, when known")
     run_id: Series[str] = pa.Field(description="Run that recorded the failure")
 
     class Config:
@@ -467,6 +475,45 @@ SCANMARKS_DATASETS = [
 # --- end scanmarks ---
 
 
+# --- row-level validation: values that broke a column check ---
+VALUE_REVIEW_ACTIONS = ["nulled", "row_dropped"]
+
+
+class ValueReviews(pa.DataFrameModel):
+    """Values that broke their column's check: published as null (or, in a key column, their row left out)."""
+
+    doc_id: Series[str] = pa.Field(nullable=True, description="Document of the row; null when that was what failed")
+    dataset: Series[str] = pa.Field(description="Dataset of the value")
+    record_key: Series[str] = pa.Field(description="Key values of the row as read, joined by '|'")
+    column: Series[str] = pa.Field(description="Column of the value")
+    raw_value: Series[str] = pa.Field(nullable=True, description="The value as extracted, as text; null when it was missing")
+    failed_check: Series[str] = pa.Field(
+        description="The checks it broke, as pandera names them, joined by '; ' (isin([1, 2, 3, 4, 5]), coerce_dtype('int64'), ...)"
+    )
+    action: Series[str] = pa.Field(isin=VALUE_REVIEW_ACTIONS, description="nulled: published as null; row_dropped: the row was left out (key or non-nullable column)")
+    page: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Page of the row, when it had one")
+    bbox: Series[object] = pa.Field(nullable=True, description="Box of the row, PDF points")
+    extractor: Series[str] = pa.Field(nullable=True, description="Extractor that produced the row")
+    run_id: Series[str] = pa.Field(description="Run that reviewed the value")
+
+    @pa.check("bbox", element_wise=True, name="bbox_is_4_numbers")
+    def _bbox_shape(cls, value: object) -> bool:  # noqa: N805
+        return _is_bbox(value)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+REVIEW_DATASETS = [
+    DatasetSpec(
+        "value_reviews", ValueReviews, ("doc_id", "dataset", "record_key", "column"),
+        "Values that broke a column check, published as null or their row left out",
+    ),
+]
+# --- end row-level validation ---
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
@@ -507,6 +554,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         *NARRATIVE_DATASETS,
         *SCANMARKS_DATASETS,
+        *REVIEW_DATASETS,
     ]
 }
 

@@ -32,7 +32,7 @@ NAMES = ("budget", "case_studies", "expert_opinions", "tours", "tour_statements"
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "outputs" / "bench_tables4.json"
-    files = sorted((REPO / "samples").glob("*.pdf")) + sorted(Path("/work/shared/real").glob("*.pdf"))
+    files = sorted((REPO / "samples").glob("*.pdf")) + sorted((REPO / "samples" / "real").glob("*.pdf"))
     results = []
     for path in files:
         doc = open_document(path, str(path))

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/robustness.py [FOLDER] [--out benchmarks/robustness.json]
 
-FOLDER defaults to ../shared/real next to the repository. Every PDF goes
+FOLDER defaults to samples/real (the 12 real PDFs bundled with their sources). Every PDF goes
 through the pipeline's one entry point (pipeline.extract.extract_pdf), so
 what passes here is what `make run` does. A document that fails is reported
 with the error class and message and the run goes on; the exit status is 1
@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.extract import doc_id_for, extract_pdf  # noqa: E402
 
-DEFAULT_FOLDER = REPO.parent / "shared" / "real"
+DEFAULT_FOLDER = REPO / "samples" / "real"
 DEFAULT_OUT = REPO / "benchmarks" / "robustness.json"
 
 
@@ -54,6 +54,8 @@ def measure(path: Path) -> dict:
         row["other_rows"] = sum(len(f) for name, f in frames.items()
                                 if name not in ("sections", "footnotes", "notices", "tables"))
         row["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
+        # Steps that raised: the document was still extracted, without what they make.
+        row["failed_steps"] = [f"{f.stage}: {f.error_class}" + (f" (page {f.page})" if f.page else "") for f in result.failures]
     row["seconds"] = round(time.perf_counter() - started, 3)
     return row
 

@@ -323,7 +323,7 @@ def publish_big(outputs: str) -> None:
     rnd = random.Random(1)
     rows = [
         {"doc_id": f"d{i}", "source": "s", "sha256": None, "stage": "parse", "error_class": "E",
-         "message": "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(400)), "failed_at": utc_now()}
+         "message": "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(400)), "failed_at": utc_now(), "page": None}
         for i in range(10000)
     ]
     from pipeline.publish import validate_frames

@@ -55,7 +55,7 @@ def test_notice_letterhead_and_numbers(text_notice):
     first = rate.iloc[0]
     parent = items.loc[first["parent_id"]]
     assert (first["label"], parent["label"], items.loc[parent["parent_id"], "label"]) == ("①", "（3）", "2")
-    validate_frames(text_notice.frames, "test-run")
+    assert validate_frames(text_notice.frames, "test-run")["value_reviews"].empty  # every value passed its check
 
 
 def test_reports_are_not_notices():
@@ -147,4 +147,4 @@ def test_scanned_notice_matches_text_notice(text_notice, scan_notice):
     assert amounts == {5_000_000, 400_000} and rates == {0.5}
     top = [fold(x) for x in scan["notice_items"].query("level == 0")["label"]]
     assert top[:2] == ["1", "2"]
-    validate_frames(scan, "test-run")
+    assert validate_frames(scan, "test-run")["value_reviews"].empty

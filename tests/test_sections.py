@@ -74,6 +74,7 @@ def test_frames_validate(join_extraction, tsuchi_extraction):
     for result in (join_extraction, tsuchi_extraction):
         validated = validate_frames(result.frames, "test-run")
         assert len(validated["sections"]) == len(result.frames["sections"])
+        assert validated["value_reviews"].empty  # no value was set aside
 
 
 @pytest.mark.parametrize(

@@ -139,3 +139,35 @@ def test_tables4_extractors_yield_nothing_on_other_samples():
         assert extract_expert_opinions(pages) == []
         if name != "mlit_gaiyo.pdf":
             assert extract_budget_items(pages) == []
+
+
+def stacked_panels_pdf() -> bytes:
+    """A portrait page whose tour panels sit one above the other, each label a little left of the one above."""
+    doc = pymupdf.open()
+    page = new_page(doc, landscape=False)
+    text(page, 40, 40, "モニターツアーの実施状況", 14)
+    y = 80
+    for x0, name, head, lines in [
+        (50, "上田移動推進協議会", "参加実績 12名（5世帯）", ["（内訳：男性7名／女性5名）", "総滞在日数：40日"]),
+        (46, "岡山暮らしラボ", "参加実績 9名", ["参加者は首都圏在住者が中心。", "女性4名が参加。"]),
+        (48, "鳥羽しごと体験会", "参加実績 6名（3世帯）", ["総滞在日数：12日"]),
+    ]:
+        text(page, x0, y, name, 12)
+        text(page, x0 + 6, y + 20, head, 11)
+        for i, line in enumerate(lines):
+            text(page, x0 + 6, y + 38 + i * 16, line, 10)
+        y += 38 + len(lines) * 16 + 40
+    return doc.tobytes()
+
+
+def test_panels_stacked_on_a_portrait_page_are_read_each_with_its_own_figures():
+    doc = pymupdf.open(stream=stacked_panels_pdf(), filetype="pdf")
+    records = extract_tours(parsed(doc))
+    tours = [r.values for r in records if r.dataset == "tours"]
+    assert [(t["consortium_name_raw"], t["participants"], t["participants_male"], t["participants_female"], t["households"], t["stay_days"]) for t in tours] == [
+        ("上田移動推進協議会", 12, 7, 5, 5, 40),
+        ("岡山暮らしラボ", 9, None, 4, None, None),  # the panel above's figures stay with it
+        ("鳥羽しごと体験会", 6, None, None, 3, 12),
+    ]
+    boxes = [r.provenance.bbox for r in records if r.dataset == "tours"]
+    assert all(a[3] <= b[1] for a, b in zip(boxes, boxes[1:]))  # one panel's box ends above the next one's
