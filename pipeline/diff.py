@@ -15,6 +15,7 @@ scalars become Python scalars; bboxes match within BBOX_TOLERANCE points.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -142,7 +143,7 @@ def normalize(value: Any) -> Any:
         return {k: normalize(v) for k, v in value.items()}
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, (pd.Timestamp, datetime.date)):  # Timestamp is a datetime is a date
         return value.isoformat()
     return value
 

@@ -44,7 +44,7 @@ def rows(names: list[str], sha: str) -> pd.DataFrame:
     return pd.DataFrame([
         {
             "doc_id": "tbl", "source_sha256": sha, "page": 1, "bbox": [40.0, 100.0 + 30 * i, 800.0, 130.0 + 30 * i],
-            "extractor": "matrix", "extractor_version": "1.0", "run_id": "r", "consortium_id": f"tbl#{i + 1}",
+            "extractor": "matrix", "extractor_version": "1.0", "run_id": "r", "consortium_id": f"tbl|{i + 1}",
             "row": i + 1, "round": 1, "region_raw": "町", "consortium_name_raw": n, "tour": False, "ocr": False,
         }
         for i, n in enumerate(names)
