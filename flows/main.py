@@ -24,6 +24,7 @@ from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
+from pipeline.pdfstore import store_pdf, without_local_roots
 from pipeline.publish import code_version, new_run_id, utc_now
 from pipeline.registry import RegistryError, SourceEntry, load_registry
 from pipeline.settings import Settings, SettingsError, load_settings, settings_help
@@ -146,6 +147,8 @@ def nichiiki_flow(
     got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
     obtained = [g for g in got if isinstance(g, steps.Obtained)]
     failures = [g for g in got if isinstance(g, steps.Failure)]
+    for o in obtained:  # every input by sha256, so a later diff can crop this release's sources
+        store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir))
     timings["obtain"] = time.perf_counter() - t
 
     task_config = settings.task_config()
@@ -187,6 +190,8 @@ def nichiiki_flow(
         "failures": [f.__dict__ for f in failures],
         "timings": timings,
     }
+    # Paths under the registry's folder or this checkout are written relative to it.
+    manifest = without_local_roots(manifest, [Path(sources).resolve().parent, REPO_ROOT, Path.cwd()])
     release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
     for check in checks:
         if not check.ok:  # non-blocking ones (blocking failures stop publishing before this)
