@@ -110,7 +110,9 @@ class ThemeMarks(Provenanced):
     row: Series[int] = pa.Field(ge=1, description="Matrix row (as consortia.row)")
     group: Series[str] = pa.Field(nullable=True, metadata=CATEGORICAL, description="Spanning group header (中長期的課題, 取組テーマ)")
     theme: Series[str] = pa.Field(metadata=CATEGORICAL, description="The sub-column header the mark sits under")
-    mark: Series[str] = pa.Field(isin=list(MARKS), description="● (main) or ○ (related), glyph variants unified")
+    mark: Series[str] = pa.Field(
+        isin=list(MARKS), description="● or ○ as printed, glyph variants unified (docs/datasets.md: what each marks in the MLIT matrix)"
+    )
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
 

@@ -70,14 +70,14 @@ def test_flow_publishes_good_documents_and_records_bad_ones(prefect_harness, tmp
     assert report["valid"] and report["exit_code"] == 0, errors(report)[:20]
     assert len(report["tasks"]) == len(manifest["outputs"])
     assert str(tmp_path) not in (release / "manifest.json").read_text(encoding="utf-8")
-    # Which consortia in 北海道 have ● in 域内交通: one plain join on the shared key.
+    # Which consortia in 北海道 have a mark in 域内交通 (the report prints ○ there; docs/datasets.md): one plain join.
     hokkaido = duckdb.sql(
         f"select c.consortium_name from '{release}/consortia.parquet' c join '{release}/theme_marks.parquet' m "
-        "using (consortium_id) where c.prefecture = '北海道' and m.theme = '域内交通' and m.mark = '●' order by c.row"
+        "using (consortium_id) where c.prefecture = '北海道' and m.theme = '域内交通' and m.mark = '○' order by c.row"
     ).fetchall()
     marks = pd.read_parquet(release / "theme_marks.parquet")
     expected = consortia[consortia["prefecture"] == "北海道"].merge(
-        marks[(marks["theme"] == "域内交通") & (marks["mark"] == "●")], on="consortium_id"
+        marks[(marks["theme"] == "域内交通") & (marks["mark"] == "○")], on="consortium_id"
     )
     assert [name for (name,) in hokkaido] == list(expected.sort_values("row_x")["consortium_name"]) and hokkaido
 
