@@ -45,7 +45,7 @@ def test_contradictory_case_is_flagged_not_guessed(senkoteki_extraction):
     assert "contradictory" in wakayama["flag_reason"]
     assert "北見" in wakayama["flag_reason"] and "和歌山市" in wakayama["flag_reason"]
     kitami = frame[frame["place_raw"] == "北海道北見市"].iloc[0]
-    assert kitami["consortium_id"] == "mlit_r7_senkoteki#27" and not kitami["flag"]
+    assert kitami["consortium_id"] == "mlit_r7_senkoteki|27" and not kitami["flag"]
     assert Counter(frame["flag"]) == {False: 23, True: 3}
 
 
