@@ -393,7 +393,7 @@ CSS = """
 body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:1.5em;color:#222;max-width:1400px;overflow-wrap:anywhere}
 table{max-width:100%} .labels code{word-break:break-all}
 .pages>.page{display:none} .pages>.page.first{display:block}
-.pages:has(>.page:target)>.page{display:none} .pages>.page:target{display:block}
+.pages:has(>.page:target)>.page:not(:target){display:none} .pages>.page:target{display:block}
 .pager a{margin:0 .2em} .provenance-only{color:#666}
 h1{margin:0 0 .2em} .labels{color:#555;font-size:.9em} code{background:#f3f3f3;padding:0 .3em}
 #verdict{font-size:1.2em;font-weight:bold;padding:.5em .8em;border-radius:4px;margin:.8em 0;display:inline-block}

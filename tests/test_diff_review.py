@@ -7,12 +7,15 @@ second folder: the old PDF then exists only in the content-addressed store.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pymupdf
 import pytest
 
 from conftest import SAMPLES
+from frictionless_check import errors, frictionless_validate
 from pipeline.diff import diff_outputs
 from pipeline.diff_cli import main as diff_main
 from pipeline.local import extract_to_folder
@@ -53,6 +56,18 @@ def one_cell_change(tmp_path_factory) -> tuple[Path, Path, Path]:
     _turn_first_filled_mark_hollow(pdf)
     extract_to_folder([pdf], work / "new", cache_dir=cache)
     return work / "old", work / "new", cache
+
+
+def test_extract_folder_names_its_inputs_by_sha256_and_is_a_data_package(one_cell_change) -> None:
+    old, new, cache = one_cell_change
+    manifests = [json.loads((folder / "manifest.json").read_text(encoding="utf-8")) for folder in (old, new)]
+    (old_input,), (new_input,) = (m["inputs"] for m in manifests)
+    assert old_input["sha256"] != new_input["sha256"]
+    for item in (old_input, new_input):
+        stored = Path(item["stored"])
+        assert stored == stored_path(cache, item["sha256"]) and hashlib.sha256(stored.read_bytes()).hexdigest() == item["sha256"]
+    report = frictionless_validate(old)
+    assert report["valid"], errors(report)[:10]
 
 
 def test_one_cell_change_is_listed_once_and_provenance_is_counted(one_cell_change, capsys) -> None:
@@ -98,3 +113,31 @@ def test_report_of_a_one_cell_change_is_small_and_shows_it_first_with_both_crops
     # It fits the window: nothing scrolls sideways.
     overflow = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert overflow[0] <= overflow[1], overflow
+
+
+def test_many_changed_rows_come_in_pages(browser, tmp_path: Path) -> None:  # noqa: F811
+    import pandas as pd
+
+    from pipeline.report_html import CARDS_PER_PAGE, write_html
+    from test_report_html import rows
+
+    n = 2 * CARDS_PER_PAGE + 5
+    names = [f"協議会{i}" for i in range(n)]
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir(), new.mkdir()
+    rows(names, "a" * 64).to_parquet(old / "consortia.parquet", index=False)
+    rows([f"{name}（改）" for name in names], "a" * 64).to_parquet(new / "consortia.parquet", index=False)
+    report = write_html(diff_outputs(old, new), tmp_path / "paged.html", lambda doc_id, sha: None)
+
+    def visible_rows() -> list[int]:
+        return browser.execute_script(
+            "return [...document.querySelectorAll('#ds-consortia .row-card')].filter(c => c.offsetParent !== null)"
+            ".map(c => Number(c.querySelectorAll('.card-head b')[1].textContent))"
+        )
+
+    browser.set_window_size(WINDOW_WIDTH, 1000)
+    load(browser, report)
+    assert visible_rows() == list(range(1, CARDS_PER_PAGE + 1))
+    browser.find_element("css selector", "#ds-consortia nav.pager a[href$='-p3']").click()
+    assert visible_rows() == list(range(2 * CARDS_PER_PAGE + 1, n + 1))
+    assert len(pd.read_parquet(new / "consortia.parquet")) == n
