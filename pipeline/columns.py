@@ -25,7 +25,7 @@ from typing import Any
 import pandera.pandas as pa
 import pyarrow
 
-from pipeline.schema import DATASETS, DatasetSpec
+from pipeline.schema import DatasetSpec
 
 _ITEM_TYPES = {"string": pyarrow.string(), "integer": pyarrow.int64(), "number": pyarrow.float64()}
 
@@ -129,7 +129,3 @@ def _column_type(name: str, column: pa.Column) -> ColumnType:
         table_format=table_format,
         items=items,
     )
-
-
-def dataset_types() -> dict[str, list[ColumnType]]:
-    return {name: column_types(spec) for name, spec in DATASETS.items()}

@@ -130,6 +130,11 @@ class DatasetDiff:
         return _column_counts(self.provenance_changed)
 
     @property
+    def value_column_counts(self) -> dict[str, int]:
+        """How many value-changed rows each value column changed in (where-from columns left out)."""
+        return _column_counts(self.value_changed, values_only=True)
+
+    @property
     def changed_column_counts(self) -> dict[str, int]:
         """How many changed rows each column changed in: a systematic shift shows at a glance."""
         return _column_counts(self.changed)
@@ -138,10 +143,10 @@ class DatasetDiff:
         return {k: row.get(k) for k in self.key}
 
 
-def _column_counts(changes: list[RowChange]) -> dict[str, int]:
+def _column_counts(changes: list[RowChange], values_only: bool = False) -> dict[str, int]:
     counts: dict[str, int] = {}
     for change in changes:
-        for column in change.changed_columns:
+        for column in [c.column for c in change.value_cells] if values_only else change.changed_columns:
             counts[column] = counts.get(column, 0) + 1
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 

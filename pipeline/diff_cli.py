@@ -123,8 +123,7 @@ def print_summary(diff: OutputDiff, console: Console, limit: int = 20) -> None:
             continue
         heading = Text(f"\n{ds.name}", style="bold")
         if ds.value_changed:
-            value_counts = _value_column_counts(ds)
-            heading.append("  changed columns: " + ", ".join(f"{c}×{n}" for c, n in value_counts.items()), style="dim")
+            heading.append("  changed columns: " + ", ".join(f"{c}×{n}" for c, n in ds.value_column_counts.items()), style="dim")
         console.print(heading)
         shown = lines if limit <= 0 else lines[:limit]
         for line in shown:
@@ -150,14 +149,6 @@ def print_source_changes(diff: OutputDiff, console: Console) -> None:
     console.print(Text(f"\nsource PDFs changed ({len(changes)} document(s)):", style="bold"))
     for doc_id, (old, new) in changes.items():
         console.print(Text(f"  {doc_id}: {_show(old, 12)} → {_show(new, 12)}"))
-
-
-def _value_column_counts(ds: DatasetDiff) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for change in ds.value_changed:
-        for cell in change.value_cells:
-            counts[cell.column] = counts.get(cell.column, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def main(argv: list[str] | None = None) -> int:

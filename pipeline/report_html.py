@@ -331,7 +331,7 @@ def _dataset_html(ds: DatasetDiff, cropper: _Cropper) -> str:
     parts.append(f'<p class="meta">Rows matched on <code>{html.escape(key)}</code>. '
                  f"{len(ds.value_changed)} changed, {len(ds.removed)} removed, {len(ds.added)} added.</p>")
     if ds.value_changed:
-        counts = ", ".join(f"<code>{html.escape(c)}</code> in {n}" for c, n in _value_counts(ds).items())
+        counts = ", ".join(f"<code>{html.escape(c)}</code> in {n}" for c, n in ds.value_column_counts.items())
         parts.append(f'<p class="meta colcounts">Changed columns: {counts} row(s).</p>')
     if ds.provenance_changed:
         # A new PDF version or extractor touches every row: counted here, never listed.
@@ -353,14 +353,6 @@ def _dataset_html(ds: DatasetDiff, cropper: _Cropper) -> str:
     parts.append(_pages(ds.name, cards))
     parts.append("</section>")
     return "".join(parts)
-
-
-def _value_counts(ds: DatasetDiff) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for change in ds.value_changed:
-        for cell in change.value_cells:
-            counts[cell.column] = counts.get(cell.column, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _pages(name: str, cards: list[str]) -> str:
