@@ -147,8 +147,8 @@ def nichiiki_flow(
     got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
     obtained = [g for g in got if isinstance(g, steps.Obtained)]
     failures = [g for g in got if isinstance(g, steps.Failure)]
-    for o in obtained:  # every input by sha256, so a later diff can crop this release's sources
-        store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir))
+    # Every input by sha256, so a later diff can crop this release's sources.
+    stored = {o.sha256: store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir)) for o in obtained}
     timings["obtain"] = time.perf_counter() - t
 
     task_config = settings.task_config()
@@ -184,6 +184,7 @@ def nichiiki_flow(
         "fingerprint": fingerprint,
         "inputs": [
             {"doc_id": o.entry.id, "source": o.source, "path": str(o.path), "sha256": o.sha256, "fetched_at": o.fetched_at}
+            | ({"stored": str(stored[o.sha256])} if stored.get(o.sha256) else {})
             | ({"note": o.note} if o.note else {})
             for o in obtained
         ],

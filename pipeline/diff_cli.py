@@ -148,7 +148,7 @@ def print_source_changes(diff: OutputDiff, console: Console) -> None:
         return
     console.print(Text(f"\nsource PDFs changed ({len(changes)} document(s)):", style="bold"))
     for doc_id, (old, new) in changes.items():
-        console.print(Text(f"  {doc_id}: {_show(old, 12)} → {_show(new, 12)}"))
+        console.print(Text(f"  {_show(doc_id, 40)}: {_show(old, 12)} → {_show(new, 12)}"))
 
 
 def main(argv: list[str] | None = None) -> int:

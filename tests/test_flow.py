@@ -70,6 +70,9 @@ def test_flow_publishes_good_documents_and_records_bad_ones(prefect_harness, tmp
     assert report["valid"] and report["exit_code"] == 0, errors(report)[:20]
     assert len(report["tasks"]) == len(manifest["outputs"])
     assert str(tmp_path) not in (release / "manifest.json").read_text(encoding="utf-8")
+    # Every input is kept by content, so a later diff can crop it after the file changed.
+    item = next(i for i in manifest["inputs"] if i["doc_id"] == "senkoteki")
+    assert item["path"] == "docs/senkoteki.pdf" and item["stored"].endswith(f"pdfs/{item['sha256']}.pdf")
     # Which consortia in 北海道 have a mark in 域内交通 (the report prints ○ there; docs/datasets.md): one plain join.
     hokkaido = duckdb.sql(
         f"select c.consortium_name from '{release}/consortia.parquet' c join '{release}/theme_marks.parquet' m "
