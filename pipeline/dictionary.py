@@ -140,6 +140,9 @@ Parquet column carries its meaning as field metadata (`description`); each file 
   select c.consortium_name from 'consortia.parquet' c join 'theme_marks.parquet' m using (consortium_id)
   where c.prefecture = '北海道' and m.theme = '域内交通' and m.mark = '○'
   ```
+  Ids that name a part of one document (`section_id` = `<doc_id>#s<n>`, `table_id`, `item_id`, ...) are
+  names, not pointers; `places.record_key` and `corrections.record_key` point at those rows with the same
+  key format (`<doc_id>|<section_id>`).
 - **Nulls** are Parquet nulls; an empty string is a value.
 
 """
