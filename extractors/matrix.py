@@ -27,7 +27,7 @@ from extractors.base import provenance, register
 from extractors.grid import Cell, Grid, find_grids
 from extractors.marks import DASH, FILLED, RING, read_marks
 from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
-from pipeline.records import ParsedPage, Record, union_bbox
+from pipeline.records import ParsedPage, Record, record_key, union_bbox
 
 NAME = "matrix"
 VERSION = "1.0"
@@ -249,7 +249,7 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
         for cells in frag.data_rows:
             row_number += 1
             page = frag.page
-            doc_row_id = f"{page.doc_id}#{row_number}"
+            doc_row_id = record_key((page.doc_id, row_number))  # = the row's places.record_key
             bbox = union_bbox([c.bbox for c in cells])
             text = _texts(cells, role_index)
             tour_cell = cells[role_index["tour"]] if "tour" in role_index else None

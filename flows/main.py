@@ -24,6 +24,7 @@ from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
+from pipeline.pdfstore import store_pdf, without_local_roots
 from pipeline.publish import code_version, new_run_id, read_manifest, utc_now
 from pipeline.registry import RegistryError, SourceEntry, load_registry
 from pipeline.settings import Settings, SettingsError, load_settings, settings_help
@@ -149,6 +150,8 @@ def nichiiki_flow(
     got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
     obtained = [g for g in got if isinstance(g, steps.Obtained)]
     failures = [g for g in got if isinstance(g, steps.Failure)]
+    # Every input by sha256, so a later diff can crop this release's sources.
+    stored = {o.sha256: store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir)) for o in obtained}
     timings["obtain"] = time.perf_counter() - t
 
     task_config = settings.task_config()
@@ -185,12 +188,15 @@ def nichiiki_flow(
         "fingerprint": fingerprint,
         "inputs": [
             {"doc_id": o.entry.id, "source": o.source, "path": str(o.path), "sha256": o.sha256, "fetched_at": o.fetched_at}
+            | ({"stored": str(stored[o.sha256])} if stored.get(o.sha256) else {})
             | ({"note": o.note} if o.note else {})
             for o in obtained
         ],
         "failures": [f.__dict__ for f in failures],
         "timings": timings,
     }
+    # Paths under the registry's folder or this checkout are written relative to it.
+    manifest = without_local_roots(manifest, [Path(sources).resolve().parent, REPO_ROOT, Path.cwd()])
     release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
     reviews = read_manifest(release)["outputs"].get("value_reviews", {}).get("rows", 0)
     if reviews:

@@ -15,6 +15,7 @@ scalars become Python scalars; bboxes match within BBOX_TOLERANCE points.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -28,6 +29,10 @@ from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 
 # Columns that differ on every run by construction: never a change.
 VOLATILE_COLUMNS = frozenset({"run_id", "fetched_at", "failed_at", "published_at", "created_at"})
+# Where a row came from rather than what it says: a row whose only changes are here is counted,
+# not listed (a new PDF version changes source_sha256 on every row it yields). ``sha256`` is
+# documents' and failures' name for the source's hash.
+WHERE_FROM_COLUMNS = frozenset(PROVENANCE_COLUMNS) | {"sha256"}
 BBOX_COLUMNS = frozenset({"bbox"})
 BBOX_TOLERANCE = 0.5  # PDF points: less than this is float noise, not a moved region
 FLOAT_TOLERANCE = 1e-9
@@ -56,6 +61,15 @@ class RowChange:
     @property
     def changed_columns(self) -> list[str]:
         return [c.column for c in self.cells]
+
+    @property
+    def value_cells(self) -> list[CellChange]:
+        """The changes to what the row says (not to where it came from)."""
+        return [c for c in self.cells if c.column not in WHERE_FROM_COLUMNS]
+
+    @property
+    def provenance_only(self) -> bool:
+        return not self.value_cells
 
 
 @dataclass
@@ -98,16 +112,43 @@ class DatasetDiff:
         return notes + self.notes
 
     @property
+    def value_changed(self) -> list[RowChange]:
+        """Rows whose values changed, listed for review."""
+        return [c for c in self.changed if not c.provenance_only]
+
+    @property
+    def provenance_changed(self) -> list[RowChange]:
+        """Rows whose only changes are where they came from: counted, not listed."""
+        return [c for c in self.changed if c.provenance_only]
+
+    @property
+    def has_value_changes(self) -> bool:
+        return bool(self.added or self.removed or self.value_changed or self.columns_added or self.columns_removed)
+
+    @property
+    def provenance_column_counts(self) -> dict[str, int]:
+        return _column_counts(self.provenance_changed)
+
+    @property
+    def value_column_counts(self) -> dict[str, int]:
+        """How many value-changed rows each value column changed in (where-from columns left out)."""
+        return _column_counts(self.value_changed, values_only=True)
+
+    @property
     def changed_column_counts(self) -> dict[str, int]:
         """How many changed rows each column changed in: a systematic shift shows at a glance."""
-        counts: dict[str, int] = {}
-        for change in self.changed:
-            for column in change.changed_columns:
-                counts[column] = counts.get(column, 0) + 1
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return _column_counts(self.changed)
 
     def key_of(self, row: dict[str, Any]) -> dict[str, Any]:
         return {k: row.get(k) for k in self.key}
+
+
+def _column_counts(changes: list[RowChange], values_only: bool = False) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for change in changes:
+        for column in [c.column for c in change.value_cells] if values_only else change.changed_columns:
+            counts[column] = counts.get(column, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 @dataclass
@@ -126,6 +167,23 @@ class OutputDiff:
     def changed_datasets(self) -> list[DatasetDiff]:
         return [d for d in self.datasets.values() if d.has_changes]
 
+    @property
+    def value_changed_datasets(self) -> list[DatasetDiff]:
+        """Datasets with something to review row by row (not only provenance)."""
+        return [d for d in self.datasets.values() if d.has_value_changes]
+
+    @property
+    def source_changes(self) -> dict[str, tuple[str | None, str | None]]:
+        """doc_id → (old sha256, new sha256) of every document whose source bytes changed: said once
+        per document, however many rows carry the new hash."""
+        changes: dict[str, tuple[str | None, str | None]] = {}
+        for ds in self.datasets.values():
+            for change in ds.changed:
+                for cell in change.cells:
+                    if cell.column in ("source_sha256", "sha256") and change.new.get("doc_id") is not None:
+                        changes.setdefault(str(change.new["doc_id"]), (cell.old, cell.new))
+        return dict(sorted(changes.items()))
+
 
 # ---------------------------------------------------------------- values
 
@@ -142,7 +200,7 @@ def normalize(value: Any) -> Any:
         return {k: normalize(v) for k, v in value.items()}
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, (pd.Timestamp, datetime.date)):  # Timestamp is a datetime is a date
         return value.isoformat()
     return value
 

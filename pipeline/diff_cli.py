@@ -83,6 +83,7 @@ def summary_table(diff: OutputDiff) -> Table:
     table.add_column("added", justify="right", style="green", no_wrap=True)
     table.add_column("removed", justify="right", style="red", no_wrap=True)
     table.add_column("changed", justify="right", style="yellow", no_wrap=True)
+    table.add_column("provenance only", justify="right", style="dim", no_wrap=True)
     table.add_column("note", overflow="fold")
     for ds in diff.datasets.values():
         notes = ds.summary_notes()
@@ -92,7 +93,8 @@ def summary_table(diff: OutputDiff) -> Table:
             "—" if ds.new_rows is None else str(ds.new_rows),
             str(len(ds.added)) if ds.added else "·",
             str(len(ds.removed)) if ds.removed else "·",
-            str(len(ds.changed)) if ds.changed else "·",
+            str(len(ds.value_changed)) if ds.value_changed else "·",
+            str(len(ds.provenance_changed)) if ds.provenance_changed else "·",
             "; ".join(notes),
         )
     return table
@@ -101,33 +103,52 @@ def summary_table(diff: OutputDiff) -> Table:
 def print_summary(diff: OutputDiff, console: Console, limit: int = 20) -> None:
     console.print(Text(f"old: {diff.old_label}\nnew: {diff.new_label}", style="dim"), soft_wrap=True)
     console.print(summary_table(diff))
+    print_source_changes(diff, console)
     for ds in diff.changed_datasets:
         lines: list[Text] = []
-        for row in ds.removed:
-            lines.append(Text(f"- {_key_text(ds, row)}", style="red"))
-        for row in ds.added:
-            lines.append(Text(f"+ {_key_text(ds, row)}", style="green"))
-        for change in ds.changed:
+        # Value changes first; where-from cells (a new source hash) are said once per document above.
+        for change in ds.value_changed:
             line = Text(f"~ {_key_text(ds, change.new)}", style="yellow")
-            for cell in change.cells:
+            for cell in change.value_cells:
                 line.append(f"\n    {cell.column}: ")
                 line.append(_show(cell.old), style="red strike")
                 line.append(" → ")
                 line.append(_show(cell.new), style="green")
             lines.append(line)
+        for row in ds.removed:
+            lines.append(Text(f"- {_key_text(ds, row)}", style="red"))
+        for row in ds.added:
+            lines.append(Text(f"+ {_key_text(ds, row)}", style="green"))
         if not lines:
             continue
         heading = Text(f"\n{ds.name}", style="bold")
-        if ds.changed:
-            heading.append("  changed columns: " + ", ".join(f"{c}×{n}" for c, n in ds.changed_column_counts.items()), style="dim")
+        if ds.value_changed:
+            heading.append("  changed columns: " + ", ".join(f"{c}×{n}" for c, n in ds.value_column_counts.items()), style="dim")
         console.print(heading)
         shown = lines if limit <= 0 else lines[:limit]
         for line in shown:
             console.print(line)
         if len(lines) > len(shown):
             console.print(Text(f"  … {len(lines) - len(shown)} more (use --limit 0 or --html)", style="dim"))
+    where_from = [f"{ds.name} {len(ds.provenance_changed)}" for ds in diff.changed_datasets if ds.provenance_changed]
+    if where_from:
+        columns = sorted({c for ds in diff.changed_datasets for c in ds.provenance_column_counts})
+        console.print(Text(
+            f"\nrows changed only where they came from ({', '.join(columns)}), counted, not listed: " + ", ".join(where_from),
+            style="dim",
+        ))
     if not diff.has_changes:
         console.print("No changes.")
+
+
+def print_source_changes(diff: OutputDiff, console: Console) -> None:
+    """Each document whose source bytes changed, once (its rows then differ in source_sha256 only)."""
+    changes = diff.source_changes
+    if not changes:
+        return
+    console.print(Text(f"\nsource PDFs changed ({len(changes)} document(s)):", style="bold"))
+    for doc_id, (old, new) in changes.items():
+        console.print(Text(f"  {_show(doc_id, 40)}: {_show(old, 12)} → {_show(new, 12)}"))
 
 
 def main(argv: list[str] | None = None) -> int:

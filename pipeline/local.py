@@ -14,7 +14,9 @@ from pathlib import Path
 from pipeline.checks import check_statements
 from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction, concat_frames, doc_id_for
-from pipeline.publish import new_run_id, validate_frames, write_datasets
+from pipeline.pdfstore import store_pdf, without_local_roots
+from pipeline.publish import _write_json, datapackage, new_run_id, validate_frames, write_datasets
+from pipeline.schema import SCHEMA_VERSION
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame, step_failures
 from pipeline.extract import sha256_file
@@ -27,6 +29,7 @@ class ExtractReport:
     outputs: dict[str, dict] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     extractions: list[DocumentExtraction] = field(default_factory=list)
+    inputs: list[tuple[str, Path, str]] = field(default_factory=list)  # (doc_id, path, sha256) read
 
 
 def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
@@ -46,6 +49,7 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
             continue
         ob = Obtained(entry, Path(path), sha256_file(Path(path)), str(path), utc_now())
         obtained[doc_id] = ob
+        report.inputs.append((doc_id, Path(path), ob.sha256))
         result = extract_obtained(ob)
         if isinstance(result, Failure):
             report.failures.append(result)
@@ -63,15 +67,30 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
     return validated, report
 
 
-def extract_to_folder(pdfs: list[Path], out: Path) -> ExtractReport:
-    """Extract ``pdfs`` and write ``out/<dataset>.parquet`` (replacing the folder's datasets)."""
+def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cache")) -> ExtractReport:
+    """Extract ``pdfs`` and write ``out/<dataset>.parquet`` with ``manifest.json`` and ``datapackage.json``
+    (replacing the folder's datasets).
+
+    Every input read is kept in the PDF store under ``cache_dir`` and named in the manifest by
+    sha256, so two such folders can be diffed with crops of both sides even after the PDF
+    was edited in place.
+    """
     frames, report = extract_paths(pdfs)
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     report.outputs = write_datasets(frames, tmp)
+    inputs = []
+    for doc_id, path, sha256 in report.inputs:
+        stored = store_pdf(path, sha256, cache_dir)
+        inputs.append({"doc_id": doc_id, "source": str(path), "sha256": sha256, "stored": None if stored is None else str(stored)})
+    manifest = {"run_id": report.run_id, "created_at": utc_now(), "schema_version": SCHEMA_VERSION, "inputs": inputs,
+                "outputs": report.outputs, "failures": [f.__dict__ for f in report.failures]}
+    _write_json(tmp / "manifest.json", without_local_roots(manifest, [Path.cwd()]))
+    _write_json(tmp / "datapackage.json", datapackage(report.outputs, report.run_id))
     out.mkdir(parents=True, exist_ok=True)
-    for name in report.outputs:
-        (tmp / f"{name}.parquet").replace(out / f"{name}.parquet")
+    for name in [*report.outputs, "manifest", "datapackage"]:
+        for file in tmp.glob(f"{name}.*"):
+            file.replace(out / file.name)
     shutil.rmtree(tmp, ignore_errors=True)
     return report

@@ -27,6 +27,7 @@ import pandas as pd
 import pandera.errors
 
 from pipeline import __version__
+from pipeline.datapackage import descriptor, write_parquet
 from pipeline.errors import ValidationFailed
 from pipeline.safepath import safe_name
 from pipeline.schema import DATASETS, SCHEMA_VERSION, _is_bbox, empty_frame
@@ -36,11 +37,6 @@ CURRENT = "current"
 LOCK_FILE = ".lock"
 # Columns that identify a failing row in a validation message, when present.
 _ID_COLUMNS = ("doc_id", "row", "section_id", "consortium_id", "page")
-
-LICENSE = {
-    "name": "CC-BY-4.0",
-    "title": "Derived from Japanese government publications under the Government of Japan Standard Terms of Use 2.0 (compatible with CC BY 4.0)",
-}
 
 
 class PublishLocked(RuntimeError):
@@ -214,41 +210,16 @@ def write_datasets(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, d
     for name, frame in sorted(frames.items()):
         path = folder / f"{name}.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
-        frame.to_parquet(tmp, index=False)
+        write_parquet(name, frame, tmp)
         _fsync(tmp)
         tmp.replace(path)
-        outputs[name] = {"path": path.name, "rows": int(len(frame)), "sha256": _sha256(path)}
+        outputs[name] = {"path": path.name, "rows": int(len(frame)), "bytes": path.stat().st_size, "sha256": _sha256(path)}
     return outputs
 
 
 def datapackage(outputs: dict[str, dict], run_id: str) -> dict:
-    """A Frictionless-style descriptor: each resource's columns with their meaning."""
-    resources = []
-    for name, out in sorted(outputs.items()):
-        spec = DATASETS.get(name)
-        fields = []
-        if spec is not None:
-            for col, column in spec.model.to_schema().columns.items():
-                fields.append({"name": col, "type": str(column.dtype), "description": column.description or ""})
-        resources.append(
-            {
-                "name": name,
-                "path": out["path"],
-                "format": "parquet",
-                "description": spec.description if spec else "",
-                "rows": out["rows"],
-                "hash": f"sha256:{out['sha256']}",
-                "primaryKey": list(spec.key) if spec else [],
-                "schema": {"fields": fields},
-            }
-        )
-    return {
-        "name": "nichiiki",
-        "title": "nichiiki: data extracted from Japanese government PDF reports",
-        "version": run_id,
-        "licenses": [LICENSE],
-        "resources": resources,
-    }
+    """The release's Frictionless descriptor (pipeline.datapackage, generated from the schema)."""
+    return descriptor(outputs, run_id)
 
 
 def publish_release(

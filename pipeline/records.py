@@ -123,3 +123,12 @@ def union_bbox(boxes: list[BBox]) -> BBox:
 
 def round_bbox(bbox: BBox, ndigits: int = 2) -> BBox:
     return tuple(round(v, ndigits) for v in bbox)  # type: ignore[return-value]
+
+
+KEY_SEPARATOR = "|"
+
+
+def record_key(values: tuple | list) -> str:
+    """A row's key values as one string, the one id format every dataset uses to point at a row
+    (consortium_id, places.record_key, corrections.record_key): ``<doc_id>|<row>`` for a matrix row."""
+    return KEY_SEPARATOR.join("" if v is None or v != v else str(v) for v in values)

@@ -37,8 +37,9 @@ CROP_DPI = 110
 CROP_MARGIN = 18.0  # points around the row's bbox
 CROP_MIN_HEIGHT = 90.0
 MAX_CARDS_PER_KIND = 200  # per dataset and kind; the counts above stay exact
+CARDS_PER_PAGE = 20  # cards of a dataset shown at once; the others are a link away (CSS :target, no script)
 CROP_COLOURS = 32
-MAX_CROPS = 200  # whole report: a crop is ~55 kB, so the file stays near 10 MB at most
+MAX_CROPS = 40  # whole report: a crop is ~55 kB, so the file stays near 2 MB at most
 
 
 # ---------------------------------------------------------------- finding the PDFs
@@ -59,8 +60,10 @@ def default_pdf_resolver(
         if folder is None:
             continue
         for item in read_manifest(folder).get("inputs", []) or []:
-            if item.get("sha256") and item.get("path"):
-                manifest_paths.setdefault(item["sha256"], []).append(Path(item["path"]))
+            # "stored": the PDF store's copy (extract --out); "path" / "source": where it was read.
+            for place in ("stored", "path", "source"):
+                if item.get("sha256") and isinstance(item.get(place), str) and "://" not in item[place]:
+                    manifest_paths.setdefault(item["sha256"], []).append(Path(item[place]))
     hashes: dict[Path, str | None] = {}
     samples = sorted(Path(samples_dir).rglob("*.pdf")) if Path(samples_dir).is_dir() else []
 
@@ -176,7 +179,7 @@ def _figure_html(uri: str, overlay: tuple[float, float, float, float] | None) ->
     if overlay:
         x, y, w, h = overlay
         box = f'<div class="bbox" style="left:{x:.2f}%;top:{y:.2f}%;width:{w:.2f}%;height:{h:.2f}%"></div>'
-    return f'<div class="cropwrap"><img class="crop" alt="source crop" src="{uri}">{box}</div>'
+    return f'<div class="cropwrap"><img class="crop" alt="source crop" loading="lazy" decoding="async" src="{uri}">{box}</div>'
 
 
 # ---------------------------------------------------------------- values
@@ -305,50 +308,85 @@ def _summary_html(diff: OutputDiff) -> str:
     for ds in diff.datasets.values():
         notes = ds.summary_notes()
         name = html.escape(ds.name)
-        link = f'<a href="#ds-{name}">{name}</a>' if ds.has_changes else name
+        link = f'<a href="#ds-{name}">{name}</a>' if ds.has_value_changes else name
         rows.append(
             f'<tr class="dataset-summary{" has-changes" if ds.has_changes else ""}" data-dataset="{name}"><td>{link}</td>'
             + _count_cell(ds.name, "old", ds.old_rows)
             + _count_cell(ds.name, "new", ds.new_rows)
             + _count_cell(ds.name, "added", len(ds.added))
             + _count_cell(ds.name, "removed", len(ds.removed))
-            + _count_cell(ds.name, "changed", len(ds.changed))
+            + _count_cell(ds.name, "changed", len(ds.value_changed))
+            + _count_cell(ds.name, "provenance", len(ds.provenance_changed))
             + f'<td class="note">{html.escape("; ".join(notes))}</td></tr>'
         )
-    head = "<tr><th>dataset</th><th>old rows</th><th>new rows</th><th>added</th><th>removed</th><th>changed</th><th>note</th></tr>"
+    head = ("<tr><th>dataset</th><th>old rows</th><th>new rows</th><th>added</th><th>removed</th><th>changed</th>"
+            '<th title="rows whose only changes are where they came from (source hash, page, box, extractor)">provenance only</th><th>note</th></tr>')
     return f'<table id="summary">{head}{"".join(rows)}</table>'
 
 
 def _dataset_html(ds: DatasetDiff, cropper: _Cropper) -> str:
     key = ", ".join(ds.key) + ("" if ds.key_from_schema else " (fallback: no schema key)")
-    parts = [f'<section class="dataset" id="ds-{html.escape(ds.name)}"><h2>{html.escape(ds.name)}</h2>']
+    name = html.escape(ds.name)
+    parts = [f'<section class="dataset" id="ds-{name}"><h2>{name}</h2>']
     parts.append(f'<p class="meta">Rows matched on <code>{html.escape(key)}</code>. '
-                 f"{len(ds.added)} added, {len(ds.removed)} removed, {len(ds.changed)} changed.</p>")
-    if ds.changed:
-        counts = ", ".join(f"<code>{html.escape(c)}</code> in {n}" for c, n in ds.changed_column_counts.items())
+                 f"{len(ds.value_changed)} changed, {len(ds.removed)} removed, {len(ds.added)} added.</p>")
+    if ds.value_changed:
+        counts = ", ".join(f"<code>{html.escape(c)}</code> in {n}" for c, n in ds.value_column_counts.items())
         parts.append(f'<p class="meta colcounts">Changed columns: {counts} row(s).</p>')
+    if ds.provenance_changed:
+        # A new PDF version or extractor touches every row: counted here, never listed.
+        counts = ", ".join(f"<code>{html.escape(c)}</code> in {n}" for c, n in ds.provenance_column_counts.items())
+        parts.append(f'<p class="meta provenance-only" data-count="{len(ds.provenance_changed)}">'
+                     f"{len(ds.provenance_changed)} more row(s) changed only where they came from ({counts}): not listed.</p>")
     for note in ds.notes + ([f"only in the {ds.only_in} output"] if ds.only_in else []):
         parts.append(f'<p class="warn">{html.escape(note)}</p>')
-    # Rows whose values changed before rows where only provenance moved (a new extractor
-    # version or a shifted box touches every row and would bury the real changes).
-    changed = sorted(ds.changed, key=lambda ch: all(c in PROVENANCE_COLUMNS for c in ch.changed_columns))
-    for kind, items in (("changed", changed), ("removed", ds.removed), ("added", ds.added)):
-        if not items:
-            continue
-        parts.append(f'<h3>{kind} ({len(items)})</h3>')
+    cards: list[str] = []
+    # What the data says first: changed values, then rows that went or came.
+    for kind, items in (("changed", ds.value_changed), ("removed", ds.removed), ("added", ds.added)):
         for item in items[:MAX_CARDS_PER_KIND]:
             if kind == "changed":
-                parts.append(_changed_card(ds, item, cropper))  # type: ignore[arg-type]
+                cards.append(_changed_card(ds, item, cropper))  # type: ignore[arg-type]
             else:
-                parts.append(_one_side_card(ds, item, kind, cropper))  # type: ignore[arg-type]
+                cards.append(_one_side_card(ds, item, kind, cropper))  # type: ignore[arg-type]
         if len(items) > MAX_CARDS_PER_KIND:
             parts.append(f'<p class="warn">{len(items) - MAX_CARDS_PER_KIND} more {kind} rows not shown (use the terminal output with --limit 0).</p>')
+    parts.append(_pages(ds.name, cards))
     parts.append("</section>")
     return "".join(parts)
 
 
+def _pages(name: str, cards: list[str]) -> str:
+    """Cards in pages of CARDS_PER_PAGE: the first shown, the others by their link (CSS :target)."""
+    if len(cards) <= CARDS_PER_PAGE:
+        return "".join(cards)
+    pages = [cards[i:i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
+    anchor = f"ds-{html.escape(name)}-p"
+    links = " ".join(f'<a href="#{anchor}{n}">{n}</a>' for n in range(1, len(pages) + 1))
+    nav = f'<nav class="pager">pages of {CARDS_PER_PAGE}: {links}</nav>'
+    body = "".join(f'<div class="page{" first" if n == 1 else ""}" id="{anchor}{n}">{"".join(page)}</div>' for n, page in enumerate(pages, start=1))
+    return f'{nav}<div class="pages">{body}</div>'
+
+
+def _sources_html(diff: OutputDiff) -> str:
+    """Each document whose source bytes changed, once."""
+    changes = diff.source_changes
+    if not changes:
+        return ""
+    items = "".join(
+        f'<li data-doc-id="{html.escape(doc_id)}"><b>{html.escape(doc_id)}</b>: <code>{html.escape(str(old)[:12])}…</code> → '
+        f"<code>{html.escape(str(new)[:12])}…</code></li>"
+        for doc_id, (old, new) in changes.items()
+    )
+    return f'<section id="sources"><h2>Source PDFs changed ({len(changes)})</h2><ul>{items}</ul></section>'
+
+
 CSS = """
-body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:1.5em;color:#222;max-width:1400px}
+*{box-sizing:border-box}
+body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans",sans-serif;margin:1.5em;color:#222;max-width:1400px;overflow-wrap:anywhere}
+table{max-width:100%} .labels code{word-break:break-all}
+.pages>.page{display:none} .pages>.page.first{display:block}
+.pages:has(>.page:target)>.page:not(:target){display:none} .pages>.page:target{display:block}
+.pager a{margin:0 .2em} .provenance-only{color:#666}
 h1{margin:0 0 .2em} .labels{color:#555;font-size:.9em} code{background:#f3f3f3;padding:0 .3em}
 #verdict{font-size:1.2em;font-weight:bold;padding:.5em .8em;border-radius:4px;margin:.8em 0;display:inline-block}
 #verdict.changed{background:#fff3cd} #verdict.same{background:#d4edda}
@@ -382,12 +420,14 @@ details{margin-top:.3em;font-size:.9em}
 def render_html(diff: OutputDiff, pdf_resolver: PdfResolver) -> str:
     cropper = _Cropper(pdf_resolver)
     try:
-        sections = "".join(_dataset_html(ds, cropper) for ds in diff.changed_datasets)
+        sections = "".join(_dataset_html(ds, cropper) for ds in diff.value_changed_datasets)
     finally:
         cropper.close()
     n_changed = len(diff.changed_datasets)
+    n_values = len(diff.value_changed_datasets)
     verdict = (
-        f'<div id="verdict" class="changed" data-changed-datasets="{n_changed}">{n_changed} of {len(diff.datasets)} datasets changed</div>'
+        f'<div id="verdict" class="changed" data-changed-datasets="{n_changed}" data-value-changed-datasets="{n_values}">'
+        f"{n_changed} of {len(diff.datasets)} datasets changed, {n_values} in their values</div>"
         if diff.has_changes
         else f'<div id="verdict" class="same" data-changed-datasets="0">No changes in {len(diff.datasets)} datasets</div>'
     )
@@ -406,6 +446,7 @@ def render_html(diff: OutputDiff, pdf_resolver: PdfResolver) -> str:
 source PDF page with the row's region outlined in red: check the new value against the crop. Run ids and fetch
 times are not compared; boxes moving less than 0.5 pt are not changes.</p>
 {missing}
+{_sources_html(diff)}
 {_summary_html(diff)}
 {sections}
 </body></html>

@@ -9,6 +9,7 @@ diff tool keys rows with ``DatasetSpec.key`` and the data package descriptor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import pandas as pd
 import pandera.pandas as pa
@@ -20,6 +21,16 @@ SCHEMA_VERSION = "1.0"
 PROVENANCE_COLUMNS = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version", "run_id")
 
 MARKS = ("●", "○")
+# Declared on fields as metadata, read by pipeline/columns.py (Table Schema, Parquet, docs/datasets.md):
+# list columns name their item type; closed vocabularies without an isin list are marked categorical
+# (stored dictionary-encoded); columns with isin are categorical already.
+STRINGS = {"items": "string"}
+INTEGERS = {"items": "integer"}
+NUMBERS = {"items": "number"}
+BOX = {"items": "number", "box": True}
+CATEGORICAL = {"categorical": True}
+UTC_TIMESTAMP = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
+ISSUED_PRECISIONS = ["day", "month"]
 
 
 def _is_bbox(value: object) -> bool:
@@ -46,9 +57,9 @@ class Provenanced(pa.DataFrameModel):
     source_sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$", description="sha256 of the PDF bytes read")
     page: Series[int] = pa.Field(ge=1, description="1-based page number in the PDF")
     bbox: Series[object] = pa.Field(
-        nullable=True, description="[x0, top, x1, bottom] in PDF points, origin top-left; null when not a region"
+        nullable=True, metadata=BOX, description="[x0, top, x1, bottom] in PDF points, origin top-left; null when not a region"
     )
-    extractor: Series[str] = pa.Field(description="Name of the extractor that produced the row")
+    extractor: Series[str] = pa.Field(metadata=CATEGORICAL, description="Name of the extractor that produced the row")
     extractor_version: Series[str] = pa.Field(description="Version of that extractor")
     run_id: Series[str] = pa.Field(description="Id of the pipeline run that published the row")
 
@@ -64,7 +75,7 @@ class Provenanced(pa.DataFrameModel):
 class Consortia(Provenanced):
     """One row per row of a consortium × theme matrix (rows without marks included)."""
 
-    consortium_id: Series[str] = pa.Field(description="Stable id: <doc_id>#<row>")
+    consortium_id: Series[str] = pa.Field(description="Stable id: <doc_id>|<row>, the row's key as places.record_key spells it")
     row: Series[int] = pa.Field(ge=1, description="1-based order of the row in the matrix, across pages")
     round: Series[pd.Int64Dtype] = pa.Field(
         nullable=True, isin=[1, 2, 3, 4, 5], description="Selection round (1次 → 1); null when what was read is no round (see value_reviews)"
@@ -77,8 +88,16 @@ class Consortia(Provenanced):
     region: Series[str] = pa.Field(description="地域名 cleaned, damaged place names repaired (see corrections)")
     consortium_name: Series[str] = pa.Field(description="コンソーシアム名 cleaned (see corrections)")
     jis_codes: Series[object] = pa.Field(
+        metadata=STRINGS,
         description="JIS X 0402 codes (5 digits) of the places the region names; prefecture-wide → XX000; "
         "ambiguous places are left out (see places)"
+    )
+
+    prefecture: Series[str] = pa.Field(
+        nullable=True,
+        metadata=CATEGORICAL,
+        description="都道府県 every place of the region lies in; null when the region spans several prefectures "
+        "or names no place that could be resolved (jis_codes lists them all)",
     )
 
     @pa.check("jis_codes", element_wise=True, name="jis_codes_are_5_digits")
@@ -91,9 +110,11 @@ class ThemeMarks(Provenanced):
 
     consortium_id: Series[str] = pa.Field(description="The consortia row this mark belongs to")
     row: Series[int] = pa.Field(ge=1, description="Matrix row (as consortia.row)")
-    group: Series[str] = pa.Field(nullable=True, description="Spanning group header (中長期的課題, 取組テーマ)")
-    theme: Series[str] = pa.Field(description="The sub-column header the mark sits under")
-    mark: Series[str] = pa.Field(isin=list(MARKS), description="● (main) or ○ (related), glyph variants unified")
+    group: Series[str] = pa.Field(nullable=True, metadata=CATEGORICAL, description="Spanning group header (中長期的課題, 取組テーマ)")
+    theme: Series[str] = pa.Field(metadata=CATEGORICAL, description="The sub-column header the mark sits under")
+    mark: Series[str] = pa.Field(
+        isin=list(MARKS), description="● or ○ as printed, glyph variants unified (docs/datasets.md: what each marks in the MLIT matrix)"
+    )
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
 
@@ -109,9 +130,9 @@ class ConsortiumIssues(Provenanced):
     consortium_name_raw: Series[str] = pa.Field(description="Name exactly as printed in this table")
     consortium_name: Series[str] = pa.Field(description="The name cleaned by the text stage (see corrections)")
     themes_raw: Series[str] = pa.Field(description="二地域居住を進める上でのテーマ as printed")
-    themes: Series[object] = pa.Field(description="themes_raw split on 、 and ・")
+    themes: Series[object] = pa.Field(metadata=STRINGS, description="themes_raw split on 、 and ・")
     issues_raw: Series[str] = pa.Field(description="解決しようとした地域課題 as printed")
-    issues: Series[object] = pa.Field(description="issues_raw split on 、 and ・")
+    issues: Series[object] = pa.Field(metadata=STRINGS, description="issues_raw split on 、 and ・")
     link_method: Series[str] = pa.Field(isin=["exact", "fuzzy", "order", "none"], description="How the link was made")
     link_score: Series[float] = pa.Field(ge=0, le=1, description="Name similarity of the link")
 
@@ -137,13 +158,16 @@ class Documents(pa.DataFrameModel):
     sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$", description="sha256 of the PDF bytes")
     url: Series[str] = pa.Field(nullable=True, description="Where the PDF is published")
     local_path: Series[str] = pa.Field(nullable=True, description="Bundled sample used when not fetched")
-    publisher: Series[str] = pa.Field(description="MLIT, MIC, JOIN, ...")
+    publisher: Series[str] = pa.Field(metadata=CATEGORICAL, description="MLIT, MIC, JOIN, ...")
     title: Series[str] = pa.Field(description="Title from the registry")
-    issued: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{4}-\d{2}(-\d{2})?$", description="Issue date, ISO")
+    issued: Series[pa.Date] = pa.Field(nullable=True, description="Issue date; the first day of the month when only the month is known")
+    issued_precision: Series[str] = pa.Field(
+        nullable=True, isin=ISSUED_PRECISIONS, description="day, or month when the registry gives only YYYY-MM"
+    )
     pages: Series[int] = pa.Field(ge=1, description="Page count")
     producer: Series[str] = pa.Field(description="PDF producer from the file's metadata")
     ocr_needed: Series[bool] = pa.Field(description="True when some page has no text layer")
-    fetched_at: Series[str] = pa.Field(description="When the bytes were obtained (UTC ISO 8601)")
+    fetched_at: Series[UTC_TIMESTAMP] = pa.Field(description="When the bytes were obtained (UTC)")
     run_id: Series[str] = pa.Field(description="Run that published the row")
 
     class Config:
@@ -158,12 +182,13 @@ class Failures(pa.DataFrameModel):
     source: Series[str] = pa.Field(description="URL or path that was read")
     sha256: Series[str] = pa.Field(nullable=True, description="sha256 of the bytes, when they were obtained")
     stage: Series[str] = pa.Field(
+        metadata=CATEGORICAL,
         description="fetch, parse, extract (the whole document failed); extract:<extractor>, link, text (only that "
-        "step failed: the document's other datasets are published)"
+        "step failed: the document's other datasets are published)",
     )
-    error_class: Series[str] = pa.Field(description="Exception class")
+    error_class: Series[str] = pa.Field(metadata=CATEGORICAL, description="Exception class")
     message: Series[str] = pa.Field(description="What went wrong, naming the source")
-    failed_at: Series[str] = pa.Field(description="UTC ISO 8601")
+    failed_at: Series[UTC_TIMESTAMP] = pa.Field(description="When the failure was recorded (UTC)")
     page: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1, description="Page the failed step was reading, when known")
     run_id: Series[str] = pa.Field(description="Run that recorded the failure")
 
@@ -181,9 +206,9 @@ PLACE_METHODS = ["exact", "fuzzy", "context"]
 class Corrections(Provenanced):
     """Every change the text stage made to a published text field, with the rule that made it."""
 
-    dataset: Series[str] = pa.Field(description="Dataset of the changed field")
+    dataset: Series[str] = pa.Field(metadata=CATEGORICAL, description="Dataset of the changed field")
     record_key: Series[str] = pa.Field(description="Key values of the changed row, joined by '|'")
-    field: Series[str] = pa.Field(description="The *_raw column that was cleaned")
+    field: Series[str] = pa.Field(metadata=CATEGORICAL, description="The *_raw column that was cleaned")
     seq: Series[int] = pa.Field(
         ge=0,
         description="Order of the change among the field's changes: one row per occurrence; replacing, in seq order, "
@@ -191,20 +216,20 @@ class Corrections(Provenanced):
     )
     raw: Series[str] = pa.Field(description="The text as printed (with a character of context for layout rules)")
     corrected: Series[str] = pa.Field(description="What it became")
-    rule: Series[str] = pa.Field(description="nfkc, unified_ideograph, kyujitai, spurious_space, line_join, place_fuzzy, ...")
+    rule: Series[str] = pa.Field(metadata=CATEGORICAL, description="nfkc, unified_ideograph, kyujitai, spurious_space, line_join, place_fuzzy, ...")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="How sure the rule is")
 
 
 class Places(Provenanced):
     """Place-name mentions in published text, resolved to JIS X 0402 codes or flagged ambiguous."""
 
-    dataset: Series[str] = pa.Field(description="Dataset the mention was found in")
+    dataset: Series[str] = pa.Field(metadata=CATEGORICAL, description="Dataset the mention was found in")
     record_key: Series[str] = pa.Field(description="Key values of that row, joined by '|'")
-    field: Series[str] = pa.Field(description="Column the mention was found in")
+    field: Series[str] = pa.Field(metadata=CATEGORICAL, description="Column the mention was found in")
     start: Series[int] = pa.Field(ge=0, description="Character offset of the mention in the cleaned text")
     raw: Series[str] = pa.Field(description="The mention as printed")
     name: Series[str] = pa.Field(nullable=True, description="Official name; null when candidates differ in name")
-    prefecture: Series[str] = pa.Field(nullable=True, description="Prefecture; null when candidates differ")
+    prefecture: Series[str] = pa.Field(nullable=True, metadata=CATEGORICAL, description="Prefecture; null when candidates differ")
     jis_code: Series[str] = pa.Field(
         nullable=True, str_matches=r"^\d{5}$", description="5-digit JIS X 0402 code; null when ambiguous or a region"
     )
@@ -212,7 +237,7 @@ class Places(Provenanced):
     method: Series[str] = pa.Field(isin=PLACE_METHODS, description="exact | fuzzy (look-alike repair) | context")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="How sure the resolution is")
     ambiguous: Series[bool] = pa.Field(description="True when the evidence could not decide between candidates")
-    candidates: Series[object] = pa.Field(description="'code prefecture+name' of the candidates considered, best first")
+    candidates: Series[object] = pa.Field(metadata=STRINGS, description="'code prefecture+name' of the candidates considered, best first")
 
     @pa.check("candidates", element_wise=True, name="candidates_are_str_list")
     def _candidates(cls, value: object) -> bool:  # noqa: N805
@@ -231,7 +256,7 @@ class CaseStudies(Provenanced):
     theme: Series[str] = pa.Field(description="Theme heading the case sits under (…に関する取組), symbols stripped")
     place_raw: Series[str] = pa.Field(nullable=True, description="Place as printed before the name (新潟県三条市, 複数地域)")
     place: Series[str] = pa.Field(nullable=True, description="Cleaned place; null when none was printed")
-    prefecture: Series[str] = pa.Field(nullable=True, description="都道府県 read from place_raw")
+    prefecture: Series[str] = pa.Field(nullable=True, metadata=CATEGORICAL, description="都道府県 read from place_raw")
     municipality: Series[str] = pa.Field(nullable=True, description="市区町村 (or 地域) read from place_raw")
     consortium_name_raw: Series[str] = pa.Field(description="Consortium name exactly as printed in the case")
     consortium_name: Series[str] = pa.Field(description="Cleaned consortium name (corrections lists every change)")
@@ -362,7 +387,7 @@ class Footnotes(Provenanced):
     text_raw: Series[str] = pa.Field(description="Footnote text as printed")
     text: Series[str] = pa.Field(description="Cleaned text (the text stage fills it; raw until then)")
     marker_page: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Page of the superscript marker; null if none found")
-    marker_bbox: Series[object] = pa.Field(nullable=True, description="Box of the marker glyph(s), PDF points")
+    marker_bbox: Series[object] = pa.Field(nullable=True, metadata=BOX, description="Box of the marker glyph(s), PDF points")
 
     @pa.check("marker_bbox", element_wise=True, name="bbox_is_4_numbers")
     def _marker_bbox(cls, value: object) -> bool:  # noqa: N805
@@ -373,9 +398,9 @@ class Notices(Provenanced):
     """One row per administrative notice (通知, 事務連絡): its letterhead."""
 
     notice_id: Series[str] = pa.Field(description="Stable id: <doc_id>#n1")
-    doc_numbers: Series[object] = pa.Field(description="Document numbers as printed (總行政第71号, ...)")
+    doc_numbers: Series[object] = pa.Field(metadata=STRINGS, description="Document numbers as printed (總行政第71号, ...)")
     date_raw: Series[str] = pa.Field(nullable=True, description="Date as printed (令和7年4月2日)")
-    date: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{4}-\d{2}-\d{2}$", description="Date, ISO")
+    date: Series[pa.Date] = pa.Field(nullable=True, description="The printed date in the Gregorian calendar")
     addressee: Series[str] = pa.Field(description="To whom (… 殿), with the handling desks below it")
     issuer: Series[str] = pa.Field(description="Issuing office and officials, one per line")
     title_raw: Series[str] = pa.Field(description="Title as printed")
@@ -400,8 +425,8 @@ class NoticeItems(Provenanced):
     label: Series[str] = pa.Field(description="Label as printed; empty for unnumbered headings")
     text_raw: Series[str] = pa.Field(description="Item text without its label, lines joined by newline")
     text: Series[str] = pa.Field(description="Cleaned text (the text stage fills it; raw until then)")
-    amounts_yen: Series[object] = pa.Field(description="Yen amounts in the item (500万円 → 5000000), in order")
-    rates: Series[object] = pa.Field(description="Named rates as fractions (措置率は0.5 → 0.5, 補助率1/2 → 0.5)")
+    amounts_yen: Series[object] = pa.Field(metadata=INTEGERS, description="Yen amounts in the item (500万円 → 5000000), in order")
+    rates: Series[object] = pa.Field(metadata=NUMBERS, description="Named rates as fractions (措置率は0.5 → 0.5, 補助率1/2 → 0.5)")
     ocr: Series[bool] = pa.Field(description="True when read from a scanned page by OCR")
 
     @pa.check("amounts_yen", element_wise=True, name="is_list_of_int")
@@ -483,7 +508,7 @@ class ValueReviews(pa.DataFrameModel):
     """Values that broke their column's check: published as null (or, in a key column, their row left out)."""
 
     doc_id: Series[str] = pa.Field(nullable=True, description="Document of the row; null when that was what failed")
-    dataset: Series[str] = pa.Field(description="Dataset of the value")
+    dataset: Series[str] = pa.Field(metadata=CATEGORICAL, description="Dataset of the value")
     record_key: Series[str] = pa.Field(description="Key values of the row as read, joined by '|'")
     column: Series[str] = pa.Field(description="Column of the value")
     raw_value: Series[str] = pa.Field(nullable=True, description="The value as extracted, as text; null when it was missing")
@@ -492,8 +517,8 @@ class ValueReviews(pa.DataFrameModel):
     )
     action: Series[str] = pa.Field(isin=VALUE_REVIEW_ACTIONS, description="nulled: published as null; row_dropped: the row was left out (key or non-nullable column)")
     page: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Page of the row, when it had one")
-    bbox: Series[object] = pa.Field(nullable=True, description="Box of the row, PDF points")
-    extractor: Series[str] = pa.Field(nullable=True, description="Extractor that produced the row")
+    bbox: Series[object] = pa.Field(nullable=True, metadata=BOX, description="Box of the row, PDF points")
+    extractor: Series[str] = pa.Field(nullable=True, metadata=CATEGORICAL, description="Extractor that produced the row")
     run_id: Series[str] = pa.Field(description="Run that reviewed the value")
 
     @pa.check("bbox", element_wise=True, name="bbox_is_4_numbers")

@@ -45,7 +45,7 @@ def test_contradictory_case_is_flagged_not_guessed(senkoteki_extraction):
     assert "contradictory" in wakayama["flag_reason"]
     assert "北見" in wakayama["flag_reason"] and "和歌山市" in wakayama["flag_reason"]
     kitami = frame[frame["place_raw"] == "北海道北見市"].iloc[0]
-    assert kitami["consortium_id"] == "mlit_r7_senkoteki#27" and not kitami["flag"]
+    assert kitami["consortium_id"] == "mlit_r7_senkoteki|27" and not kitami["flag"]
     assert Counter(frame["flag"]) == {False: 23, True: 3}
 
 
@@ -93,13 +93,13 @@ def test_pages_without_case_lists_yield_nothing():
 
 CONSORTIA = pd.DataFrame(
     [
-        ("d#1", 1, "三条市", "燕三条ローカルイノベーション推進コンソーシアム", True),
-        ("d#2", 2, "下田市 東松島市", "コミュニティマネージャー育成型二地域居住推進コンソーシアム", False),
-        ("d#3", 3, "森町", "森町二地域居住推進コンソーシアム", False),
-        ("d#4", 4, "北見町", "北見市二地域ライフ推進コンソーシアム", True),
-        ("d#5", 5, "和歌山市", "二地域居住等促進空家活用和歌山モデル事業コンソーシアム", True),
-        ("d#6", 6, "鳥羽市", "鳥羽市二地域居住促進コンソーシアム", True),
-        ("d#7", 7, "横瀬町", "横瀬町二地域居住コンソーシアム", True),
+        ("d|1", 1, "三条市", "燕三条ローカルイノベーション推進コンソーシアム", True),
+        ("d|2", 2, "下田市 東松島市", "コミュニティマネージャー育成型二地域居住推進コンソーシアム", False),
+        ("d|3", 3, "森町", "森町二地域居住推進コンソーシアム", False),
+        ("d|4", 4, "北見町", "北見市二地域ライフ推進コンソーシアム", True),
+        ("d|5", 5, "和歌山市", "二地域居住等促進空家活用和歌山モデル事業コンソーシアム", True),
+        ("d|6", 6, "鳥羽市", "鳥羽市二地域居住促進コンソーシアム", True),
+        ("d|7", 7, "横瀬町", "横瀬町二地域居住コンソーシアム", True),
     ],
     columns=["consortium_id", "row", "region_raw", "consortium_name_raw", "tour"],
 ).assign(doc_id="d")
@@ -123,9 +123,9 @@ def test_link_exact_fuzzy_place_and_contradiction():
     )
     out = link_case_studies(cases, CONSORTIA)
     assert list(out["link_method"]) == ["exact", "fuzzy", "fuzzy", "none", "place", "fuzzy", "none"]
-    assert [None if pd.isna(c) else c for c in out["consortium_id"]] == ["d#1", "d#2", "d#4", None, "d#6", "d#7", None]
+    assert [None if pd.isna(c) else c for c in out["consortium_id"]] == ["d|1", "d|2", "d|4", None, "d|6", "d|7", None]
     assert list(out["flag"]) == [False, False, False, True, True, False, True]
-    assert "d#4" in out.loc[3, "flag_reason"] and "d#5" in out.loc[3, "flag_reason"]
+    assert "d|4" in out.loc[3, "flag_reason"] and "d|5" in out.loc[3, "flag_reason"]
     assert "linked by place" in out.loc[4, "flag_reason"]
     assert out.loc[6, "flag_reason"] == "no consortia to link to in this document"
 

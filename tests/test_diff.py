@@ -32,7 +32,7 @@ def consortia(rows: list[dict]) -> pd.DataFrame:
     for r in rows:
         row = dict(base, **r)
         row.setdefault("bbox", [26.0, 100.0 + 20 * row["row"], 816.0, 120.0 + 20 * row["row"]])
-        row.setdefault("consortium_id", f"doc#{row['row']}")
+        row.setdefault("consortium_id", f"doc|{row['row']}")
         row.setdefault("region_raw", f"町{row['row']}")
         row.setdefault("consortium_name_raw", f"コンソーシアム{row['row']}")
         out.append(row)

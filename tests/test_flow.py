@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLES
+from frictionless_check import errors, frictionless_validate
 from pipeline.publish import current_release, read_manifest
 
 
@@ -63,6 +64,25 @@ def test_flow_publishes_good_documents_and_records_bad_ones(prefect_harness, tmp
     # researchers read the release with DuckDB as the README shows
     count = duckdb.sql(f"select count(*) from '{release}/theme_marks.parquet' where mark = '●'").fetchall()[0][0]
     assert count == (pd.read_parquet(release / "theme_marks.parquet")["mark"] == "●").sum()
+
+    # A valid Frictionless data package, data included; the manifest holds no path of this machine.
+    report = frictionless_validate(release)
+    assert report["valid"] and report["exit_code"] == 0, errors(report)[:20]
+    assert len(report["tasks"]) == len(manifest["outputs"])
+    assert str(tmp_path) not in (release / "manifest.json").read_text(encoding="utf-8")
+    # Every input is kept by content, so a later diff can crop it after the file changed.
+    item = next(i for i in manifest["inputs"] if i["doc_id"] == "senkoteki")
+    assert item["path"] == "docs/senkoteki.pdf" and item["stored"].endswith(f"pdfs/{item['sha256']}.pdf")
+    # Which consortia in 北海道 have a mark in 域内交通 (the report prints ○ there; docs/datasets.md): one plain join.
+    hokkaido = duckdb.sql(
+        f"select c.consortium_name from '{release}/consortia.parquet' c join '{release}/theme_marks.parquet' m "
+        "using (consortium_id) where c.prefecture = '北海道' and m.theme = '域内交通' and m.mark = '○' order by c.row"
+    ).fetchall()
+    marks = pd.read_parquet(release / "theme_marks.parquet")
+    expected = consortia[consortia["prefecture"] == "北海道"].merge(
+        marks[(marks["theme"] == "域内交通") & (marks["mark"] == "○")], on="consortium_id"
+    )
+    assert [name for (name,) in hokkaido] == list(expected.sort_values("row_x")["consortium_name"]) and hokkaido
 
     again = nichiiki_flow(sources=str(registry), outputs=str(outputs))
     assert again["published"] is False and again["run_id"] == release.name

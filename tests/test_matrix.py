@@ -47,7 +47,7 @@ def test_consortium_issues_equal_golden_and_link_noisy_names(senkoteki_extractio
     assert _project(frame.to_dict("records"), columns) == _project(_golden("consortium_issues"), columns)
     # Every row links to the matrix row at the same position, including the three
     # whose names are printed differently in the two tables.
-    assert (frame["consortium_id"] == frame["row"].map(lambda r: f"mlit_r7_senkoteki#{r}")).all()
+    assert (frame["consortium_id"] == frame["row"].map(lambda r: f"mlit_r7_senkoteki|{r}")).all()
     assert Counter(frame["link_method"]) == {"exact": 41, "fuzzy": 3}
 
 

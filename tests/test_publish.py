@@ -31,7 +31,7 @@ def _frames(n_rows: int = 2, region: str = "釧路市") -> dict[str, pd.DataFram
                 "bbox": [1.0, 2.0, 3.0, 4.0],
                 "extractor": "matrix",
                 "extractor_version": "1.0",
-                "consortium_id": f"doc#{i}",
+                "consortium_id": f"doc|{i}",
                 "row": i,
                 "round": 1,
                 "region_raw": region,
@@ -42,6 +42,7 @@ def _frames(n_rows: int = 2, region: str = "釧路市") -> dict[str, pd.DataFram
                 "region": region,
                 "consortium_name": f"名前{i}",
                 "jis_codes": [],
+                "prefecture": None,
             }
             for i in range(1, n_rows + 1)
         ]
@@ -81,16 +82,18 @@ def test_second_release_keeps_the_first_and_points_current_to_the_new(tmp_path):
 
 def test_failure_mid_write_keeps_previous_release_intact(tmp_path, monkeypatch):
     first = _publish(tmp_path, "r1")
-    real_to_parquet = pd.DataFrame.to_parquet
+    import pipeline.publish
+
+    real_write = pipeline.publish.write_parquet
     calls = {"n": 0}
 
-    def failing_to_parquet(self, path, *args, **kwargs):
+    def failing_write(name, frame, path):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device")
-        return real_to_parquet(self, path, *args, **kwargs)
+        return real_write(name, frame, path)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", failing_to_parquet)
+    monkeypatch.setattr(pipeline.publish, "write_parquet", failing_write)
     with pytest.raises(OSError):
         _publish(tmp_path, "r2", _frames(5))
     monkeypatch.undo()

@@ -44,7 +44,7 @@ def rows(names: list[str], sha: str) -> pd.DataFrame:
     return pd.DataFrame([
         {
             "doc_id": "tbl", "source_sha256": sha, "page": 1, "bbox": [40.0, 100.0 + 30 * i, 800.0, 130.0 + 30 * i],
-            "extractor": "matrix", "extractor_version": "1.0", "run_id": "r", "consortium_id": f"tbl#{i + 1}",
+            "extractor": "matrix", "extractor_version": "1.0", "run_id": "r", "consortium_id": f"tbl|{i + 1}",
             "row": i + 1, "round": 1, "region_raw": "町", "consortium_name_raw": n, "tour": False, "ocr": False,
         }
         for i, n in enumerate(names)
@@ -109,8 +109,11 @@ def test_report_in_chromium_shows_counts_crops_and_escaped_text(browser: webdriv
         " k => [k, tr.querySelector('.count-' + k).dataset.count])); } return out;"
     )
     assert counts["consortia"] == {"old": "3", "new": "3", "added": "1", "removed": "1", "changed": "1"}
-    assert counts["documents"]["changed"] == "1"  # the PDF's sha256 changed
-    assert browser.find_element("id", "verdict").text == "2 of 2 datasets changed"
+    # The PDF's sha256 changed: said once, as a source change, and counted as a provenance-only row.
+    assert counts["documents"]["changed"] == "0"
+    assert browser.find_element("css selector", "tr[data-dataset=documents] .count-provenance").get_attribute("data-count") == "1"
+    assert browser.find_element("css selector", "#sources li[data-doc-id=tbl]")
+    assert browser.find_element("id", "verdict").text == "2 of 2 datasets changed, 1 in their values"
 
     cards = browser.execute_script("return [...document.querySelectorAll('#ds-consortia .row-card')].map(c => c.dataset.kind)")
     assert sorted(cards) == ["added", "changed", "removed"]
@@ -179,5 +182,6 @@ def test_value_changes_come_before_provenance_only_changes(two_outputs, tmp_path
     text = write_html(diff, tmp_path / "order.html", lambda doc_id, sha: None).read_text(encoding="utf-8")
     section = text[text.index('id="ds-consortia"'):]
     heads = re.findall(r'data-kind="changed"><div class="card-head">.*?row</span>=<b>(\d+)</b>', section)
-    assert heads == ["2", "1"]  # row 2's name changed; row 1 only got the new extractor version
-    assert "<code>extractor_version</code> in 2" in section
+    assert heads == ["2"]  # row 2's name changed; row 1 only got the new extractor version: counted, not listed
+    assert re.search(r'class="meta provenance-only" data-count="1">1 more row\(s\) changed only where they came from \(<code>extractor_version</code> in 1', section)
+    assert section.index('data-kind="changed"') < section.index('data-kind="removed"') < section.index('data-kind="added"')

@@ -23,7 +23,7 @@ def _consortia(regions_and_names: list[tuple[str, str]]) -> pd.DataFrame:
         rows.append(
             {
                 "doc_id": "selfmade", "source_sha256": SHA, "page": 1 + i // 20, "bbox": [10.0, 10.0 * i, 500.0, 10.0 * i + 9],
-                "extractor": "matrix", "extractor_version": "test", "consortium_id": f"selfmade#{i}", "row": i,
+                "extractor": "matrix", "extractor_version": "test", "consortium_id": f"selfmade|{i}", "row": i,
                 "round": 1, "region_raw": region, "consortium_name_raw": name, "tour": True, "ocr": False,
             }
         )
@@ -55,7 +55,7 @@ def selfmade(tmp_path_factory):
         [
             {
                 "doc_id": "selfmade", "source_sha256": SHA, "page": 3, "bbox": None, "extractor": "matrix",
-                "extractor_version": "test", "consortium_id": "selfmade#9", "row": 1, "round": 1,
+                "extractor_version": "test", "consortium_id": "selfmade|9", "row": 1, "round": 1,
                 "consortium_name_raw": "長井市二地域居住協議会", "themes_raw": "住まい、仕事", "themes": ["住まい", "仕事"],
                 "issues_raw": "關係人口の創出", "issues": ["關係人口の創出"], "link_method": "fuzzy", "link_score": 0.9,
             }
@@ -79,6 +79,8 @@ def test_selfmade_damaged_regions_resolve(selfmade):
     }
     for row, (region, codes) in expected.items():
         assert (consortia.at[row, "region"], list(consortia.at[row, "jis_codes"])) == (region, codes), row
+    # prefecture: where every place of the region lies; none when a homonym could be in either (伊達市)
+    assert [None if pd.isna(p) else p for p in consortia.loc[[1, 4, 6, 9], "prefecture"]] == ["北海道", "静岡県", None, "山形県"]
     assert consortia.at[3, "consortium_name"] == "宇都宮市移住推進会議"
     assert consortia.at[9, "consortium_name"] == "長井市二地域居住協議会"
     assert selfmade["consortium_issues"].at[0, "issues"] == ["関係人口の創出"]

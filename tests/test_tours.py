@@ -57,10 +57,10 @@ def test_cross_checks_report_mismatches_with_both_values(senkoteki_extraction):
 
 
 def test_matrix_disagreeing_with_statement_fails_the_check():
-    consortia = pd.DataFrame({"doc_id": "d", "consortium_id": ["d#1", "d#2", "d#3"], "tour": [True, False, None]})
+    consortia = pd.DataFrame({"doc_id": "d", "consortium_id": ["d|1", "d|2", "d|3"], "tour": [True, False, None]})
     tours = pd.DataFrame(
         {"doc_id": "d", "page": 5, "tour_id": [1], "consortium_name_raw": ["x"], "participants": [10], "participants_male": [6],
-         "participants_female": [3], "table_total": [None], "consortium_id": ["d#2"]}
+         "participants_female": [3], "table_total": [None], "consortium_id": ["d|2"]}
     )
     statements = [Statement("tour_organisations", 2, "ツアーは2団体で実施", 3, "d")]
     results = {r.name: r for r in cross_check_tours(tours, consortia, statements)}

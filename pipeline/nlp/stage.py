@@ -28,6 +28,7 @@ from pipeline.nlp.gazetteer import load_gazetteer
 from pipeline.nlp.lookalike import save_glyph_cache
 from pipeline.nlp.normalize import Change, clean_text, is_japanese
 from pipeline.nlp.places import ADMIN_END, KIND_REGION, METHOD_EXACT, Context, PlaceResolver, Resolution
+from pipeline.records import record_key
 from pipeline.schema import DATASETS
 
 ROW_PROVENANCE = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version")
@@ -81,6 +82,7 @@ def _resolve_consortia(
         return {}
     if frame.empty:
         frame["jis_codes"] = pd.Series(dtype=object)
+        frame["prefecture"] = pd.Series(dtype=object)
         return {}
     linked = _linked_names(out, cells)
     order = list(frame.sort_values("row").index) if "row" in frame.columns else list(frame.index)
@@ -112,7 +114,15 @@ def _resolve_consortia(
                 _repair(name_cell, resolution)
         resolved[index] = resolutions
     frame["jis_codes"] = [jis_codes(resolved.get(i, [])) for i in frame.index]
+    frame["prefecture"] = [sole_prefecture(resolved.get(i, [])) for i in frame.index]
     return resolved
+
+
+def sole_prefecture(resolutions: list[Resolution]) -> str | None:
+    """The prefecture every place of a region cell lies in; None when they span several, or when a
+    place's prefecture is unknown (an ambiguous homonym could lie in another one)."""
+    prefectures = {r.prefecture for r in resolutions}
+    return prefectures.pop() if len(prefectures) == 1 and None not in prefectures else None
 
 
 def jis_codes(resolutions: list[Resolution]) -> list[str]:
@@ -291,7 +301,7 @@ def _record_key(frame: pd.DataFrame, dataset: str, index: Any) -> str:
     keys = [k for k in spec.key if k in frame.columns] if spec else []
     if not keys:
         return str(index)
-    return "|".join("" if pd.isna(v) else str(v) for v in (frame.at[index, k] for k in keys))
+    return record_key([frame.at[index, k] for k in keys])
 
 
 def _provenance(frame: pd.DataFrame, index: Any) -> dict[str, Any]:
