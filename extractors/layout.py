@@ -62,12 +62,15 @@ def vertical_stacks(chars: list[Char]) -> list[list[Char]]:
 
     by_height = sorted(chars, key=lambda c: centre(c)[1])
     heights = [centre(c)[1] for c in by_height]
+    # Centres once per glyph: the neighbour scan below reads them many times over.
+    across = [centre(c)[0] for c in by_height]
 
     def alone(c: Char) -> bool:
         cx, cy = centre(c)
         size = max(c.size, 1.0)
-        for d in by_height[bisect_left(heights, cy - 0.45 * size) : bisect_right(heights, cy + 0.45 * size)]:
-            if d is not c and abs(centre(d)[0] - cx) < (NEIGHBOUR_GAP + 1.0) * size:
+        reach = (NEIGHBOUR_GAP + 1.0) * size
+        for i in range(bisect_left(heights, cy - 0.45 * size), bisect_right(heights, cy + 0.45 * size)):
+            if by_height[i] is not c and abs(across[i] - cx) < reach:
                 return False
         return True
 
@@ -93,16 +96,18 @@ def vertical_stacks(chars: list[Char]) -> list[list[Char]]:
 
 def _horizontal_lines(chars: list[Char], gap_factor: float) -> list[Line]:
     bands: list[list[Char]] = []
+    band_sum = 0  # sum of the last band's centres, added in the same order as sum() would (same float)
     for ch in sorted(chars, key=lambda c: ((c.bbox[1] + c.bbox[3]) / 2, c.bbox[0])):
         cy = (ch.bbox[1] + ch.bbox[3]) / 2
         h = max(ch.bbox[3] - ch.bbox[1], 1.0)
         if bands:
             ref = bands[-1]
-            ry = sum((c.bbox[1] + c.bbox[3]) / 2 for c in ref) / len(ref)
-            if abs(cy - ry) < 0.45 * h:
+            if abs(cy - band_sum / len(ref)) < 0.45 * h:
                 ref.append(ch)
+                band_sum += cy
                 continue
         bands.append([ch])
+        band_sum = 0 + cy
     lines: list[Line] = []
     for band in bands:
         band.sort(key=lambda c: c.bbox[0])

@@ -7,7 +7,10 @@ releases.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +35,13 @@ class ExtractReport:
     inputs: list[tuple[str, Path, str]] = field(default_factory=list)  # (doc_id, path, sha256) read
 
 
-def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
-    """Extract ``pdfs``; return validated frames and a report (nothing written)."""
+def extract_paths(pdfs: list[Path], workers: int | None = None) -> tuple[dict, ExtractReport]:
+    """Extract ``pdfs`` on up to ``workers`` processes (default: every core); return validated frames and a report (nothing written)."""
     run_id = new_run_id()
     report = ExtractReport(run_id)
     obtained: dict[str, Obtained] = {}
     used: dict[str, int] = {}
+    missing: list[Failure] = []
     for path in pdfs:
         doc_id = doc_id_for(Path(path))
         used[doc_id] = used.get(doc_id, 0) + 1
@@ -45,17 +49,17 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
             doc_id = f"{doc_id}_{used[doc_id]}"
         entry = SourceEntry(id=doc_id, publisher="unknown", title=Path(path).name, issued=None, url=None, sample=Path(path))
         if not Path(path).is_file():
-            report.failures.append(Failure(doc_id, str(path), None, "fetch", "FileNotFoundError", f"{path}: file not found"))
+            missing.append(Failure(doc_id, str(path), None, "fetch", "FileNotFoundError", f"{path}: file not found"))
             continue
         ob = Obtained(entry, Path(path), sha256_file(Path(path)), str(path), utc_now())
         obtained[doc_id] = ob
         report.inputs.append((doc_id, Path(path), ob.sha256))
-        result = extract_obtained(ob)
+    for result in extract_all(list(obtained.values()), workers):
         if isinstance(result, Failure):
             report.failures.append(result)
         else:
             report.extractions.append(result)
-    report.failures += [f for ex in report.extractions for f in step_failures(ex)]
+    report.failures = missing + report.failures + [f for ex in report.extractions for f in step_failures(ex)]
     frames = concat_frames(ex.frames for ex in report.extractions)
     frames["documents"] = documents_frame(report.extractions, obtained, Path.cwd())
     if report.failures:
@@ -65,6 +69,24 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
     if failed:
         raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
     return validated, report
+
+
+def extract_all(docs: list[Obtained], workers: int | None = None) -> list[DocumentExtraction | Failure]:
+    """``extract_obtained`` over ``docs``, results in their order, on up to ``workers`` processes.
+
+    Documents are independent, so a multi-document call uses every core; the
+    largest are started first so the last one to finish is a small one. A
+    daemonic process (a pool worker itself) may not start children: it reads
+    them one after another.
+    """
+    workers = min(workers or os.cpu_count() or 1, len(docs))
+    if workers <= 1 or mp.current_process().daemon:
+        return [extract_obtained(ob) for ob in docs]
+    # fork: a worker inherits the imported pipeline instead of importing it again.
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        largest_first = sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
+        futures = {i: pool.submit(extract_obtained, docs[i]) for i in largest_first}
+        return [futures[i].result() for i in range(len(docs))]
 
 
 def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cache")) -> ExtractReport:

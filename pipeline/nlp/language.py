@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
-import os
 import sqlite3
 import threading
 from contextlib import closing
@@ -59,11 +57,11 @@ def place_entities(sentences: Iterable[str], cache_dir: Path | None = None) -> d
     missing = [s for s in unique if _key(s) not in found]
     if missing:
         nlp = ginza_ner()
-        # Two processes only pay off when there is much to read (each loads the
-        # model), and a sandboxed document's worker is daemonic: it may not start any.
-        parallel = len(missing) > 400 and (os.cpu_count() or 1) > 1 and not mp.current_process().daemon
+        # One process: spaCy's n_process loads the model again in every child on
+        # every call and ships each Doc back through msgpack, which cost more CPU
+        # than the second core gave back. Documents are what run in parallel.
         new = {}
-        for sentence, doc in zip(missing, nlp.pipe(missing, batch_size=64, n_process=2 if parallel else 1)):
+        for sentence, doc in zip(missing, nlp.pipe(missing, batch_size=64)):
             new[_key(sentence)] = [(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in PLACE_LABELS]
         if cache:
             cache.put(new)
