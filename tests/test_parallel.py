@@ -160,3 +160,24 @@ def test_one_changed_pdf_re_extracts_only_itself(prefect_harness, tmp_path):
     assert "cache:read" in timings and "parse" in timings
     docs = pd.read_parquet(Path(second["release"]) / "documents.parquet").set_index("doc_id")
     assert docs.loc["tsuchi", "pages"] == 1 and docs.loc["senkoteki", "pages"] == 21
+
+
+def test_extract_paths_on_two_processes_gives_the_one_process_result_in_input_order(tmp_path):
+    """``nichiiki extract`` reads documents on every core; order and content must not depend on it."""
+    from pipeline.local import extract_paths
+
+    pdfs = [
+        SAMPLES / "mlit_r5_sankou5.pdf",
+        tmp_path / "missing.pdf",  # a failure among the documents keeps its place
+        _small_pdf(tmp_path / "small.pdf", "北海道釧路市の取組について"),
+        SAMPLES / "mic_tsuchi_71.pdf",
+    ]
+    one, report_one = extract_paths(pdfs, workers=1)
+    two, report_two = extract_paths(pdfs, workers=2)
+    assert [ex.doc_id for ex in report_two.extractions] == [ex.doc_id for ex in report_one.extractions] == ["mlit_r5_sankou5", "small", "mic_tsuchi_71"]
+    assert [f.doc_id for f in report_two.failures] == [f.doc_id for f in report_one.failures] == ["missing"]
+    assert sorted(one) == sorted(two)
+    for name in one:
+        when = ["run_id", "fetched_at", "failed_at"]  # when each was read, not what was read
+        left, right = (f.drop(columns=when, errors="ignore").reset_index(drop=True) for f in (one[name], two[name]))
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)
