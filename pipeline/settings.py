@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     seconds_per_page: float = Field(DEFAULT_LIMITS.seconds_per_page, gt=0, description="wall-clock budget for one page (parse, OCR, extract)")
     seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="wall-clock budget for one document")
     memory_mb: int = Field(DEFAULT_LIMITS.memory_mb, ge=64, description="address space a document's worker may add to its start-up size")
-    progress: bool = Field(True, description="show a progress bar on an interactive terminal")
+    progress: bool = Field(True, description="show a progress line per document on an interactive terminal")
+    strict: bool = Field(False, description="exit non-zero when any document failed (the release is still published)")
 
     def task_config(self) -> dict[str, Any]:
         """The part of the settings that can change a document's extracted rows.
@@ -112,7 +113,18 @@ def load_settings(flags: dict[str, Any] | None = None, config: Path | None = Non
         return Settings(**(from_file | from_env | flags))
     except ValidationError as exc:
         where = f"flags, {ENV_PREFIX}* variables" + (f" or {config}" if config else "")
-        raise SettingsError(f"invalid settings (from {where}):\n{exc}") from exc
+        raise SettingsError(f"invalid settings (from {where}): {describe_errors(exc)}") from exc
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """pydantic's errors on one line: ``workers: Input should be greater than or equal to 1 (got 0)``."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "settings"
+        got = f" (got {error['input']!r})" if error["type"] != "extra_forbidden" and "input" in error else ""
+        message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"{field}: {message}{got}")
+    return "; ".join(parts)
 
 
 def settings_help() -> str:
