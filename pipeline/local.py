@@ -62,8 +62,13 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
 
 
 def extract_to_folder(pdfs: list[Path], out: Path) -> ExtractReport:
-    """Extract ``pdfs`` and write ``out/<dataset>.parquet`` (replacing the folder's datasets)."""
+    """Extract ``pdfs`` and write ``out/<dataset>.parquet`` (replacing the folder's datasets).
+
+    Nothing is written when no document could be extracted.
+    """
     frames, report = extract_paths(pdfs)
+    if not report.extractions:
+        return report  # a folder of empty datasets would read as "these documents hold nothing"
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
