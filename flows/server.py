@@ -7,8 +7,9 @@ workers landed on servers thrown away with them. ``prefect_api`` uses
 exports its URL before Prefect is imported and before any worker starts,
 so every process of the run reports to it.
 
-This module must not import Prefect: Prefect reads its settings from the
-environment when first imported.
+This module does not import Prefect: Prefect reads its settings from the
+environment when first imported, so the URL is exported before that; when
+Prefect is already loaded, the URL is also set as its temporary settings.
 """
 
 from __future__ import annotations
@@ -104,7 +105,14 @@ def prefect_api(log=None) -> Iterator[str]:
         log(f"Prefect server started on {api_url} in {time.perf_counter() - started:.1f} s (set PREFECT_API_URL to reuse a running one)")
     os.environ[API_URL] = api_url
     try:
-        yield api_url
+        with contextlib.ExitStack() as stack:
+            if "prefect.context" in sys.modules:
+                # Prefect was imported already (python -m flows.main) and read its
+                # settings then: hand it the URL as the settings of this block.
+                from prefect.settings import PREFECT_API_URL, temporary_settings
+
+                stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
+            yield api_url
     finally:
         _drain_prefect_workers()
         os.environ.pop(API_URL, None)

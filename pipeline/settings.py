@@ -3,7 +3,8 @@
 Values come from, highest priority first: command-line flags, environment
 variables (``NICHIIKI_<FIELD>``, e.g. ``NICHIIKI_WORKERS=2``), a TOML or YAML
 file (``--config FILE`` or ``NICHIIKI_CONFIG``), then the defaults below.
-``nichiiki run --help`` prints every field with its default and variable.
+``nichiiki run --help`` prints every field with its default and variable
+(its flags are generated from this model by pipeline/cli.py).
 """
 
 from __future__ import annotations
@@ -125,13 +126,3 @@ def describe_errors(exc: ValidationError) -> str:
         message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
         parts.append(f"{field}: {message}{got}")
     return "; ".join(parts)
-
-
-def settings_help() -> str:
-    """Every field with its default and environment variable, for --help."""
-    lines = ["settings (flag > environment > --config file > default):"]
-    for name, field in Settings.model_fields.items():
-        default = field.default
-        lines.append(f"  {ENV_PREFIX}{name.upper():14s} {field.description} (default: {default})")
-    lines.append(f"  {CONFIG_ENV:25s} TOML/YAML file with the same keys (or pass --config FILE)")
-    return "\n".join(lines)
