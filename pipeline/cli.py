@@ -74,15 +74,16 @@ def _version(value: bool) -> None:
 def _global(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="only warnings and errors; no progress display"),
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = typer.Option(
-        "INFO", "--log-level", case_sensitive=False, help="log level of the run and of Prefect"
+    log_level: Optional[Literal["DEBUG", "INFO", "WARNING", "ERROR"]] = typer.Option(
+        None, "--log-level", case_sensitive=False, help="log level of the run and of Prefect [default: INFO, or PREFECT_LOGGING_LEVEL]"
     ),
 ) -> None:
-    level = "WARNING" if quiet else log_level.upper()
-    # Read by Prefect when a command imports it, and by the progress display.
-    os.environ["PREFECT_LOGGING_LEVEL"] = level
+    level = "WARNING" if quiet else log_level.upper() if log_level else None
+    if level:
+        # Read by Prefect when a command imports it.
+        os.environ["PREFECT_LOGGING_LEVEL"] = level
     if quiet:
-        os.environ["NICHIIKI_PROGRESS"] = "false"
+        os.environ[f"{ENV_PREFIX}PROGRESS"] = "false"
 
 
 # ---------------------------------------------------------------- settings as flags
@@ -187,7 +188,8 @@ def _run_flow(settings: Settings) -> int:
     from flows.server import prefect_api, prefect_defaults
 
     prefect_defaults(Path(settings.cache_dir) / "prefect")
-    with prefect_api(log=None if os.environ.get("PREFECT_LOGGING_LEVEL") in ("WARNING", "ERROR") else print):
+    quiet = os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() in ("WARNING", "ERROR", "CRITICAL")
+    with prefect_api(log=None if quiet else lambda line: print(line, file=sys.stderr)):
         from flows.main import run_and_report
 
         return run_and_report(settings)

@@ -173,3 +173,33 @@ def test_release_and_failures_are_prefect_artifacts_and_parameters_are_described
     assert latest["nichiiki-release"].type == "markdown"
     failures = latest["nichiiki-release-failures"]
     assert failures.type == "table" and {"broken", "html_error", "missing"} <= {row["doc_id"] for row in json.loads(failures.data)}
+
+
+def test_progress_shows_a_line_per_document_sharing_the_log_console(prefect_harness, tmp_path):
+    """The display prints through Prefect's log console: log lines stay whole, each on its own line."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from flows.main import nichiiki_flow
+    from flows.progress import prefect_console
+
+    handlers = [h for h in __import__("logging").getLogger("prefect").handlers if getattr(h, "console", None) is prefect_console()]
+    assert handlers, "Prefect's console handler not found"
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    saved = handlers[0].console
+    handlers[0].console = terminal
+    try:
+        registry = _two_documents(tmp_path, keep_both=False)
+        nichiiki_flow(sources=str(registry), outputs=str(tmp_path / "outputs"), cache_dir=str(tmp_path / "cache"), progress=True)
+    finally:
+        handlers[0].console = saved
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).replace("\r", "\n")
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert any(re.search(r"tsuchi: 7 page\(s\), \d+ row\(s\)", line) for line in lines), text
+    assert any("extracting 1 document(s)" in line and "ETA" in line for line in lines), text
+    for line in lines:
+        if "| INFO" in line or "| WARNING" in line:
+            assert re.match(r"^\d\d:\d\d:\d\d\.\d{3} \| ", line), f"log line glued to the display: {line!r}"
