@@ -185,7 +185,10 @@ def test_progress_shows_a_line_per_document_sharing_the_log_console(prefect_harn
     from flows.main import nichiiki_flow
     from flows.progress import prefect_console
 
-    handlers = [h for h in __import__("logging").getLogger("prefect").handlers if getattr(h, "console", None) is prefect_console()]
+    import logging
+
+    console = prefect_console()
+    handlers = [h for name in ("prefect", "") for h in logging.getLogger(name).handlers if getattr(h, "console", None) is console]
     assert handlers, "Prefect's console handler not found"
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=160, color_system=None)
