@@ -48,7 +48,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _healthy(api_url: str) -> bool:
+def healthy(api_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
             return response.status == 200
@@ -72,7 +72,7 @@ def start_server(log_file: Path, timeout: float = 180.0) -> tuple[subprocess.Pop
     with open(log_file, "ab") as log:
         process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
     deadline = time.monotonic() + timeout
-    while not _healthy(api_url):
+    while not healthy(api_url):
         if process.poll() is not None:
             raise RuntimeError(f"the Prefect server exited with code {process.returncode} (its log: {log_file})")
         if time.monotonic() > deadline:

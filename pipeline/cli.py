@@ -185,7 +185,10 @@ def _report_dry_run(settings: Settings, checked) -> int:
 
 
 def _run_flow(settings: Settings) -> int:
-    from flows.server import prefect_api, prefect_defaults
+    from flows.server import API_URL, healthy, prefect_api, prefect_defaults
+
+    if os.environ.get(API_URL) and not healthy(os.environ[API_URL]):
+        raise UserError(f"{API_URL}={os.environ[API_URL]} does not answer: start that server, or unset {API_URL} to run on one of its own")
 
     prefect_defaults(Path(settings.cache_dir) / "prefect")
     quiet = os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() in ("WARNING", "ERROR", "CRITICAL")

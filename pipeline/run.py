@@ -24,7 +24,7 @@ from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, 
 from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
-from pipeline.schema import SCHEMA_VERSION
+from pipeline.schema import DATASETS, SCHEMA_VERSION
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ def last_good_rows(failures: list[Failure], outputs_dir: Path) -> dict[str, pd.D
     published before: its last good rows go into the new release, and its
     ``documents`` row says ``stale`` with this run's reason. Only documents
     the registry still lists fail in a run, so a document the registry
-    drops is dropped from the release.
+    drops is dropped from the release. Nothing is kept when the current
+    release was made under other dataset columns (a schema change).
     """
     release = current_release(outputs_dir)
     reasons = {f.doc_id: f.message.splitlines()[0] for f in failures}
@@ -210,6 +211,12 @@ def last_good_rows(failures: list[Failure], outputs_dir: Path) -> dict[str, pd.D
             rows = frame[frame["doc_id"].isin(kept)]
             if not rows.empty:
                 frames[name] = rows.drop(columns=["run_id"], errors="ignore").reset_index(drop=True)
+    # Rows of a release made under another schema would fail validation and
+    # block the whole publish: they cannot be kept (the failure is still recorded).
+    for name, frame in frames.items():
+        expected = set(DATASETS[name].columns) - {"run_id"} if name in DATASETS else None
+        if expected is None or set(frame.columns) != expected:
+            return {}
     return frames
 
 

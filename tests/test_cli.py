@@ -49,7 +49,7 @@ def test_extract_writes_nothing_when_no_document_could_be_read(tmp_path, capsys)
 # ---------------------------------------------------------------- start-up and user errors
 
 
-def _cli(tmp_path: Path, *args: str, cwd: Path | None = None) -> dict:
+def _cli(tmp_path: Path, *args: str, cwd: Path | None = None, api_url: str | None = None) -> dict:
     """Run the CLI in a fresh interpreter; its exit code, output and which heavy modules it imported."""
     probe = (
         "import json, sys\n"
@@ -60,6 +60,8 @@ def _cli(tmp_path: Path, *args: str, cwd: Path | None = None) -> dict:
     )
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("PREFECT_API_URL", None)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     done = subprocess.run([sys.executable, "-c", probe], cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=120)
     marker = [line for line in done.stdout.splitlines() if line.startswith("@@")]
     assert marker, done.stdout + done.stderr
@@ -107,6 +109,14 @@ def test_unwritable_output_folder_is_one_line_before_prefect(tmp_path):
     _registry(tmp_path)
     (tmp_path / "plain-file").write_text("not a folder")
     _one_line_error(_cli(tmp_path, "run", "--outputs", "plain-file/releases"), "output folder", "plain-file")
+
+
+def test_a_prefect_api_url_that_does_not_answer_is_one_line(tmp_path):
+    _registry(tmp_path)
+    with __import__("socket").socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"
+    _one_line_error(_cli(tmp_path, "run", api_url=url), "PREFECT_API_URL", "does not answer")
 
 
 def test_workers_zero_is_one_line(tmp_path):
