@@ -206,3 +206,21 @@ def test_progress_shows_a_line_per_document_sharing_the_log_console(prefect_harn
     for line in lines:
         if "| INFO" in line or "| WARNING" in line:
             assert re.match(r"^\d\d:\d\d:\d\d\.\d{3} \| ", line), f"log line glued to the display: {line!r}"
+
+
+def test_rows_of_a_release_under_other_columns_are_not_kept(tmp_path):
+    """After a schema change the old rows would fail validation and block the publish: none are kept."""
+    from pipeline.run import Failure, last_good_rows
+    from pipeline.schema import DATASETS
+
+    release = tmp_path / "outputs" / "releases" / "r1"
+    release.mkdir(parents=True)
+    (tmp_path / "outputs" / "current").symlink_to(Path("releases") / "r1")
+    (release / "manifest.json").write_text("{}", encoding="utf-8")
+    row = {c: None for c in DATASETS["documents"].columns} | {"doc_id": "a", "stale": False}
+    failure = Failure("a", "a.pdf", None, "fetch", "FetchError", "a.pdf: fetch failed: HTTP 404")
+    pd.DataFrame([row]).to_parquet(release / "documents.parquet")
+    kept = last_good_rows([failure], tmp_path / "outputs")
+    assert kept["documents"]["stale"].tolist() == [True] and "HTTP 404" in kept["documents"]["stale_reason"][0]
+    pd.DataFrame([{k: v for k, v in row.items() if k != "producer"}]).to_parquet(release / "documents.parquet")
+    assert last_good_rows([failure], tmp_path / "outputs") == {}
