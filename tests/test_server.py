@@ -57,3 +57,37 @@ def test_a_dask_run_starts_one_server_and_every_worker_reports_to_it(tmp_path):
         names = sorted(row[0] for row in db.execute("select name from task_run where name like 'extract-%'"))
     assert names == ["extract-d0", "extract-d1"]
     assert pd.read_parquet(current_release(tmp_path / "outputs") / "documents.parquet")["doc_id"].tolist() == ["d0", "d1"]
+
+
+def test_the_run_server_dies_with_nichiiki_even_on_kill_9(tmp_path):
+    import signal
+
+    import psutil
+
+    (tmp_path / "docs").mkdir()
+    _pdf(tmp_path / "docs" / "d.pdf", "二地域居住")
+    (tmp_path / "sources.yaml").write_text(
+        "documents:\n  - {id: d, publisher: MIC, title: 通知, issued: null, url: null, sample: docs/d.pdf}\n", encoding="utf-8"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("PREFECT_API_URL", None)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", "--no-progress"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    servers: list = []
+    try:
+        for line in run.stderr:  # the line comes once the server answers
+            if "Prefect server started on" in line:
+                break
+        servers = [p for p in psutil.Process(run.pid).children() if "uvicorn" in " ".join(p.cmdline())]
+        assert len(servers) == 1
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        servers[0].wait(timeout=60)  # raises psutil.TimeoutExpired if it outlives its parent
+        assert not servers[0].is_running()
+    finally:
+        if run.poll() is None:
+            run.kill()
+        for server in servers:  # an orphan the test found must not outlive it
+            if server.is_running():
+                server.kill()
