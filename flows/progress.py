@@ -53,7 +53,9 @@ def wait_with_progress(
     console = prefect_console()
     if console is None or not console.is_terminal or not futures:
         return [f.result() for f in futures]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.default_styles import DEFAULT_STYLES
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.theme import Theme
 
     columns = (
         TextColumn("{task.description}", markup=False),
@@ -63,10 +65,22 @@ def wait_with_progress(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
+    # Prefect's console has a theme of its own without rich's progress styles.
+    console.push_theme(Theme({k: v for k, v in DEFAULT_STYLES.items() if k.startswith(("bar.", "progress."))}, inherit=False))
+    try:
+        return _show(futures, names, describe, label, console, columns)
+    finally:
+        console.pop_theme()
+
+
+def _show(futures: Sequence[PrefectFuture], names: Sequence[str], describe: Callable[[object], str], label: str, console, columns) -> list:
+    from rich.progress import Progress
+
     with Progress(*columns, console=console, transient=False, refresh_per_second=4) as progress:
         overall = progress.add_task(label, total=len(futures))
         lines = [progress.add_task(f"  {name}: waiting", total=None, visible=True) for name in names]
         done: set[int] = set()
+        started: set[int] = set()
         while len(done) < len(futures):
             for i, future in enumerate(futures):
                 if i in done:
@@ -78,7 +92,10 @@ def wait_with_progress(
                     cached = " (cached)" if stage == "cached" else ""
                     progress.update(lines[i], description=f"  {names[i]}: {describe(result)}{cached}", total=1, completed=1)
                     progress.advance(overall)
-                else:
+                elif stage == "extracting" or i not in started:
+                    # A state read between Running and Completed may say neither: never step back.
+                    if stage == "extracting":
+                        started.add(i)
                     progress.update(lines[i], description=f"  {names[i]}: {stage}")
             if len(done) < len(futures):
                 time.sleep(POLL_SECONDS)

@@ -181,6 +181,7 @@ def test_progress_shows_a_line_per_document_sharing_the_log_console(prefect_harn
     import re
 
     from rich.console import Console
+    from rich.theme import Theme
 
     from flows.main import nichiiki_flow
     from flows.progress import prefect_console
@@ -191,7 +192,8 @@ def test_progress_shows_a_line_per_document_sharing_the_log_console(prefect_harn
     handlers = [h for name in ("prefect", "") for h in logging.getLogger(name).handlers if getattr(h, "console", None) is console]
     assert handlers, "Prefect's console handler not found"
     screen = io.StringIO()
-    terminal = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    # Like Prefect's console: a theme of its own, without rich's default styles.
+    terminal = Console(file=screen, force_terminal=True, width=160, color_system=None, theme=Theme({"level": "bold"}, inherit=False))
     saved = handlers[0].console
     handlers[0].console = terminal
     try:
