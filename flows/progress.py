@@ -69,6 +69,9 @@ def wait_with_progress(
     console.push_theme(Theme({k: v for k, v in DEFAULT_STYLES.items() if k.startswith(("bar.", "progress."))}, inherit=False))
     try:
         return _show(futures, names, describe, label, console, columns)
+    except Exception as exc:  # noqa: BLE001 — a display that breaks must not fail the run
+        logging.getLogger(__name__).warning("progress display off: %s: %s", type(exc).__name__, exc)
+        return [f.result() for f in futures]
     finally:
         console.pop_theme()
 
