@@ -168,6 +168,10 @@ class Documents(pa.DataFrameModel):
     producer: Series[str] = pa.Field(description="PDF producer from the file's metadata")
     ocr_needed: Series[bool] = pa.Field(description="True when some page has no text layer")
     fetched_at: Series[UTC_TIMESTAMP] = pa.Field(description="When the bytes were obtained (UTC)")
+    stale: Series[bool] = pa.Field(
+        description="True when this run could not fetch or extract the document, so its rows are the last published ones"
+    )
+    stale_reason: Series[str] = pa.Field(nullable=True, description="Why the document's rows are stale: the failure of this run")
     run_id: Series[str] = pa.Field(description="Run that published the row")
 
     class Config:
