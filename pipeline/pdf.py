@@ -241,6 +241,9 @@ def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
         filled = path.get("fill") is not None
         stroked = path.get("color") is not None and "s" in (path.get("type") or "")
         if "c" in kinds or "qu" in kinds:
+            if rect.width < RULE_THICKNESS and rect.height < RULE_THICKNESS:
+                edges.extend(_dot_edges(rect))  # a round dot of a dotted rule
+                continue
             if rect.width <= MAX_MARK_SHAPE and rect.height <= MAX_MARK_SHAPE:
                 shapes.append(
                     Shape(
@@ -277,7 +280,7 @@ def _rect_edges(r: pymupdf.Rect, stroked: bool, path: dict) -> list[Edge]:
         x = (r.x0 + r.x1) / 2
         return [Edge("v", x, r.y0, x, r.y1)]
     if r.width < RULE_THICKNESS and r.height < RULE_THICKNESS:
-        return []
+        return _dot_edges(r)
     # A filled area's sides also delimit cells (shaded header cells have no border line).
     return [
         Edge("h", r.x0, r.y0, r.x1, r.y0),
@@ -285,6 +288,12 @@ def _rect_edges(r: pymupdf.Rect, stroked: bool, path: dict) -> list[Edge]:
         Edge("v", r.x0, r.y0, r.x0, r.y1),
         Edge("v", r.x1, r.y0, r.x1, r.y1),
     ]
+
+
+def _dot_edges(r: pymupdf.Rect) -> list[Edge]:
+    """A dot, as a tiny edge either way: a row of dots is a dotted rule (extractors.grid joins them)."""
+    x, y = (r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2
+    return [Edge("h", r.x0, y, r.x1, y), Edge("v", x, r.y0, x, r.y1)]
 
 
 def _gray(color: tuple | None) -> float | None:
