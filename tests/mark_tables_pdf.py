@@ -15,6 +15,7 @@ Used by tests/test_mark_tables.py and benchmarks/marks_tables.py only.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 
 import pymupdf
@@ -136,10 +137,15 @@ def layouts() -> list[Layout]:
 _FONT: pymupdf.Font | None = None
 
 
+# IPAGothic (Debian's fonts-ipafont-gothic, installed by scripts/setup.sh) sets marks full-width
+# as government documents print them; MuPDF's built-in CJK font is the fallback.
+IPA_GOTHIC = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
+
+
 def _font() -> pymupdf.Font:
     global _FONT
     if _FONT is None:
-        _FONT = pymupdf.Font("japan")
+        _FONT = pymupdf.Font(fontfile=str(IPA_GOTHIC)) if IPA_GOTHIC.exists() else pymupdf.Font("japan")
     return _FONT
 
 
