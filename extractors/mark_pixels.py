@@ -39,7 +39,7 @@ DUST_SHARE = 0.4
 MAX_DUST_BLOBS = 3
 # Below this confidence a cell is flagged "low confidence" for review.
 LOW_CONFIDENCE = 0.6
-# A round hole fills π/4 of its box, a triangle's 1/2: below this it is a triangle's.
+# A round shape (or hole) fills π/4 of its box, a triangle 1/2: below this both, it is a triangle.
 TRIANGLE_HOLE_FILL = 0.64
 # Strokes (× ✓) fill at most this share of their box (low resolutions thicken them).
 MAX_STROKE_FILL = 0.65
@@ -158,7 +158,7 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
         return PixelReading("text", None, 1.0, f"blob aspect {aspect:.2f}, height {rel_h:.2f} of cell")
     roundness = 1.0 - min(abs(math.log(aspect)) / math.log(1.6), 1.0)
     hole = _hole_fraction(component)
-    if hole >= DOUBLE_HOLE[0] and _hole_fill(component) < TRIANGLE_HOLE_FILL:
+    if hole >= DOUBLE_HOLE[0] and _outline_fill(component) < TRIANGLE_HOLE_FILL and _hole_fill(component) < TRIANGLE_HOLE_FILL:
         return PixelReading("mark", TRIANGLE, _clip(roundness * min(hole / 0.15, 1.0)), f"triangle hole {hole:.2f} fill {fill:.2f}")
     if hole < 0.05 and fill <= MAX_STROKE_FILL:
         strokes = _strokes(component, fill)
@@ -210,6 +210,12 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
     if not (ox < ix and oy < iy and ix + iw < ox + ow and iy + ih < oy + oh):
         return False
     return abs((ix + iw / 2) - (ox + ow / 2)) <= 0.15 * ow and abs((iy + ih / 2) - (oy + oh / 2)) <= 0.15 * oh
+
+
+def _outline_fill(component: np.ndarray) -> float:
+    """How much of its box the shape fills with its holes filled in (disc ≈ 0.79, triangle ≈ 0.5)."""
+    solid = (component > 0) | _holes(component)
+    return float(solid.sum()) / float(solid.size)
 
 
 def _hole_fill(component: np.ndarray) -> float:
