@@ -324,3 +324,34 @@ def render_scan(layout: Layout, dpi: int = 200, angle: float = 0.0, noise: float
 
 def with_rule(layout: Layout, rule: str) -> Layout:
     return replace(layout, leaf_rule=rule)
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def labelled(records) -> list[tuple[str, tuple[str, ...], str]]:
+    """(row label, column path, class) of every ``marks`` record."""
+    return [(r.values["row_label"], tuple(r.values["column_path"]), r.values["mark"]) for r in records if r.dataset == "marks"]
+
+
+def positional(records, layout: Layout) -> list[tuple[int, int, str]]:
+    """(body row, leaf column, class) of every ``marks`` record: the structure and marks without the label text."""
+    offset = len(layout.row_titles)
+    return [(r.values["row"], r.values["col"] - offset, r.values["mark"]) for r in records if r.dataset == "marks"]
+
+
+def gold_positional(layout: Layout) -> list[tuple[int, int, str]]:
+    return [(i, j, m) for i, marks in enumerate(layout.marks) for j, m in sorted(marks.items())]
+
+
+def f1(predicted: list, truth: list) -> dict:
+    """Precision, recall and F1 of two multisets of items."""
+    from collections import Counter
+
+    p, t = Counter(predicted), Counter(truth)
+    hit = sum((p & t).values())
+    precision = hit / max(sum(p.values()), 1)
+    recall = hit / max(sum(t.values()), 1)
+    score = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"gold": sum(t.values()), "predicted": sum(p.values()), "correct": hit,
+            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(score, 4)}
