@@ -63,12 +63,6 @@ SPECK_INCHES = 0.04
 STRAY_INCHES = 0.03
 # The smallest mark (● or ○ of a 6 pt font, inches); smaller lone blobs are dust.
 MIN_MARK_INCHES = 0.06
-# Text this much taller than wide is set one character per line (a vertical header).
-VERTICAL_RATIO = 1.8
-# Ink bands within this share of the text's width from a glyph's top belong to that glyph.
-GLYPH_SPAN = 1.15
-# Pixels darker than this are ink when laying out vertical text.
-INK_LEVEL = 250
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
 
@@ -327,7 +321,7 @@ def _read_cells(
             note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
             cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
         elif reading.kind == "text":
-            text_cells.append((len(out), unstack_vertical(text_image(gray[y0:y1, x0:x1], ink, dpi))))
+            text_cells.append((len(out), text_image(gray[y0:y1, x0:x1], ink, dpi)))
         else:
             note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
             cell = replace(cell, text="", mark=None, confidence=reading.confidence, note=note)
@@ -353,49 +347,6 @@ def text_image(gray: np.ndarray, ink: np.ndarray, dpi: float) -> np.ndarray:
     flat = np.clip(gray.astype(np.float32) / np.maximum(background, 1.0) * 255.0, 0, 255).astype(np.uint8)
     near_text = cv2.dilate(_without_stray_specks(ink, dpi), np.ones((5, 5), np.uint8)) > 0
     return np.where(near_text, flat, 255).astype(np.uint8)
-
-
-def unstack_vertical(image: np.ndarray) -> np.ndarray:
-    """A header set one character per line, laid out as one horizontal line for OCR.
-
-    Text whose ink is much taller than wide is split into glyphs (bands of ink
-    rows, joined while they fit one glyph's height, so 二 or 三 stay whole) and
-    the glyphs are placed left to right: OCR reads a horizontal line well and a
-    column of single characters badly. Other text is returned as it is.
-    """
-    dark = image < INK_LEVEL
-    rows = np.nonzero(dark.any(axis=1))[0]
-    cols = np.nonzero(dark.any(axis=0))[0]
-    if rows.size == 0:
-        return image
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    width = right - left
-    if bottom - top < VERTICAL_RATIO * width:
-        return image
-    inked = dark[top:bottom, left:right].any(axis=1)
-    bands: list[list[int]] = []
-    y = 0
-    while y < len(inked):
-        if not inked[y]:
-            y += 1
-            continue
-        start = y
-        while y < len(inked) and inked[y]:
-            y += 1
-        if bands and y - bands[-1][0] <= GLYPH_SPAN * width:
-            bands[-1][1] = y  # still within one glyph's height: part of the same glyph
-        else:
-            bands.append([start, y])
-    if len(bands) < 2:
-        return image
-    height = max(b - a for a, b in bands)
-    gap = max(2, width // 4)
-    line = np.full((height + 2 * gap, len(bands) * (width + gap) + gap), 255, np.uint8)
-    for k, (a, b) in enumerate(bands):
-        y0 = gap + (height - (b - a)) // 2
-        x0 = gap + k * (width + gap)
-        line[y0 : y0 + b - a, x0 : x0 + width] = image[top + a : top + b, left:right]
-    return line
 
 
 def _without_stray_specks(ink: np.ndarray, dpi: float) -> np.ndarray:
