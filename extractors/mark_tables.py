@@ -27,6 +27,7 @@ from typing import Sequence
 
 from extractors.base import provenance, register
 from extractors.grid import Cell, Grid
+from extractors.marks import DASH
 from extractors.matrix import page_grids
 from pipeline.records import ParsedPage, Record
 
@@ -64,13 +65,10 @@ def extract_mark_tables(pages: Sequence[ParsedPage]) -> list[Record]:
     for page in pages:
         for number, grid in enumerate(page_grids(page), start=1):
             previous = tables[-1] if tables else None
-            table = read_mark_table(grid, f"{page.doc_id}#p{page.page_number}t{number}", previous)
+            table = read_mark_table(page, grid, f"{page.doc_id}#p{page.page_number}t{number}", previous)
             if table is None:
                 continue
-            if table is previous:
-                previous.parts.append((page, grid, 0))
-            else:
-                table.parts.append((page, grid, table.header_rows))
+            if table is not previous:
                 tables.append(table)
     records: list[Record] = []
     for table in tables:
@@ -78,23 +76,32 @@ def extract_mark_tables(pages: Sequence[ParsedPage]) -> list[Record]:
     return records
 
 
-def read_mark_table(grid: Grid, table_id: str, previous: MarkTable | None = None) -> MarkTable | None:
-    """The mark table ``grid`` holds, ``previous`` when it continues that one, or None."""
+def read_mark_table(page: ParsedPage, grid: Grid, table_id: str, previous: MarkTable | None = None) -> MarkTable | None:
+    """The mark table ``grid`` holds (with the grid added to its parts), ``previous`` when
+    the grid continues that one, or None.
+    """
+    # Dashes alone (－ for "none" in a table of figures) do not make a mark table.
     marked = [c for c in grid.cells if c.mark is not None]
-    if len(marked) < MIN_MARKS:
+    if sum(c.mark != DASH for c in marked) < MIN_MARKS:
         return None
     first_mark_row = min(c.row for c in marked)
     mark_cols = [c for c in range(grid.n_cols) if _is_mark_column(grid, c, first_mark_row)]
     if not mark_cols:
         return None
     header_rows = _header_rows(grid, mark_cols, first_mark_row)
-    if header_rows == 0 and previous is not None and _continues(previous, grid):
-        return previous
+    if previous is not None and _continues(previous, grid):
+        paths = {c: _column_path(grid, c, header_rows) for c in mark_cols}
+        # Without header rows, or with the same headers repeated: the table goes on.
+        if header_rows == 0 or (mark_cols == previous.mark_cols and paths == previous.paths):
+            previous.parts.append((page, grid, header_rows))
+            return previous
     row_header_cols = [c for c in range(min(mark_cols)) if c not in mark_cols]
     if not row_header_cols:
         return None  # a legend (● 主 / ○ 関連) or a bare strip of marks: nothing labels its rows
     paths = {c: _column_path(grid, c, header_rows) for c in mark_cols}
-    return MarkTable(table_id, header_rows, mark_cols, paths, row_header_cols)
+    table = MarkTable(table_id, header_rows, mark_cols, paths, row_header_cols)
+    table.parts.append((page, grid, header_rows))
+    return table
 
 
 def table_records(table: MarkTable) -> list[Record]:

@@ -111,3 +111,23 @@ def test_scanned_mark_table_gives_the_text_result(tmp_path, monkeypatch):
     assert f1(positional(records, layout), gold_positional(layout))["f1"] == 1.0
     assert f1(labelled(records), gold(layout))["f1"] >= 0.85  # labels come from OCR
     assert all(r.values["ocr"] and r.values["mark_source"] == "pixels" for r in records if r.dataset == "marks")
+
+
+@pytest.mark.parametrize("repeat_header", [True, False])
+def test_a_table_split_over_pages_is_one_table(repeat_header):
+    layout = shelter_layout()
+    first, second = replace(layout, rows=layout.rows[:6], marks=layout.marks[:6]), replace(layout, rows=layout.rows[6:], marks=layout.marks[6:])
+    doc = pymupdf.open(stream=render(first), filetype="pdf")
+    rest = pymupdf.open(stream=render(second), filetype="pdf")
+    if not repeat_header:
+        # Cut the header rows off the second page: the body goes on where the first page stopped.
+        page = rest[0]
+        grid_top = 70.0 + 2 * 8.0 * 2.2  # the generator's header: two rows of 2.2 × font size
+        page.add_redact_annot(pymupdf.Rect(0, 0, page.rect.width, grid_top - 0.5))
+        page.apply_redactions(images=0, graphics=1, text=0)
+    doc.insert_pdf(rest)
+    records = extract_mark_tables(_pages(doc.tobytes()))
+    tables = [r for r in records if r.dataset == "mark_tables"]
+    assert len(tables) == 1 and tables[0].values["pages"] == [1, 2]
+    assert tables[0].values["row_labels"] == [row[-1] for row in layout.rows]
+    assert f1(labelled(records), gold(layout))["f1"] == 1.0
