@@ -89,10 +89,15 @@ def read_mark_table(page: ParsedPage, grid: Grid, table_id: str, previous: MarkT
     if not mark_cols:
         return None
     header_rows = _header_rows(grid, mark_cols, first_mark_row)
+    mark_cols = sorted(set(mark_cols) | _unmarked_siblings(grid, mark_cols, first_mark_row, header_rows))
     if previous is not None and _continues(previous, grid):
-        paths = {c: _column_path(grid, c, header_rows) for c in mark_cols}
         # Without header rows, or with the same headers repeated: the table goes on.
-        if header_rows == 0 or (mark_cols == previous.mark_cols and paths == previous.paths):
+        repeated = all(_column_path(grid, c, header_rows) == path for c, path in previous.paths.items())
+        if header_rows == 0 or repeated:
+            _, first_grid, _ = previous.parts[0]
+            for c in mark_cols:
+                previous.paths.setdefault(c, _column_path(first_grid, c, previous.header_rows))
+            previous.mark_cols = sorted(previous.paths)
             previous.parts.append((page, grid, header_rows))
             return previous
     row_header_cols = [c for c in range(min(mark_cols)) if c not in mark_cols]
@@ -177,6 +182,23 @@ def _is_mark_column(grid: Grid, c: int, first_mark_row: int) -> bool:
     marks = sum(cell.mark is not None for cell in body)
     texts = sum(cell.mark is None and bool(cell.text.strip()) for cell in body)
     return marks > 0 and texts <= MAX_TEXT_SHARE * marks
+
+
+def _unmarked_siblings(grid: Grid, mark_cols: list[int], first_mark_row: int, header_rows: int) -> set[int]:
+    """Columns nobody marked that sit under the same spanning header as marked ones.
+
+    They are part of the table's shape: an empty column is an answer ("no row has this").
+    """
+    out: set[int] = set()
+    for c in range(min(mark_cols) + 1, grid.n_cols):
+        if c in mark_cols or any((cell := _owned(grid, r, c)) is not None and cell.text.strip() for r in range(first_mark_row, grid.n_rows)):
+            continue
+        for r in range(header_rows):
+            cell = grid.cell_at(r, c)
+            if cell is not None and cell.col_span > 1 and any(cell.col <= m < cell.col + cell.col_span for m in mark_cols):
+                out.add(c)
+                break
+    return out
 
 
 def _header_rows(grid: Grid, mark_cols: list[int], first_mark_row: int) -> int:

@@ -131,3 +131,12 @@ def test_a_table_split_over_pages_is_one_table(repeat_header):
     assert len(tables) == 1 and tables[0].values["pages"] == [1, 2]
     assert tables[0].values["row_labels"] == [row[-1] for row in layout.rows]
     assert f1(labelled(records), gold(layout))["f1"] == 1.0
+
+
+def test_a_column_nobody_marked_is_part_of_the_shape():
+    layout = shelter_layout()
+    unmarked = replace(layout, marks=[{j: m for j, m in marks.items() if j != 2} for marks in layout.marks])
+    records = extract_mark_tables(_pages(render(unmarked)))
+    shape = [r.values for r in records if r.dataset == "mark_tables"][0]
+    assert shape["columns"] == [f"災害の種類 / {h}" for h in ("洪水", "土砂災害", "高潮", "地震", "津波", "大規模な火事")]
+    assert f1(labelled(records), gold(unmarked))["f1"] == 1.0
