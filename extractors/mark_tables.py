@@ -12,8 +12,11 @@ columns of their own. The reading is structural, as for the MLIT matrix
    merged (row-spanning) cell labels every row it covers;
 4. a mark's column path: the distinct header cells above it, from the
    outermost spanning header down to the leaf;
-5. a grid without header rows whose columns line up with the previous mark
-   table continues it (a table split over pages).
+5. a grid on a later page whose columns line up with the previous mark
+   table's, without header rows or with the same headers repeated, continues
+   it (a table split over pages);
+6. a column nobody marked under the same spanning header as marked ones is
+   still one of the table's columns.
 
 The table's shape (rows × mark columns, with every row label and column
 path) goes to ``mark_tables``, so a query can tell an empty cell from a cell
@@ -90,7 +93,7 @@ def read_mark_table(page: ParsedPage, grid: Grid, table_id: str, previous: MarkT
         return None
     header_rows = _header_rows(grid, mark_cols, first_mark_row)
     mark_cols = sorted(set(mark_cols) | _unmarked_siblings(grid, mark_cols, first_mark_row, header_rows))
-    if previous is not None and _continues(previous, grid):
+    if previous is not None and page.page_number > previous.parts[-1][0].page_number and _continues(previous, grid):
         # Without header rows, or with the same headers repeated: the table goes on.
         repeated = all(_column_path(grid, c, header_rows) == path for c, path in previous.paths.items())
         if header_rows == 0 or repeated:
