@@ -151,7 +151,8 @@ def table_records(table: MarkTable) -> list[Record]:
                         provenance=provenance(page, cell.bbox, NAME, VERSION),
                     )
                 )
-    if not labels:
+    if not any(labels) or not any(table.paths.values()):
+        # Nothing names the rows or the columns: a chart's gridlines with its markers, not a table.
         return []
     shape = Record(
         dataset="mark_tables",

@@ -140,3 +140,18 @@ def test_a_column_nobody_marked_is_part_of_the_shape():
     shape = [r.values for r in records if r.dataset == "mark_tables"][0]
     assert shape["columns"] == [f"災害の種類 / {h}" for h in ("洪水", "土砂災害", "高潮", "地震", "津波", "大規模な火事")]
     assert f1(labelled(records), gold(unmarked))["f1"] == 1.0
+
+
+def test_chart_gridlines_with_markers_are_not_a_mark_table():
+    doc = pymupdf.open()
+    page = doc.new_page()
+    shape = page.new_shape()
+    for k in range(6):
+        shape.draw_line((100, 100 + 20 * k), (300, 100 + 20 * k))
+        shape.draw_line((100 + 40 * k, 100), (100 + 40 * k, 200))
+    shape.finish(color=(0.6, 0.6, 0.6), width=0.5)
+    for k in range(5):  # a line chart's markers, one per gridline cell
+        shape.draw_circle((120 + 40 * k, 110 + 20 * (k % 3)), 3)
+        shape.finish(color=(0, 0, 0), fill=None, width=0.8)
+    shape.commit()
+    assert extract_mark_tables(_pages(doc.tobytes())) == []
