@@ -43,6 +43,8 @@ LOW_CONFIDENCE = 0.6
 TRIANGLE_HOLE_FILL = 0.64
 # Strokes (× ✓) fill at most this share of their box (low resolutions thicken them).
 MAX_STROKE_FILL = 0.65
+# ◎'s inner ring is at least this share of the outer one's size.
+INNER_RING_SHARE = 0.25
 # ◎ whose two rings ran together: a small centred hole in a round blob.
 DOUBLE_HOLE = (0.05, MIN_RING_HOLE)
 # × looks the same mirrored (overlap with its mirror image, 0..1); ✓ does not.
@@ -133,7 +135,13 @@ def classify_cell(ink: np.ndarray, speck_px: float | None = None, min_mark_px: f
     # with dust beside it (blobs much smaller than it).
     others = [i for i in blobs if i != main and sizes[i] >= DUST_SHARE * sizes[main]]
     dust = [i for i in blobs if i != main and sizes[i] < DUST_SHARE * sizes[main]]
-    if len(others) == 1 and len(dust) <= MAX_DUST_BLOBS and _inside(stats[others[0]], stats[main]):
+    # Any component counts here, even one smaller than a speck: a small ◎'s inner ring is.
+    inner = [
+        i for i in range(1, n)
+        if i != main and max(int(stats[i, cv2.CC_STAT_WIDTH]), int(stats[i, cv2.CC_STAT_HEIGHT])) >= INNER_RING_SHARE * sizes[main]
+        and _inside(stats[i], stats[main])
+    ]
+    if len(inner) == 1 and not [i for i in others if i != inner[0]] and len(dust) <= MAX_DUST_BLOBS + 1:
         # ◎: a second ring (or disc) centred inside the first one's hole.
         ring = _shape_of((labels[y : y + bh, x : x + bw] == main).astype(np.uint8), cell_h=h, cell_w=w)
         if ring.mark == RING:
