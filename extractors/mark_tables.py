@@ -25,6 +25,7 @@ that does not exist.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -44,6 +45,9 @@ MAX_TEXT_SHARE = 0.2
 # Columns of a continuation line up with the previous table's within this share of its width.
 CONTINUATION_TOLERANCE = 0.02
 PATH_SEPARATOR = " / "
+# Headers OCR'd on two pages are the same header when at least this similar (difflib ratio).
+OCR_HEADER_SIMILARITY = 0.5
+OCR_REPEATED_SHARE = 0.7
 
 
 @dataclass
@@ -95,7 +99,9 @@ def read_mark_table(page: ParsedPage, grid: Grid, table_id: str, previous: MarkT
     mark_cols = sorted(set(mark_cols) | _unmarked_siblings(grid, mark_cols, first_mark_row, header_rows))
     if previous is not None and page.page_number > previous.parts[-1][0].page_number and _continues(previous, grid):
         # Without header rows, or with the same headers repeated: the table goes on.
-        repeated = all(_column_path(grid, c, header_rows) == path for c, path in previous.paths.items())
+        same = [_same_path(_column_path(grid, c, header_rows), path, grid.ocr) for c, path in previous.paths.items()]
+        # OCR misreads a header now and then: most of them repeated is the same header.
+        repeated = all(same) or (grid.ocr and sum(same) >= OCR_REPEATED_SHARE * len(same))
         if header_rows == 0 or repeated:
             _, first_grid, _ = previous.parts[0]
             for c in mark_cols:
@@ -246,6 +252,13 @@ def _row_headers(grid: Grid, r: int, cols: list[int]) -> list[str]:
 def _label(text: str) -> str:
     """Cell text as a label: lines were joined without separator; outer space dropped."""
     return " ".join(text.split())
+
+
+def _same_path(a: list[str], b: list[str], ocr: bool) -> bool:
+    """The same header path; read by OCR, the same within a few misread characters."""
+    if not ocr:
+        return a == b
+    return len(a) == len(b) and all(difflib.SequenceMatcher(None, x, y).ratio() >= OCR_HEADER_SIMILARITY for x, y in zip(a, b))
 
 
 def _continues(previous: MarkTable, grid: Grid) -> bool:
