@@ -156,3 +156,24 @@ def test_chart_gridlines_with_markers_are_not_a_mark_table():
         shape.finish(color=(0, 0, 0), fill=None, width=0.8)
     shape.commit()
     assert extract_mark_tables(_pages(doc.tobytes())) == []
+
+
+def test_scanned_dotted_rule_must_meet_the_rulings():
+    import numpy as np
+
+    from extractors.scan_grid import _dotted_rules, _network
+
+    dpi = 200.0
+    ink = np.zeros((400, 400), np.uint8)
+    ink[50:53, 50:350] = 255  # the table's top and bottom rules, and its sides
+    ink[300:303, 50:350] = 255
+    ink[50:303, 50:53] = 255
+    ink[50:303, 347:350] = 255
+    for y in range(56, 298, 7):  # a dotted column rule from top to bottom rule
+        ink[y : y + 2, 200:202] = 255
+    for x in range(90, 180, 7):  # a row of short strokes inside a cell (ー, 一, dots of シ)
+        ink[150:152, x : x + 3] = 255
+    network = _network(ink, int(0.4 * dpi))
+    h, v = _dotted_rules(ink, network, dpi, int(0.15 * dpi))
+    assert v[150, 200:202].any() and v[60, 200:202].any()
+    assert not h[150, 90:180].any()
