@@ -67,6 +67,7 @@ def all_extractors() -> list[Registered]:
     import extractors.notices  # noqa: F401
     import extractors.sections  # noqa: F401
     import extractors.tables  # noqa: F401
+    import extractors.mark_tables  # noqa: F401
     import extractors.budget  # noqa: F401
     import extractors.case_studies  # noqa: F401
     import extractors.expert_opinions  # noqa: F401

@@ -24,6 +24,10 @@ SNAP_TOLERANCE = 3.0
 MIN_EDGE_LENGTH = 3.0
 # Boundaries within this distance are the same grid line.
 BOUNDARY_TOLERANCE = 2.0
+# Dots or dashes of a dotted / dashed rule lie on one line with gaps at most this long (points).
+DOT_GAP = 4.5
+# A dotted rule has at least this many pieces (fewer short pieces are glyph decorations).
+MIN_DOTS = 3
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
 
 def cell_boxes_from_edges(edges: Iterable[Edge]) -> list[list[BBox]]:
     """Group ruling edges into tables of cell boxes (pdfplumber's algorithm)."""
-    objs = [_edge_obj(e) for e in edges]
+    objs = [_edge_obj(e) for e in join_dotted(edges)]
     objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]
     if not objs:
         return []
@@ -116,6 +120,44 @@ def cell_boxes_from_edges(edges: Iterable[Edge]) -> list[list[BBox]]:
     intersections = plumber_table.edges_to_intersections(merged, 1, 1)
     cells = plumber_table.intersections_to_cells(intersections)
     return [list(t) for t in plumber_table.cells_to_tables(cells)]
+
+
+def join_dotted(edges: Iterable[Edge]) -> list[Edge]:
+    """Long edges as they are, and rows of short pieces (dots, dashes) joined into the rule they draw.
+
+    Dotted rules come as tiny squares, round dots or short segments, each
+    shorter than any ruling; on one line, close together and many, they are
+    one rule. A lone short piece (a glyph's underline, a bullet) stays short
+    and is dropped later with the other decorations.
+    """
+    long: list[Edge] = []
+    short: list[tuple[str, float, Edge]] = []
+    for e in edges:
+        if max(e.x1 - e.x0, e.bottom - e.top) >= MIN_EDGE_LENGTH:
+            long.append(e)
+        else:
+            short.append((e.orientation, (e.top + e.bottom) / 2 if e.orientation == "h" else (e.x0 + e.x1) / 2, e))
+    lines: list[tuple[str, list[Edge]]] = []
+    last: tuple[str, float] | None = None
+    for orientation, across, e in sorted(short, key=lambda t: (t[0], t[1])):
+        if last is not None and last[0] == orientation and across - last[1] <= 1.0:
+            lines[-1][1].append(e)
+        else:
+            lines.append((orientation, [e]))
+        last = (orientation, across)
+    for orientation, line in lines:
+        along = (lambda e: (e.x0, e.x1)) if orientation == "h" else (lambda e: (e.top, e.bottom))
+        chain: list[Edge] = []
+        for e in sorted(line, key=along) + [None]:  # type: ignore[list-item]
+            if e is not None and chain and along(e)[0] - max(along(c)[1] for c in chain) <= DOT_GAP:
+                chain.append(e)
+                continue
+            if len(chain) >= MIN_DOTS:
+                start, end = along(chain[0])[0], max(along(c)[1] for c in chain)
+                across = sum((c.top + c.bottom) / 2 if orientation == "h" else (c.x0 + c.x1) / 2 for c in chain) / len(chain)
+                long.append(Edge("h", start, across, end, across) if orientation == "h" else Edge("v", across, start, across, end))
+            chain = [e] if e is not None else []
+    return long
 
 
 def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> Grid:

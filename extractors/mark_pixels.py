@@ -19,6 +19,10 @@ import numpy as np
 
 FILLED = "●"
 RING = "○"
+DOUBLE = "◎"
+TRIANGLE = "△"
+CROSS = "×"
+CHECK = "✓"
 DASH = "—"
 
 # Ideal ink fill of a disc's bounding box (π/4).
@@ -35,6 +39,17 @@ DUST_SHARE = 0.4
 MAX_DUST_BLOBS = 3
 # Below this confidence a cell is flagged "low confidence" for review.
 LOW_CONFIDENCE = 0.6
+# A round shape (or hole) fills π/4 of its box, a triangle 1/2: below this both, it is a triangle.
+TRIANGLE_HOLE_FILL = 0.64
+# Strokes (× ✓) fill at most this share of their box (low resolutions thicken them).
+MAX_STROKE_FILL = 0.65
+# ◎'s inner ring is at least this share of the outer one's size.
+INNER_RING_SHARE = 0.25
+# ◎ whose two rings ran together: a small centred hole in a round blob.
+DOUBLE_HOLE = (0.05, MIN_RING_HOLE)
+# × looks the same mirrored (overlap with its mirror image, 0..1); ✓ does not.
+CROSS_SYMMETRY = 0.5
+CHECK_SYMMETRY = 0.35
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,17 @@ def classify_cell(ink: np.ndarray, speck_px: float | None = None, min_mark_px: f
     # with dust beside it (blobs much smaller than it).
     others = [i for i in blobs if i != main and sizes[i] >= DUST_SHARE * sizes[main]]
     dust = [i for i in blobs if i != main and sizes[i] < DUST_SHARE * sizes[main]]
+    # Any component counts here, even one smaller than a speck: a small ◎'s inner ring is.
+    inner = [
+        i for i in range(1, n)
+        if i != main and max(int(stats[i, cv2.CC_STAT_WIDTH]), int(stats[i, cv2.CC_STAT_HEIGHT])) >= INNER_RING_SHARE * sizes[main]
+        and _inside(stats[i], stats[main])
+    ]
+    if len(inner) == 1 and not [i for i in others if i != inner[0]] and len(dust) <= MAX_DUST_BLOBS + 1:
+        # ◎: a second ring (or disc) centred inside the first one's hole.
+        ring = _shape_of((labels[y : y + bh, x : x + bw] == main).astype(np.uint8), cell_h=h, cell_w=w)
+        if ring.mark == RING:
+            return PixelReading("mark", DOUBLE, ring.confidence, f"ring inside a ring ({ring.detail})")
     if others or len(dust) > MAX_DUST_BLOBS:
         return PixelReading("text", None, 1.0, f"{len(blobs)} ink blobs")
     component = (labels[y : y + bh, x : x + bw] == main).astype(np.uint8)
@@ -140,6 +166,14 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
         return PixelReading("text", None, 1.0, f"blob aspect {aspect:.2f}, height {rel_h:.2f} of cell")
     roundness = 1.0 - min(abs(math.log(aspect)) / math.log(1.6), 1.0)
     hole = _hole_fraction(component)
+    if hole >= DOUBLE_HOLE[0] and _outline_fill(component) < TRIANGLE_HOLE_FILL and _hole_fill(component) < TRIANGLE_HOLE_FILL:
+        return PixelReading("mark", TRIANGLE, _clip(roundness * min(hole / 0.15, 1.0)), f"triangle hole {hole:.2f} fill {fill:.2f}")
+    if hole < 0.05 and fill <= MAX_STROKE_FILL:
+        strokes = _strokes(component, fill)
+        if strokes is not None:
+            return strokes
+    if DOUBLE_HOLE[0] <= hole < DOUBLE_HOLE[1] and fill >= 0.55 and roundness > 0.5 and _hole_shape(component) > 0.3:
+        return PixelReading("mark", DOUBLE, LOW_CONFIDENCE, f"rings run together: fill {fill:.2f} hole {hole:.2f}")
     if fill >= 0.6 and hole < 0.05:
         # ●: fills about π/4 of its box and has no hole.
         conf = _clip(roundness * (1.0 - abs(fill - DISC_FILL) / 0.25))
@@ -155,6 +189,50 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
     if kind == "mark":
         return PixelReading("mark", guess, 0.3, f"ambiguous blob fill {fill:.2f} hole {hole:.2f}")
     return PixelReading("text", None, 1.0, f"blob fill {fill:.2f} hole {hole:.2f}")
+
+
+def _strokes(component: np.ndarray, fill: float) -> PixelReading | None:
+    """× (two strokes reaching all four corners, mirror-symmetric) or ✓ (asymmetric, open at the top left)."""
+    mirror = component[:, ::-1]
+    union = float((component | mirror).sum()) or 1.0
+    symmetry = float((component & mirror).sum()) / union
+    bh, bw = component.shape
+    qh, qw = max(1, bh // 4), max(1, bw // 4)
+    corners = [component[:qh, :qw].any(), component[:qh, -qw:].any(), component[-qh:, :qw].any(), component[-qh:, -qw:].any()]
+    # The middle of each side is open in a ×, closed in a disc or a ring.
+    mh, mw = max(1, bh * 3 // 20), max(1, bw * 3 // 20)
+    sides = [component[:mh, bw // 2 - mw // 2 : bw // 2 + mw // 2 + 1], component[-mh:, bw // 2 - mw // 2 : bw // 2 + mw // 2 + 1],
+             component[bh // 2 - mh // 2 : bh // 2 + mh // 2 + 1, :mw], component[bh // 2 - mh // 2 : bh // 2 + mh // 2 + 1, -mw:]]
+    if all(corners) and not any(side.any() for side in sides) and symmetry >= CROSS_SYMMETRY:
+        return PixelReading("mark", CROSS, _clip(symmetry + 0.2), f"cross symmetry {symmetry:.2f} fill {fill:.2f}")
+    top_left, top_right, bottom_left, bottom_right = corners
+    if symmetry <= CHECK_SYMMETRY and top_right and not top_left and not bottom_right:
+        return PixelReading("mark", CHECK, _clip(1.0 - symmetry), f"check symmetry {symmetry:.2f} fill {fill:.2f}")
+    return None
+
+
+def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """``inner``'s box lies within ``outer``'s and shares its centre (connected-component stats rows)."""
+    ix, iy, iw, ih = (int(v) for v in inner[:4])
+    ox, oy, ow, oh = (int(v) for v in outer[:4])
+    if not (ox < ix and oy < iy and ix + iw < ox + ow and iy + ih < oy + oh):
+        return False
+    return abs((ix + iw / 2) - (ox + ow / 2)) <= 0.15 * ow and abs((iy + ih / 2) - (oy + oh / 2)) <= 0.15 * oh
+
+
+def _outline_fill(component: np.ndarray) -> float:
+    """How much of its box the shape fills with its holes filled in (disc ≈ 0.79, triangle ≈ 0.5)."""
+    solid = (component > 0) | _holes(component)
+    return float(solid.sum()) / float(solid.size)
+
+
+def _hole_fill(component: np.ndarray) -> float:
+    """How much of its own box the enclosed background fills (round ≈ 0.79, triangle ≈ 0.5)."""
+    hole = _holes(component)
+    ys, xs = np.nonzero(hole)
+    if ys.size == 0:
+        return 0.0
+    return float(ys.size) / float((xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1))
 
 
 def _hole_fraction(component: np.ndarray) -> float:

@@ -17,6 +17,10 @@ from pipeline.records import BBox, Shape
 
 FILLED = "●"
 RING = "○"
+DOUBLE = "◎"
+TRIANGLE = "△"
+CROSS = "×"
+CHECK = "✓"
 DASH = "—"
 
 # A shape this large against its cell (either side) is the cell's background.
@@ -29,6 +33,14 @@ MIN_DASH_ASPECT = 3.0
 MIN_FILL_CONTRAST = 0.25
 # Concentric shapes: centres closer than this share of the outer size.
 CONCENTRIC = 0.15
+# ◎: the inner ring's size against the outer one's.
+DOUBLE_INNER = (0.3, 0.8)
+# A shape's centre lies at least this far inside its cell (points); on a rule it is part of the rule.
+INSIDE_MARGIN = 1.0
+# Endpoints closer than this (points) are one vertex.
+JOIN = 0.6
+# ✓: one arm at least this much longer than the other.
+CHECK_ARMS = 1.3
 
 
 def mark_from_shapes(cell_bbox: BBox, shapes: Iterable[Shape]) -> tuple[str | None, str | None]:
@@ -49,6 +61,8 @@ def mark_from_shapes(cell_bbox: BBox, shapes: Iterable[Shape]) -> tuple[str | No
         marks.append(shape)
     if not marks:
         return None, None
+    if len(marks) == 1 and marks[0].kind == "lines":
+        return _lines(marks[0])
     if len(marks) == 1:
         return _single(marks[0], background)
     if len(marks) == 2:
@@ -86,7 +100,57 @@ def _pair(shapes: list[Shape], background: float) -> tuple[str | None, str | Non
         and not inner.stroked
     ):
         return RING, None
+    if (
+        outer.kind == inner.kind == "curve"
+        and _is_round(outer.bbox)
+        and _is_round(inner.bbox)
+        and _concentric(outer.bbox, inner.bbox)
+        and outer.stroked
+        and inner.stroked
+        and not _is_dark(outer, background)
+        and DOUBLE_INNER[0] <= _size(inner.bbox)[0] / max(ow, 1e-6) <= DOUBLE_INNER[1]
+    ):
+        return DOUBLE, None
     return None, f"unknown shape: 2 shapes ({outer.kind} {ow:.1f}x{oh:.1f} pt and {inner.kind}) in one cell"
+
+
+def _lines(shape: Shape) -> tuple[str | None, str | None]:
+    """△ (a closed path of three strokes), × (two crossing strokes) or ✓ (two joined, unequal arms)."""
+    segs = shape.segments
+    if len(segs) == 3 and all(_near(segs[i][2:], segs[(i + 1) % 3][:2]) for i in range(3)):
+        return TRIANGLE, None
+    if len(segs) == 2:
+        a, b = segs
+        if _crosses(a, b):
+            return CROSS, None
+        for p, q in ((a[:2], b[:2]), (a[:2], b[2:]), (a[2:], b[:2]), (a[2:], b[2:])):
+            if _near(p, q):
+                arms = sorted(_length(s) for s in segs)
+                lowest = max(a[1], a[3], b[1], b[3])
+                if arms[1] >= CHECK_ARMS * arms[0] and abs(p[1] - lowest) <= JOIN:
+                    return CHECK, None
+    w, h = _size(shape.bbox)
+    return None, f"unknown shape: {len(segs)} strokes {w:.1f}x{h:.1f} pt"
+
+
+def _near(p: tuple[float, ...], q: tuple[float, ...]) -> bool:
+    return abs(p[0] - q[0]) <= JOIN and abs(p[1] - q[1]) <= JOIN
+
+
+def _length(s: tuple[float, float, float, float]) -> float:
+    return ((s[2] - s[0]) ** 2 + (s[3] - s[1]) ** 2) ** 0.5
+
+
+def _crosses(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """The two strokes cross away from their ends (an X, not a V)."""
+
+    def side(p, q, r) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    a0, a1, b0, b1 = a[:2], a[2:], b[:2], b[2:]
+    if any(_near(p, q) for p in (a0, a1) for q in (b0, b1)):
+        return False
+    return side(a0, a1, b0) * side(a0, a1, b1) < 0 and side(b0, b1, a0) * side(b0, b1, a1) < 0
 
 
 def _is_dark(shape: Shape, background: float) -> bool:
@@ -118,7 +182,8 @@ def _is_background(shape: BBox, cell: BBox) -> bool:
 def _centre_in(shape: BBox, cell: BBox) -> bool:
     cx = (shape[0] + shape[2]) / 2
     cy = (shape[1] + shape[3]) / 2
-    return cell[0] <= cx <= cell[2] and cell[1] <= cy <= cell[3]
+    m = INSIDE_MARGIN
+    return cell[0] + m <= cx <= cell[2] - m and cell[1] + m <= cy <= cell[3] - m
 
 
 def _size(bbox: BBox) -> tuple[float, float]:

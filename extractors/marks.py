@@ -18,15 +18,29 @@ from pipeline.records import ParsedPage, Shape
 
 FILLED = "●"
 RING = "○"
+DOUBLE = "◎"
+TRIANGLE = "△"
+CROSS = "×"
+CHECK = "✓"
 DASH = "—"
+# Every class a mark is normalised to, in the order tables usually rank them.
+CLASSES = (DOUBLE, FILLED, RING, TRIANGLE, CROSS, CHECK, DASH)
 
 
 def classify_symbol(text: str) -> str | None:
-    """●, ○ or — for a lone mark symbol, else None."""
+    """The mark class (one of ``CLASSES``) of a lone mark symbol, else None."""
     symbol = "".join(text.split())
     if len(symbol) != 1:
         return None
     name = unicodedata.name(symbol, "")
+    if "BULLSEYE" in name or "DOUBLE CIRCLE" in name:
+        return DOUBLE
+    if "UP-POINTING TRIANGLE" in name and "SMALL" not in name:
+        return TRIANGLE
+    if name in {"MULTIPLICATION SIGN", "BOX DRAWINGS LIGHT DIAGONAL CROSS"} or name.endswith("MULTIPLICATION X") or name.endswith("BALLOT X"):
+        return CROSS
+    if "CHECK MARK" in name or name == "BALLOT BOX WITH CHECK":
+        return CHECK
     if "CIRCLE" in name and ("BLACK" in name or "FISHEYE" in name):
         return FILLED
     if name in {"IDEOGRAPHIC NUMBER ZERO"} or ("CIRCLE" in name and ("WHITE" in name or "LARGE" in name or name.endswith(" CIRCLE"))):

@@ -185,6 +185,8 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
         columns = previous.columns  # type: ignore[union-attr]
     else:
         columns = _columns(grid, header_rows, settings)
+    if header_rows and not _claims(columns, settings):
+        return None
     mark_columns = [c for c in columns if c.is_mark and c.role is None]
     if len(mark_columns) < settings.min_mark_columns or not any(c.role == "name" for c in columns):
         return None
@@ -194,6 +196,18 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
     if len(rows) < settings.min_data_rows and header_rows and not repeats_previous:
         return None
     return Fragment(page=page, grid=grid, header_rows=header_rows, columns=columns, data_rows=rows)
+
+
+def _claims(columns: list[Column], settings: MatrixSettings) -> bool:
+    """A consortium matrix by what its headers mean: a round (採択), a name, a region and a group of theme columns.
+
+    Any other table with marks (a shelter × hazard list, a checklist) is left
+    to the generic mark-table reader (extractors.mark_tables).
+    """
+    roles = {c.role for c in columns}
+    groups = [c.group for c in columns if c.is_mark and c.role is None and c.group]
+    largest = max((groups.count(g) for g in set(groups)), default=0)
+    return {"round", "name", "region"} <= roles and largest >= settings.min_mark_columns
 
 
 def _read_list_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previous: Fragment | None) -> Fragment | None:

@@ -40,6 +40,14 @@ MIN_RULE_INCHES = 0.25
 MIN_NETWORK_INCHES = 0.4
 # ... and thinner than this (inches); thicker dark areas are bars or pictures.
 MAX_RULE_INCHES = 0.04
+# Dots and dashes of dotted / dashed rules are at most this long (inches) and this far apart.
+DOT_INCHES = 0.06
+# A dotted rule has at least this many dots.
+MIN_DOTS = 4
+DOT_GAP_INCHES = 0.0625
+# A dotted rule's run of dots is at least this long (inches): between two solid rules
+# of a body row the dots that touch those rules are part of them, not of the run.
+MIN_DOTTED_INCHES = 0.15
 # Shading is at least this much darker than paper (gray levels of 255).
 SHADE_DELTA = 12
 # A shaded area is a cell when it is at least this large (inches) and this rectangular.
@@ -159,14 +167,54 @@ def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     narrow cell's border, but they never join the table's line network.
     """
     length = max(10, int(round(MIN_RULE_INCHES * dpi)))
-    ink = _network(ink, int(round(MIN_NETWORK_INCHES * dpi)))
+    network = _network(ink, int(round(MIN_NETWORK_INCHES * dpi)))
+    dotted_h, dotted_v = _dotted_rules(ink, network, dpi, max(10, int(round(MIN_DOTTED_INCHES * dpi))))
+    ink = network
     # Scanned rulings break into dashes; a short closing joins them first.
     bridge = max(3, int(round(0.01 * dpi)))
     h = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
     v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
-    return h, v
+    return h | dotted_h, v | dotted_v
+
+
+def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dotted and dashed rules: rows of small separate blobs, close together, meeting the table's rulings.
+
+    Each dot is too small to join the table's line network, so the dots are
+    joined first, along one direction at a time. A run counts only when it
+    has at least MIN_DOTS dots and reaches a solid ruling of the ``network``:
+    strokes of glyphs (ー, 一, the dots of シ) can line up inside a cell, but
+    never run on into its rulings.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    thin = max(2, int(round(MAX_RULE_INCHES * dpi)))
+    short = max(3, int(round(DOT_INCHES * dpi)))
+    # A dot or a dash: thin one way, short the other.
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    is_dot = (np.minimum(w, h) <= thin) & (np.maximum(w, h) <= short)
+    is_dot[0] = False
+    dot_labels = np.where(is_dot[labels], labels, 0)
+    dots = np.where(dot_labels > 0, 255, 0).astype(np.uint8)
+    gap = max(3, int(round(DOT_GAP_INCHES * dpi)))
+    out = []
+    for horizontal in (True, False):
+        along = (lambda k: (k, 1)) if horizontal else (lambda k: (1, k))
+        joined = cv2.morphologyEx(dots, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, along(gap)))
+        runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along(length)))
+        # The dots next to a solid rule merge into it: reach one gap (and a bit) further to meet it.
+        reached = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, along(2 * gap + 3)))
+        m, run_labels, run_stats, _ = cv2.connectedComponentsWithStats(reached, connectivity=8)
+        keep = np.zeros(m, dtype=bool)
+        for i in range(1, m):
+            x, y, bw, bh, _ = (int(v) for v in run_stats[i])
+            inside = run_labels[y : y + bh, x : x + bw] == i
+            count = np.unique(dot_labels[y : y + bh, x : x + bw][inside]).size - 1
+            touches = bool(network[y : y + bh, x : x + bw][inside].any())
+            keep[i] = count >= MIN_DOTS and touches
+        out.append(np.where(keep[run_labels], 255, 0).astype(np.uint8))
+    return out[0], out[1]
 
 
 def _network(ink: np.ndarray, min_size: int) -> np.ndarray:

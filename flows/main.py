@@ -7,14 +7,17 @@ flows/deploy.py.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.futures import PrefectFuture, as_completed
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+from prefect.states import Completed
+from prefect.tasks import exponential_backoff
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import guarded
@@ -25,9 +28,9 @@ from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
 from pipeline.pdfstore import store_pdf, without_local_roots
-from pipeline.publish import code_version, new_run_id, read_manifest, utc_now
+from pipeline.publish import PublishLocked, code_version, new_run_id, read_manifest, utc_now
 from pipeline.registry import RegistryError, SourceEntry, load_registry
-from pipeline.settings import Settings, SettingsError, load_settings, settings_help
+from pipeline.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,20 +55,52 @@ def task_runner_for(settings: Settings) -> TaskRunner:
     return DaskTaskRunner(cluster_kwargs={"n_workers": settings.workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
 
 
-@task(name="obtain", task_run_name="obtain-{entry.id}")
+# fetch.py already retries a download a few times within seconds; these task
+# retries wait minutes, for a site that is down for a while (a scheduled run).
+OBTAIN_RETRIES = 2
+# What fetch.py says when its own attempts ran out on transient errors (5xx, timeouts).
+TRANSIENT_MARK = "gave up after"
+NO_NETWORK_HINT = " (downloads are off: pass --fetch, or set NICHIIKI_FETCH=true or the deployment parameter fetch: true)"
+
+
+class TransientFetchFailure(RuntimeError):
+    """Raised so Prefect retries ``obtain``; the last attempt returns the Failure instead."""
+
+
+@task(
+    name="obtain",
+    task_run_name="obtain-{entry.id}",
+    retries=OBTAIN_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=30),
+    retry_jitter_factor=0.5,
+    # A run must look at the source again every time (conditional GET), never reuse an old answer.
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def obtain_task(entry: SourceEntry, fetch_dir: str, fetch: FetchSettings, use_network: bool) -> steps.Obtained | steps.Failure:
     """Get the document's bytes onto local disk: download its url, or read its bundled sample."""
     got = guarded.obtain(entry, Path(fetch_dir), fetch, use_network=use_network)
     if isinstance(got, steps.Obtained) and got.note:
         get_run_logger().warning("%s: %s", entry.id, got.note)
+    if isinstance(got, steps.Failure):
+        if entry.url and not use_network:
+            got.message += NO_NETWORK_HINT
+        elif use_network and TRANSIENT_MARK in got.message and task_run.run_count <= OBTAIN_RETRIES:
+            raise TransientFetchFailure(got.message)
     return got
 
 
-@task(name="extract", task_run_name="extract-{obtained.entry.id}")
+# The result cache (pipeline.cache) decides what is reused, keyed by the
+# document's sha256, the code and the config; Prefect's own input hashing
+# would key on paths and could not hash the frames.
+@task(name="extract", task_run_name="extract-{obtained.entry.id}", cache_policy=NO_CACHE, persist_result=False)
 def extract_task(
     obtained: steps.Obtained, cache_dir: str | None = None, config: dict | None = None, limits: Limits | None = None
 ) -> DocumentExtraction | steps.Failure:
-    """Parse one PDF and run every extractor on it (in the sandbox when ``limits`` are given), or read the cached result."""
+    """Parse one PDF and run every extractor on it (in the sandbox when ``limits`` are given), or read the cached result.
+
+    A cache hit ends in the state Cached, a fresh extraction in Completed.
+    """
     logger = get_run_logger()
     cache = ResultCache(Path(cache_dir)) if cache_dir else None
     started = time.perf_counter()
@@ -76,6 +111,8 @@ def extract_task(
         logger.warning("%s failed in %.2f s: %s", obtained.entry.id, seconds, result.message.splitlines()[0])
     elif "cache:read" in result.timings:
         logger.info("%s: unchanged (sha256 %s…), result read from the cache in %.2f s", obtained.entry.id, obtained.sha256[:12], seconds)
+        # A hit of the result cache (keyed by sha256, code and config) shows as Cached in the UI.
+        return Completed(name="Cached", data=result)
     else:
         logger.info("%s: extracted %d page(s) in %.2f s: %s", obtained.entry.id, result.info.pages, seconds, {k: len(v) for k, v in result.frames.items()})
     if isinstance(result, DocumentExtraction):
@@ -84,22 +121,12 @@ def extract_task(
     return result
 
 
-def _results_in_order(futures: list[PrefectFuture], progress: bool, label: str) -> list:
-    """Wait for ``futures``; a rich progress bar on a terminal. Results keep the input order."""
-    if not progress or not futures:
-        return [f.result() for f in futures]
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return [f.result() for f in futures]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
-        job = bar.add_task(label, total=len(futures))
-        for _ in as_completed(futures):
-            bar.advance(job)
-    return [f.result() for f in futures]
+def _describe(result: DocumentExtraction | steps.Failure) -> str:
+    """One document's outcome for its progress line."""
+    if isinstance(result, steps.Failure):
+        return f"FAILED at {result.stage}: {result.message.splitlines()[0]}"
+    rows = sum(len(f) for f in result.frames.values())
+    return f"{result.info.pages} page(s), {rows} row(s)"
 
 
 @flow(name="nichiiki-extract", log_prints=True)
@@ -107,8 +134,12 @@ def extract_documents(
     obtained: list[steps.Obtained], cache_dir: str | None, config: dict, progress: bool = False, limits: Limits | None = None
 ) -> list:
     """Every document's extract task, on the task runner the parent chose."""
-    futures = extract_task.map(obtained, cache_dir=unmapped(cache_dir), config=unmapped(config), limits=unmapped(limits))
-    return _results_in_order(list(futures), progress, f"extracting {len(obtained)} document(s)")
+    futures = list(extract_task.map(obtained, cache_dir=unmapped(cache_dir), config=unmapped(config), limits=unmapped(limits)))
+    if not progress:
+        return [f.result() for f in futures]
+    from flows.progress import wait_with_progress
+
+    return wait_with_progress(futures, [o.entry.id for o in obtained], _describe, f"extracting {len(obtained)} document(s)")
 
 
 @flow(name="nichiiki", log_prints=True)
@@ -125,17 +156,25 @@ def nichiiki_flow(
     sandbox: bool | None = None,
     limits: dict | None = None,
 ) -> dict:
-    """Publish every document of ``sources`` to a new release in ``outputs``.
+    """Publish every document of the source registry to a new release.
 
-    ``cache_dir``: per-document results are reused from there when a
-    document's sha256, the code and the config are unchanged (None: no cache).
-    ``runner`` / ``workers`` / ``dask_address``: where extraction runs
-    (None: the NICHIIKI_* settings). The runner (a Dask cluster, say) starts
-    only when something has to be extracted, so a no-op run stays fast.
-    ``fetch``: download sources that have a url (None: the setting; off by
-    default, so the bundled samples are read). ``sandbox`` / ``limits``
-    (the fields of ``pipeline.limits.Limits``): each document is parsed in a
-    child process under these budgets (None: the settings).
+    A document that fails to download or extract keeps its last published
+    rows, marked stale in ``documents`` with the reason. The runner (a Dask
+    cluster, say) starts only when something has to be extracted, so a
+    no-op run stays fast.
+
+    Args:
+        sources: Source registry (sources.yaml): the documents to read.
+        outputs: Output folder receiving releases/ and the `current` symlink.
+        force: Publish even when inputs, code and config are unchanged.
+        cache_dir: Per-document result cache, reused when a document's sha256, the code and the config are unchanged (empty: no cache). Downloads are kept here too.
+        progress: Show a line per document on an interactive terminal.
+        runner: How document tasks run: sequential, threads or dask (empty: the NICHIIKI_RUNNER setting).
+        workers: Threads, or processes of the local Dask cluster (empty: NICHIIKI_WORKERS).
+        dask_address: Scheduler of an existing Dask cluster, tcp://host:8786 (implies runner=dask).
+        fetch: Download sources that have a url (retries, conditional GET); off reads the bundled samples (empty: NICHIIKI_FETCH).
+        sandbox: Parse each document in a child process under the limits (empty: NICHIIKI_SANDBOX).
+        limits: Budgets of the sandbox (max_file_bytes, max_pages, seconds_per_page, seconds_per_document, memory_mb); empty: the settings.
     """
     logger = get_run_logger()
     run_id = new_run_id()
@@ -181,6 +220,11 @@ def nichiiki_flow(
         # Publishing would replace the current release with one that holds nothing.
         raise steps.NothingExtracted(failures)
     frames = steps.assemble(extractions, failures, {o.entry.id: o for o in obtained}, REPO_ROOT)
+    stale = steps.last_good_rows(failures, Path(outputs))
+    if stale:
+        frames = steps.with_last_good_rows(frames, stale)
+        for doc_id in stale["documents"]["doc_id"]:
+            logger.warning("%s: failed in this run, its last published rows are kept (marked stale)", doc_id)
     manifest = {
         "run_id": run_id,
         "created_at": utc_now(),
@@ -207,28 +251,9 @@ def nichiiki_flow(
     logger.info("%d of %d checks passed; all are in the manifest", sum(c.ok for c in checks), len(checks))
     rows = {name: len(frame) for name, frame in frames.items()}
     logger.info("Published release %s in %.1f s: %s", release.name, time.perf_counter() - started, rows)
+    stale_ids = sorted(stale["documents"]["doc_id"]) if stale else []
+    publish_artifacts(release, rows, failures, stale_ids)
     return {"published": True, "release": str(release), "run_id": run_id, "rows": rows, "failures": len(failures)}
-
-
-def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags for every setting; unset flags stay None so env and file values apply."""
-    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML settings file")
-    parser.add_argument("--sources", help="source registry (default: sources.yaml)")
-    parser.add_argument("--outputs", help="output folder (default: outputs)")
-    parser.add_argument("--cache-dir", help="cache folder (default: .cache)")
-    parser.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="recompute every document")
-    parser.add_argument("--runner", choices=["sequential", "threads", "dask"], help="how document tasks run (default: threads)")
-    parser.add_argument("--workers", type=int, help="threads, or local Dask worker processes (default: 2)")
-    parser.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="run tasks on an existing Dask cluster")
-    parser.add_argument("--force", action="store_const", const=True, help="publish even when nothing changed")
-    parser.add_argument("--fetch", action="store_const", const=True, help="download sources that have a url")
-    parser.add_argument("--no-sandbox", dest="sandbox", action="store_const", const=False, help="extract in this process (no limits)")
-    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    names = ("sources", "outputs", "cache_dir", "cache", "runner", "workers", "dask_address", "force", "progress", "fetch", "sandbox")
-    return load_settings({n: getattr(args, n, None) for n in names}, args.config)
 
 
 def run(settings: Settings) -> dict:
@@ -248,38 +273,60 @@ def run(settings: Settings) -> dict:
     )
 
 
-def build_parser(prog: str = "python -m flows.main") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=nichiiki_flow.__doc__.split("\n")[0],
-        epilog=settings_help(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def publish_artifacts(release: Path, rows: dict[str, int], failures: list[steps.Failure], stale: list[str]) -> None:
+    """The release and its failures as Prefect artifacts (shown on the flow run in the UI)."""
+    key = "nichiiki-release"
+    lines = [
+        f"# Release `{release.name}`",
+        "",
+        f"Published to `{release}`: {sum(rows.values())} rows in {sum(1 for n in rows.values() if n)} non-empty dataset(s), "
+        f"{len(failures)} failed document(s)" + (f", {len(stale)} kept from the previous release (stale): {', '.join(stale)}" if stale else "") + ".",
+        "",
+        "| dataset | rows |",
+        "|---|---:|",
+        *(f"| {name} | {count} |" for name, count in sorted(rows.items())),
+    ]
+    create_markdown_artifact(markdown="\n".join(lines), key=key, description="Rows per dataset of the published release")
+    create_table_artifact(
+        table=[
+            {"doc_id": f.doc_id, "stage": f.stage, "error": f.error_class, "message": f.message.splitlines()[0], "kept_stale": f.doc_id in stale}
+            for f in failures
+        ]
+        or [{"doc_id": "", "stage": "", "error": "", "message": "no failures", "kept_stale": False}],
+        key=f"{key}-failures",
+        description="Documents that failed in this run, with the stage and the reason",
     )
-    add_settings_arguments(parser)
-    return parser
 
 
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run as the command line says; the exit code and one line for the operator."""
-    try:
-        settings = settings_from_args(args)
-    except SettingsError as exc:
-        print(f"nichiiki: {exc}", file=sys.stderr)
-        return 2
+def run_and_report(settings: Settings) -> int:
+    """Run as ``settings`` say; one line for the operator and the exit code.
+
+    0: published, or nothing changed; 1: nothing could be published (the
+    current release stays), or with ``strict`` any document failed.
+    """
     try:
         result = run(settings)
-    except (steps.NothingExtracted, ValidationFailed, RegistryError) as exc:
+    except (steps.NothingExtracted, ValidationFailed, PublishLocked) as exc:
         print(f"nichiiki: {exc}\nThe current release is unchanged.", file=sys.stderr)
         return 1
+    except RegistryError as exc:
+        print(f"nichiiki: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     if result["published"]:
         print(f"Published {result['release']} ({result['failures']} failed document(s))")
     else:
         print(f"Nothing changed since release {result['run_id']}: nothing new published.")
+    if settings.strict and result.get("failures"):
+        print(f"nichiiki: {result['failures']} document(s) failed (--strict)", file=sys.stderr)
+        return 1
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_from_args(build_parser().parse_args(argv))
+    """``python -m flows.main [flags]`` is ``nichiiki run [flags]``."""
+    from pipeline.cli import main as cli_main
+
+    return cli_main(["run", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``nichiiki discover`` and ``nichiiki sources accept|list``: a function per command, plus argparse wiring.
+"""``nichiiki discover`` and ``nichiiki sources accept|list``: a function per command (pipeline/cli.py wires them).
 
 ``discover`` runs the same steps as flows/discover.py's flow, without a
 Prefect server, for an engineer at a terminal.
@@ -6,7 +6,6 @@ Prefect server, for an engineer at a terminal.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -76,24 +75,3 @@ def list_command(sources: Path = Path("sources.yaml")) -> int:
             gone = f" (gone since {record.gone_since})" if record.gone_since else ""
             print(f"{record.id}  {record.first_seen}  {record.title}  {record.url}{gone}")
     return 0
-
-
-def add_discovery_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("discover", help="find new PDFs on the registry's index pages and propose them")
-    p.add_argument("--sources", type=Path, help="source registry (default: sources.yaml)")
-    p.add_argument("--cache-dir", type=Path, help="cache folder; index pages are kept in CACHE/discover (default: .cache)")
-    p.add_argument("--accept", action="store_const", const=True, help="accept what is found into the registry at once")
-    p.add_argument("--delay", type=float, help="seconds between two requests to one host (default: 5)")
-    p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML settings file")
-    p.set_defaults(func=lambda a: discover_command(a.sources, a.cache_dir, a.accept, a.delay, a.config))
-
-    s = sub.add_parser("sources", help="review documents that discovery proposed")
-    ssub = s.add_subparsers(dest="sources_command", required=True)
-    a = ssub.add_parser("accept", help="copy discovered documents into the registry")
-    a.add_argument("ids", nargs="*", metavar="ID")
-    a.add_argument("--all", dest="all_proposed", action="store_true", help="every proposed document")
-    a.add_argument("--sources", type=Path, default=Path("sources.yaml"))
-    a.set_defaults(func=lambda a: accept_command(a.ids, a.sources, a.all_proposed))
-    ls = ssub.add_parser("list", help="documents waiting for review")
-    ls.add_argument("--sources", type=Path, default=Path("sources.yaml"))
-    ls.set_defaults(func=lambda a: list_command(a.sources))

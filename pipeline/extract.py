@@ -213,6 +213,11 @@ def uncleaned(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                 frame[target] = frame[column].where(frame[column].map(lambda v: isinstance(v, str)), None)
         if name == "consortia" and "jis_codes" not in frame.columns:
             frame["jis_codes"] = [[] for _ in range(len(frame))]
+        if spec is not None and len(frame.columns):
+            # Other columns the text stage derives (consortia.prefecture) are unknown, not absent.
+            for column, declared in spec.model.to_schema().columns.items():
+                if column not in frame.columns and declared.nullable and column not in PROVENANCE_COLUMNS:
+                    frame[column] = None
         out[name] = frame
     return out
 

@@ -96,8 +96,12 @@ def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cach
     Every input read is kept in the PDF store under ``cache_dir`` and named in the manifest by
     sha256, so two such folders can be diffed with crops of both sides even after the PDF
     was edited in place.
+
+    Nothing is written when no document could be extracted.
     """
     frames, report = extract_paths(pdfs)
+    if not report.extractions:
+        return report  # a folder of empty datasets would read as "these documents hold nothing"
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)

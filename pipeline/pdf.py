@@ -25,6 +25,8 @@ from pipeline.records import BBox, Char, Edge, ParsedPage, Shape
 RULE_THICKNESS = 2.0
 # Shapes larger than this (points, either side) are panels or backgrounds, not marks.
 MAX_MARK_SHAPE = 40.0
+# A filled bar thinner than a ruling and at most this long (points) may also be a drawn —.
+MAX_DASH_SHAPE = 20.0
 # Scans are rendered at this resolution for grid finding and OCR.
 DEFAULT_SCAN_DPI = 300
 # An image-only page is rendered for OCR and mark reading at DEFAULT_SCAN_DPI,
@@ -241,6 +243,9 @@ def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
         filled = path.get("fill") is not None
         stroked = path.get("color") is not None and "s" in (path.get("type") or "")
         if "c" in kinds or "qu" in kinds:
+            if rect.width < RULE_THICKNESS and rect.height < RULE_THICKNESS:
+                edges.extend(_dot_edges(rect))  # a round dot of a dotted rule
+                continue
             if rect.width <= MAX_MARK_SHAPE and rect.height <= MAX_MARK_SHAPE:
                 shapes.append(
                     Shape(
@@ -252,11 +257,17 @@ def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
                     )
                 )
             continue
+        if kinds == {"l"} and max(rect.width, rect.height) <= MAX_MARK_SHAPE and _has_diagonal(path["items"]):
+            shapes.append(_line_shape(path, filled, stroked))
+            continue
         for item in path["items"]:
             if item[0] == "re":
                 edges.extend(_rect_edges(item[1], stroked, path))
                 r = item[1]
-                if RULE_THICKNESS < r.width <= MAX_MARK_SHAPE and RULE_THICKNESS < r.height <= MAX_MARK_SHAPE:
+                if (RULE_THICKNESS < r.width <= MAX_MARK_SHAPE and RULE_THICKNESS < r.height <= MAX_MARK_SHAPE) or (
+                    filled and r.height < RULE_THICKNESS and 2 * RULE_THICKNESS <= r.width <= MAX_DASH_SHAPE
+                ):
+                    # A short flat bar is both: a piece of a ruling, or a drawn — in a cell.
                     shapes.append(
                         Shape((r.x0, r.y0, r.x1, r.y1), "rect", filled, stroked, _gray(path.get("fill")))
                     )
@@ -277,7 +288,7 @@ def _rect_edges(r: pymupdf.Rect, stroked: bool, path: dict) -> list[Edge]:
         x = (r.x0 + r.x1) / 2
         return [Edge("v", x, r.y0, x, r.y1)]
     if r.width < RULE_THICKNESS and r.height < RULE_THICKNESS:
-        return []
+        return _dot_edges(r)
     # A filled area's sides also delimit cells (shaded header cells have no border line).
     return [
         Edge("h", r.x0, r.y0, r.x1, r.y0),
@@ -285,6 +296,32 @@ def _rect_edges(r: pymupdf.Rect, stroked: bool, path: dict) -> list[Edge]:
         Edge("v", r.x0, r.y0, r.x0, r.y1),
         Edge("v", r.x1, r.y0, r.x1, r.y1),
     ]
+
+
+def _has_diagonal(items: list) -> bool:
+    return any(abs(p1.x - p2.x) > 1.0 and abs(p1.y - p2.y) > 1.0 for _, p1, p2 in items)
+
+
+def _line_shape(path: dict, filled: bool, stroked: bool) -> Shape:
+    """Straight strokes drawn as one small path (△ × ✓), with their segments."""
+    segments = [(p1.x, p1.y, p2.x, p2.y) for _, p1, p2 in path["items"]]
+    first, last = segments[0][:2], segments[-1][2:]
+    if path.get("closePath") and math.dist(first, last) > 0.5:
+        segments.append((*last, *first))
+    unique: list[tuple[float, float, float, float]] = []
+    for seg in segments:  # MuPDF reports some strokes twice, once reversed
+        if not any(math.dist(seg[:2], u[2:]) + math.dist(seg[2:], u[:2]) < 0.5 or math.dist(seg[:2], u[:2]) + math.dist(seg[2:], u[2:]) < 0.5 for u in unique):
+            unique.append(seg)
+    segments = unique
+    r = path["rect"]
+    return Shape((r.x0, r.y0, r.x1, r.y1), "lines", filled, stroked, _gray(path.get("fill")),
+                 tuple(tuple(round(v, 2) for v in s) for s in segments))
+
+
+def _dot_edges(r: pymupdf.Rect) -> list[Edge]:
+    """A dot, as a tiny edge either way: a row of dots is a dotted rule (extractors.grid joins them)."""
+    x, y = (r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2
+    return [Edge("h", r.x0, y, r.x1, y), Edge("v", x, r.y0, x, r.y1)]
 
 
 def _gray(color: tuple | None) -> float | None:

@@ -42,7 +42,9 @@ class Shape:
     """A vector drawing that is not a ruling line (ovals, discs, small squares).
 
     ``filled`` and ``stroked`` say how it is painted; ``kind`` is "curve" for
-    paths with Bézier segments (ovals) and "rect" / "poly" otherwise.
+    paths with Bézier segments (ovals), "lines" for straight strokes that are
+    not rulings (a drawn △ × ✓, whose ``segments`` are (x0, y0, x1, y1)), and
+    "rect" / "poly" otherwise.
     """
 
     bbox: BBox
@@ -50,6 +52,7 @@ class Shape:
     filled: bool
     stroked: bool
     fill_gray: float | None = None
+    segments: tuple[tuple[float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)

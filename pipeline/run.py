@@ -24,7 +24,7 @@ from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, 
 from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
-from pipeline.schema import SCHEMA_VERSION
+from pipeline.schema import DATASETS, SCHEMA_VERSION
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,8 @@ def documents_frame(extractions: list[DocumentExtraction], obtained: dict[str, O
                 "producer": ex.info.producer,
                 "ocr_needed": ex.info.needs_ocr,
                 "fetched_at": ob.fetched_at,
+                "stale": False,
+                "stale_reason": None,
             }
         )
     return pd.DataFrame(rows)
@@ -185,6 +187,57 @@ def assemble(extractions: list[DocumentExtraction], failures: list[Failure], obt
     if failures:
         frames["failures"] = failures_frame(failures)
     return frames
+
+
+def last_good_rows(failures: list[Failure], outputs_dir: Path) -> dict[str, pd.DataFrame]:
+    """The current release's rows of the documents that failed in this run, marked stale.
+
+    A failed download or extraction must not drop a document that was
+    published before: its last good rows go into the new release, and its
+    ``documents`` row says ``stale`` with this run's reason. Only documents
+    the registry still lists fail in a run, so a document the registry
+    drops is dropped from the release. Nothing is kept when the current
+    release was made under other dataset columns (a schema change).
+    """
+    release = current_release(outputs_dir)
+    reasons = {f.doc_id: f.message.splitlines()[0] for f in failures}
+    if release is None or not reasons:
+        return {}
+    documents_path = release / "documents.parquet"
+    if not documents_path.exists():
+        return {}
+    documents = pd.read_parquet(documents_path)
+    documents = documents[documents["doc_id"].isin(reasons)].copy()
+    if documents.empty:
+        return {}
+    kept = set(documents["doc_id"])
+    documents["stale"] = True
+    documents["stale_reason"] = documents["doc_id"].map(reasons)
+    frames = {"documents": documents.drop(columns=["run_id"], errors="ignore")}
+    for path in sorted(release.glob("*.parquet")):
+        name = path.stem
+        if name in ("documents", "failures"):
+            continue
+        frame = pd.read_parquet(path)
+        if "doc_id" in frame.columns:
+            rows = frame[frame["doc_id"].isin(kept)]
+            if not rows.empty:
+                frames[name] = rows.drop(columns=["run_id"], errors="ignore").reset_index(drop=True)
+    # Rows of a release made under another schema would fail validation and
+    # block the whole publish: they cannot be kept (the failure is still recorded).
+    for name, frame in frames.items():
+        expected = set(DATASETS[name].columns) - {"run_id"} if name in DATASETS else None
+        if expected is None or set(frame.columns) != expected:
+            return {}
+    return frames
+
+
+def with_last_good_rows(frames: dict[str, pd.DataFrame], stale: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``frames`` plus the stale rows, dataset by dataset (columns of the schema order kept)."""
+    merged = dict(frames)
+    for name, rows in stale.items():
+        merged[name] = rows if name not in merged or merged[name].empty else pd.concat([merged[name], rows], ignore_index=True)
+    return merged
 
 
 def check_and_publish(

@@ -168,6 +168,10 @@ class Documents(pa.DataFrameModel):
     producer: Series[str] = pa.Field(description="PDF producer from the file's metadata")
     ocr_needed: Series[bool] = pa.Field(description="True when some page has no text layer")
     fetched_at: Series[UTC_TIMESTAMP] = pa.Field(description="When the bytes were obtained (UTC)")
+    stale: Series[bool] = pa.Field(
+        description="True when this run could not fetch or extract the document, so its rows are the last published ones"
+    )
+    stale_reason: Series[str] = pa.Field(nullable=True, description="Why the document's rows are stale: the failure of this run")
     run_id: Series[str] = pa.Field(description="Run that published the row")
 
     class Config:
@@ -539,6 +543,56 @@ REVIEW_DATASETS = [
 # --- end row-level validation ---
 
 
+# --- marks: every mark table of any document ---
+MARK_CLASSES = ("◎", "●", "○", "△", "×", "✓", "—")
+
+
+class Marks(Provenanced):
+    """One row per marked cell of any mark table (page/bbox: the cell); empty cells are not rows."""
+
+    table_id: Series[str] = pa.Field(description="<doc_id>#p<page>t<n>, n top to bottom (as tables.table_id); a continued table keeps its first page's id")
+    row: Series[int] = pa.Field(ge=0, description="0-based body row of the table (header rows not counted), across pages")
+    col: Series[int] = pa.Field(ge=0, description="0-based grid column of the cell")
+    row_label: Series[str] = pa.Field(description="The row's own label: its innermost non-empty row-header cell")
+    row_headers: Series[object] = pa.Field(metadata=STRINGS, description="Every row-header cell of the row, left to right, merged cells repeated")
+    column: Series[str] = pa.Field(description="The leaf column header the mark sits under")
+    column_path: Series[object] = pa.Field(metadata=STRINGS, description="Column header path, from the outermost spanning header down to the leaf")
+    mark_raw: Series[str] = pa.Field(description="The mark as printed (a glyph); for drawn or scanned marks, what was seen")
+    mark: Series[str] = pa.Field(isin=list(MARK_CLASSES), description="Normalised class: ◎ ● ○ △ × ✓ —")
+    mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
+    confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
+    ocr: Series[bool] = pa.Field(description="True when the table was read from a scanned image")
+
+    @pa.check("row_headers", "column_path", element_wise=True, name="is_list_of_str")
+    def _lists(cls, value: object) -> bool:  # noqa: N805
+        return _is_str_list(value)
+
+
+class MarkTables(Provenanced):
+    """One row per mark table (page/bbox: its first grid): its shape, so absent marks can be queried."""
+
+    table_id: Series[str] = pa.Field(description="As marks.table_id")
+    n_rows: Series[int] = pa.Field(ge=1, description="Body rows (rows × columns is every cell that could hold a mark)")
+    n_cols: Series[int] = pa.Field(ge=1, description="Mark columns")
+    header_rows: Series[int] = pa.Field(ge=0, description="Header rows above the body (on the first page)")
+    row_labels: Series[object] = pa.Field(metadata=STRINGS, description="Every body row's label, in order (row i of marks is row_labels[i])")
+    columns: Series[object] = pa.Field(metadata=STRINGS, description="Every mark column's path joined with ' / ', left to right")
+    n_marks: Series[int] = pa.Field(ge=0, description="Marked cells (rows in marks)")
+    pages: Series[object] = pa.Field(metadata=INTEGERS, description="Pages the table spans")
+    ocr: Series[bool] = pa.Field(description="True when read from a scanned image")
+
+    @pa.check("row_labels", "columns", element_wise=True, name="is_list_of_str")
+    def _lists(cls, value: object) -> bool:  # noqa: N805
+        return _is_str_list(value)
+
+
+MARK_DATASETS = [
+    DatasetSpec("marks", Marks, ("doc_id", "table_id", "row", "col"), "Marked cells of every mark table (●○◎△×✓—)"),
+    DatasetSpec("mark_tables", MarkTables, ("doc_id", "table_id"), "Shape of every mark table, so absence can be queried"),
+]
+# --- end marks ---
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
@@ -580,6 +634,7 @@ DATASETS: dict[str, DatasetSpec] = {
         *NARRATIVE_DATASETS,
         *SCANMARKS_DATASETS,
         *REVIEW_DATASETS,
+        *MARK_DATASETS,
     ]
 }
 

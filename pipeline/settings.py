@@ -3,7 +3,8 @@
 Values come from, highest priority first: command-line flags, environment
 variables (``NICHIIKI_<FIELD>``, e.g. ``NICHIIKI_WORKERS=2``), a TOML or YAML
 file (``--config FILE`` or ``NICHIIKI_CONFIG``), then the defaults below.
-``nichiiki run --help`` prints every field with its default and variable.
+``nichiiki run --help`` prints every field with its default and variable
+(its flags are generated from this model by pipeline/cli.py).
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ class Settings(BaseSettings):
     seconds_per_page: float = Field(DEFAULT_LIMITS.seconds_per_page, gt=0, description="wall-clock budget for one page (parse, OCR, extract)")
     seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="wall-clock budget for one document")
     memory_mb: int = Field(DEFAULT_LIMITS.memory_mb, ge=64, description="address space a document's worker may add to its start-up size")
-    progress: bool = Field(True, description="show a progress bar on an interactive terminal")
+    progress: bool = Field(True, description="show a progress line per document on an interactive terminal")
     crawl_delay: float = Field(5.0, ge=0, description="discovery: seconds between two requests to one host (robots.txt Crawl-delay may ask for more)")
     accept_discovered: bool = Field(False, description="discovery: accept new PDFs into the registry at once, so the next run fetches them")
+    strict: bool = Field(False, description="exit non-zero when any document failed (the release is still published)")
 
     def task_config(self) -> dict[str, Any]:
         """The part of the settings that can change a document's extracted rows.
@@ -118,14 +120,15 @@ def load_settings(flags: dict[str, Any] | None = None, config: Path | None = Non
         return Settings(**(from_file | from_env | flags))
     except ValidationError as exc:
         where = f"flags, {ENV_PREFIX}* variables" + (f" or {config}" if config else "")
-        raise SettingsError(f"invalid settings (from {where}):\n{exc}") from exc
+        raise SettingsError(f"invalid settings (from {where}): {describe_errors(exc)}") from exc
 
 
-def settings_help() -> str:
-    """Every field with its default and environment variable, for --help."""
-    lines = ["settings (flag > environment > --config file > default):"]
-    for name, field in Settings.model_fields.items():
-        default = field.default
-        lines.append(f"  {ENV_PREFIX}{name.upper():14s} {field.description} (default: {default})")
-    lines.append(f"  {CONFIG_ENV:25s} TOML/YAML file with the same keys (or pass --config FILE)")
-    return "\n".join(lines)
+def describe_errors(exc: ValidationError) -> str:
+    """pydantic's errors on one line: ``workers: Input should be greater than or equal to 1 (got 0)``."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "settings"
+        got = f" (got {error['input']!r})" if error["type"] != "extra_forbidden" and "input" in error else ""
+        message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"{field}: {message}{got}")
+    return "; ".join(parts)

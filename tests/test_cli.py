@@ -1,11 +1,20 @@
-"""`nichiiki extract` on single documents, as reviewers and tests use it."""
+"""The `nichiiki` command: extraction of single documents, user errors, releases, start-up."""
 
 from __future__ import annotations
 
-import pandas as pd
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from conftest import SAMPLES
+import pandas as pd
+import pytest
+
+from conftest import REPO, SAMPLES
 from pipeline.cli import main
+
+HEAVY = ("prefect", "pandas", "fitz", "pymupdf", "spacy", "ginza", "numpy", "pyarrow", "dask")
 
 
 def test_extract_writes_one_parquet_per_dataset(tmp_path, capsys):
@@ -28,3 +37,142 @@ def test_extract_reports_a_bad_file_by_name_and_keeps_the_good(tmp_path, capsys)
     failures = pd.read_parquet(out / "failures.parquet")
     assert failures["doc_id"].tolist() == ["notes"]
     assert len(pd.read_parquet(out / "consortia.parquet")) == 44
+
+
+def test_extract_writes_nothing_when_no_document_could_be_read(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["extract", str(tmp_path / "missing.pdf"), "--out", str(out)]) == 1
+    assert not out.exists() or not list(out.iterdir())
+    assert "nothing written" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- start-up and user errors
+
+
+def _cli(tmp_path: Path, *args: str, cwd: Path | None = None, api_url: str | None = None) -> dict:
+    """Run the CLI in a fresh interpreter; its exit code, output and which heavy modules it imported."""
+    probe = (
+        "import json, sys\n"
+        "from pipeline.cli import main\n"
+        f"code = main({list(args)!r})\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r}))\n"
+        "print('@@' + json.dumps({'code': code, 'heavy': heavy}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("PREFECT_API_URL", None)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    done = subprocess.run([sys.executable, "-c", probe], cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    marker = [line for line in done.stdout.splitlines() if line.startswith("@@")]
+    assert marker, done.stdout + done.stderr
+    return json.loads(marker[-1][2:]) | {"out": done.stdout, "err": done.stderr}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["run", "--workers", "many"], ["nonsense"]])
+def test_help_version_and_argument_errors_import_nothing_heavy(tmp_path, args):
+    result = _cli(tmp_path, *args)
+    assert result["heavy"] == [], f"{args} imported {result['heavy']}"
+    assert "Traceback" not in result["err"]
+
+
+def test_version(tmp_path):
+    from pipeline import __version__
+
+    result = _cli(tmp_path, "--version")
+    assert result["code"] == 0 and f"nichiiki {__version__}" in result["out"]
+
+
+def _registry(folder: Path, text: str | None = None) -> Path:
+    (folder / "docs").mkdir(exist_ok=True)
+    (folder / "docs" / "a.pdf").write_bytes((SAMPLES / "mic_tsuchi_71.pdf").read_bytes())
+    path = folder / "sources.yaml"
+    path.write_text(text or "documents:\n  - {id: a, publisher: MIC, title: 通知, issued: null, url: null, sample: docs/a.pdf}\n", encoding="utf-8")
+    return path
+
+
+def _one_line_error(result: dict, *needles: str) -> None:
+    lines = result["err"].strip().splitlines()
+    assert result["code"] == 2, result
+    assert len(lines) == 1 and lines[0].startswith("nichiiki: error: "), result["err"]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert "prefect" not in result["heavy"], "the error must come before any Prefect import (or server start)"
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_registry_syntax_error_is_one_line_before_prefect(tmp_path, command):
+    _registry(tmp_path, "documents:\n  - {id: a, publisher: MIC\n   title: [\n")
+    _one_line_error(_cli(tmp_path, command), "sources.yaml")
+
+
+def test_unwritable_output_folder_is_one_line_before_prefect(tmp_path):
+    _registry(tmp_path)
+    (tmp_path / "plain-file").write_text("not a folder")
+    _one_line_error(_cli(tmp_path, "run", "--outputs", "plain-file/releases"), "output folder", "plain-file")
+
+
+def test_a_prefect_api_url_that_does_not_answer_is_one_line(tmp_path):
+    _registry(tmp_path)
+    with __import__("socket").socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"
+    _one_line_error(_cli(tmp_path, "run", api_url=url), "PREFECT_API_URL", "does not answer")
+
+
+def test_workers_zero_is_one_line(tmp_path):
+    _registry(tmp_path)
+    _one_line_error(_cli(tmp_path, "run", "--workers", "0"), "workers", "greater than or equal to 1")
+
+
+def test_extract_on_a_folder_is_one_line_and_writes_nothing(tmp_path):
+    (tmp_path / "pdfs").mkdir()
+    result = _cli(tmp_path, "extract", "pdfs", "--out", "out")
+    _one_line_error(result, "pdfs is a folder")
+    assert not (tmp_path / "out").exists()
+    assert "pandas" not in result["heavy"]
+
+
+def test_validate_reports_the_registry_and_warns_about_urls_without_fetch(tmp_path):
+    _registry(
+        tmp_path,
+        "documents:\n  - {id: a, publisher: MIC, title: 通知, issued: null, url: null, sample: docs/a.pdf}\n"
+        "  - {id: web, publisher: MIC, title: ウェブ, issued: null, url: 'https://example.invalid/w.pdf', sample: null}\n",
+    )
+    result = _cli(tmp_path, "validate")
+    assert result["code"] == 0 and "ok: 2 document(s)" in result["out"]
+    assert "web: only a url" in result["err"] and "--fetch" in result["err"]
+    assert result["heavy"] == []
+    assert _cli(tmp_path, "run", "--dry-run", "--strict")["code"] == 1  # a warning is a failure under --strict
+    assert _cli(tmp_path, "run", "--dry-run", "--fetch", "--strict")["code"] == 0
+
+
+# ---------------------------------------------------------------- releases
+
+
+def _fake_release(outputs: Path, run_id: str) -> Path:
+    folder = outputs / "releases" / run_id
+    folder.mkdir(parents=True)
+    manifest = {"run_id": run_id, "published_at": "2026-01-01T00:00:00+00:00", "outputs": {"x": {"rows": 3}}, "failures": []}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_releases_list_and_prune_never_remove_the_current_one(tmp_path, capsys):
+    outputs = tmp_path / "outputs"
+    ids = [f"2026010{i}T000000Z-00000{i}" for i in range(1, 5)]
+    for run_id in ids:
+        _fake_release(outputs, run_id)
+    (outputs / "releases" / ".tmp-unfinished").mkdir()
+    # current points at an older release (a rollback, say)
+    (outputs / "current").symlink_to(Path("releases") / ids[0])
+    assert main(["releases", "list", "--outputs", str(outputs)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[-6] if line.startswith("*") else line.split()[0] for line in listed] == ids[::-1]
+    assert listed[-1].startswith("* " + ids[0])
+
+    assert main(["releases", "prune", "--keep", "1", "--dry-run", "--outputs", str(outputs)]) == 0
+    assert all((outputs / "releases" / r).exists() for r in ids)
+    assert main(["releases", "prune", "--keep", "1", "--outputs", str(outputs)]) == 0
+    left = sorted(p.name for p in (outputs / "releases").iterdir() if not p.name.startswith("."))
+    assert left == [ids[0], ids[3]]  # the newest and the current one
+    assert (outputs / "current").resolve().name == ids[0]

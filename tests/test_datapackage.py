@@ -28,7 +28,7 @@ def _frames() -> dict[str, pd.DataFrame]:
     documents = pd.DataFrame([{
         "doc_id": "doc", "sha256": SHA, "url": None, "local_path": "samples/doc.pdf", "publisher": "MLIT", "title": "表",
         "issued": "2026-03-01", "issued_precision": "month", "pages": 21, "producer": "p", "ocr_needed": False,
-        "fetched_at": "2026-12-01T03:00:00+00:00",
+        "fetched_at": "2026-12-01T03:00:00+00:00", "stale": False, "stale_reason": None,
     }])
     consortia = pd.DataFrame([_row(
         consortium_id="doc|1", row=1, round=1, region_raw="釧路市", consortium_name_raw="名前", tour=None, ocr=False,

@@ -40,6 +40,9 @@ def test_prefect_yaml_declares_a_weekly_schedule_with_parameters():
     assert {"sources", "outputs"} <= set(weekly["parameters"])
     cron = weekly["schedules"][0]["cron"].split()
     assert len(cron) == 5 and cron[4] not in ("*",) and cron[2] == "*"  # one day of the week
+    assert weekly["parameters"]["fetch"] is True  # a scheduled run downloads new versions
+    assert "nichiiki" in weekly["tags"]
+    assert weekly["concurrency_limit"]["limit"] == 1
 
 
 def test_weekly_deployment_runs_on_a_local_server_and_publishes(tmp_path):
@@ -75,6 +78,7 @@ def test_weekly_deployment_runs_on_a_local_server_and_publishes(tmp_path):
         _prefect(env, "deploy", "--all")
         listed = _prefect(env, "deployment", "inspect", "nichiiki/weekly").stdout
         assert "0 3 * * 1" in listed and "Asia/Tokyo" in listed
+        assert "'fetch': True" in listed and "'weekly'" in listed  # parameter and tag
         params = json.dumps({"sources": str(registry), "outputs": str(outputs), "cache_dir": str(tmp_path / "cache")})
         _prefect(env, "deployment", "run", "nichiiki/weekly", "--params", params)
         worker = _prefect(env, "worker", "start", "--pool", "nichiiki", "--run-once", timeout=300)

@@ -45,12 +45,17 @@ def test_ring_drawn_as_dark_disc_under_background_disc():
     assert mark_from_shapes(CELL, [outer, inner]) == ("○", None)
 
 
+def test_double_ring_is_bullseye():
+    assert mark_from_shapes(CELL, [_oval(False, True, size=10), _oval(False, True, size=6)]) == ("◎", None)
+    # Rings too close in size are one ring drawn twice, not a ◎.
+    assert mark_from_shapes(CELL, [_oval(False, True, size=10), _oval(False, True, size=9.5)])[0] is None
+
+
 @pytest.mark.parametrize(
     "shapes",
     [
         [_oval(True, False, kind="rect")],  # a square ■
         [_oval(True, False, size=9), _oval(True, False, size=5)],  # ◉-like: two dark discs
-        [_oval(False, True, size=10), _oval(False, True, size=6)],  # ◎
         [_oval(True, False, gray=1.0)],  # invisible: white on white
         [Shape((105, 104, 125, 112), "curve", True, False, 0.0)],  # a flat ellipse
     ],

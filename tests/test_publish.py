@@ -137,7 +137,7 @@ def test_an_unreadable_value_in_a_non_nullable_column_drops_only_its_row():
     frames["consortia"].loc[0, "row"] = "一"  # a key column: the row cannot be identified
     frames["consortia"].loc[2, "page"] = 0  # not a page: provenance cannot be null
     validated = validate_frames(frames, "r1")
-    assert validated["consortia"]["consortium_id"].tolist() == ["doc#2"]
+    assert validated["consortia"]["consortium_id"].tolist() == ["doc|2"]
     reviews = validated["value_reviews"].set_index("column")
     assert reviews.loc["row", "action"] == "row_dropped" and reviews.loc["row", "raw_value"] == "一"
     assert "coerce" in reviews.loc["row", "failed_check"]

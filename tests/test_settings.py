@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser
+from pipeline.cli import main
 from pipeline.settings import Settings, SettingsError, load_settings
 
 
@@ -57,10 +57,17 @@ def test_bad_environment_value_is_reported(monkeypatch):
 
 
 def test_run_help_shows_every_setting(capsys):
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["run", "--help"])
+    assert main(["run", "--help"]) == 0
     out = capsys.readouterr().out
     for name in Settings.model_fields:
         assert f"NICHIIKI_{name.upper()}" in out
-    for flag in ("--dask-address", "--workers", "--cache-dir", "--config", "--no-cache"):
+        assert "--" + name.replace("_", "-") in out  # one flag per setting, generated from the model
+    for flag in ("--dask-address", "--workers", "--cache-dir", "--config", "--no-cache", "--strict", "--dry-run"):
         assert flag in out
+
+
+def test_bad_value_is_one_line_naming_the_field(monkeypatch):
+    monkeypatch.setenv("NICHIIKI_WORKERS", "0")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "\n" not in str(err.value) and "workers: Input should be greater than or equal to 1 (got '0')" in str(err.value)

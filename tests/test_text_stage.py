@@ -166,3 +166,36 @@ def test_unknown_datasets_pass_through_and_empty_frames_are_handled(tmp_path):
     assert out["mystery"].equals(unknown)
     assert out["consortia"].empty and "jis_codes" in out["consortia"].columns
     assert out["corrections"].empty and out["places"].empty
+
+
+def _table_cells(cells: list[tuple[int, int, str, bool]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "doc_id": "selfmade", "source_sha256": SHA, "page": 1, "bbox": [10.0, 10.0 * r, 100.0, 10.0 * r + 9],
+                "extractor": "tables", "extractor_version": "test", "table_id": "selfmade#p1t1", "row": r, "col": c,
+                "row_span": 1, "col_span": 1, "n_rows": 3, "n_cols": 2, "text_raw": text, "is_header": header,
+                "symbol": None, "ocr": False,
+            }
+            for r, c, text, header in cells
+        ]
+    )
+
+
+def test_table_cells_get_a_place_repaired_only_where_a_place_is_plausible(tmp_path):
+    tables = _table_cells(
+        [
+            (0, 0, "市町村名", True), (0, 1, "宇都営市", True),  # a header fragment that looks like a damaged place
+            (1, 0, "宇都営市", False), (1, 1, "宇都営市", False),  # under 市町村名 / under a non-place header, a bare label
+            (2, 0, "栃木県", False), (2, 1, "宇都営市と協定を結び、避難所を相互に提供する。", False),  # a sentence
+        ]
+    )
+    out = run_text_stage({"tables": tables}, nlp_cache_dir=tmp_path)
+    text = {(r, c): t for r, c, t in out["tables"][["row", "col", "text"]].itertuples(index=False)}
+    assert text[(0, 1)] == "宇都営市"  # headers are never repaired
+    assert text[(1, 0)] == "宇都宮市"
+    assert text[(1, 1)] == "宇都営市"  # no place column, no sentence: nothing to go on
+    assert text[(2, 1)].startswith("宇都宮市と協定")
+    rules = sorted(out["corrections"].loc[out["corrections"].rule.str.startswith("place_"), "rule"])
+    assert len(rules) == 2
+    assert any(rule.endswith("(column 市町村名)") for rule in rules) and any(rule.endswith("(sentence)") for rule in rules)

@@ -33,6 +33,10 @@ from pipeline.schema import DATASETS
 
 ROW_PROVENANCE = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version")
 REGION_FIELD = ("consortia", "region_raw")
+# A table column whose header says this holds places; other table cells get a place
+# repaired only inside a sentence (a header fragment or a label is never "repaired").
+PLACE_HEADER = re.compile(r"地域|地名|地区|市町村|市区町村|都道府県|自治体|団体名|所在地|住所|場所|管轄")
+TABLE_SENTENCE = re.compile(r"[^。]{8,}[。]|[^、]{4,}、[^、]{4,}")
 _SENTENCE = re.compile(r"[^。！？\n]+[。！？]?")
 
 
@@ -46,6 +50,8 @@ class _Field:
     text: str
     changes: list[Change] = field(default_factory=list)
     places: list[Resolution] = field(default_factory=list)
+    # Why a place is plausible in this table cell (its column's header, or a sentence); shown in the repair's rule.
+    evidence: str | None = None
 
 
 def run_text_stage(frames: dict[str, pd.DataFrame], *, nlp_cache_dir: Path | None = None) -> dict[str, pd.DataFrame]:
@@ -165,7 +171,8 @@ def _repair(cell: _Field, resolution: Resolution) -> None:
         return
     # One corrections row per occurrence, as every other rule writes them.
     for _ in range(cell.text.count(damaged)):
-        cell.changes.append(Change(damaged, resolution.name, f"place_{resolution.method}", resolution.confidence))
+        rule = f"place_{resolution.method}" + (f" ({cell.evidence})" if cell.evidence else "")
+        cell.changes.append(Change(damaged, resolution.name, rule, resolution.confidence))
     cell.text = cell.text.replace(damaged, resolution.name)
 
 
@@ -184,9 +191,22 @@ def _find_text_places(
     document = Counter(r.prefecture_code for rs in region_places.values() for r in rs if r.prefecture_code)
     consortium_prefs = _consortium_prefectures(out, region_places)
     pending: list[tuple[_Field, list, Context]] = []
+    table_evidence = _table_place_evidence(out.get("tables"))
     for (dataset, index, column), cell in cells.items():
         if (dataset, column) == REGION_FIELD or not cell.text:
             continue
+        if dataset == "tables":
+            evidence = table_evidence.get(index)
+            if evidence is None:
+                continue  # a header or a cell no place is plausible in: found nowhere, repaired never
+            cell.evidence = evidence if evidence != "sentence" or TABLE_SENTENCE.search(cell.text) else None
+            if cell.evidence is None:
+                # A label in a column that is not about places: places printed exactly are
+                # recorded, nothing is guessed or repaired.
+                tokens = token_spans(cell.text)
+                exact = [m for m in resolver.find_mentions(cell.text, tokens, [], Context(document=document)) if m.method == METHOD_EXACT]
+                cell.places.extend(exact)
+                continue
         prefs = consortium_prefs.get(_consortium_id(out, dataset, index), set())
         context = Context(prefectures=set(prefs), texts=[], document=document)
         tokens = token_spans(cell.text)
@@ -237,6 +257,26 @@ def _accept(cell: _Field, mentions: list[Resolution]) -> None:
     cell.places.extend(mentions)
     for mention in sorted(mentions, key=lambda m: -m.start):
         _repair(cell, mention)
+
+
+def _table_place_evidence(frame: pd.DataFrame | None) -> dict[Any, str]:
+    """For each body cell of ``tables``: "column <header>" when its column holds places, else "sentence".
+
+    Header cells get no entry: a header fragment is never a place to repair.
+    """
+    if frame is None or frame.empty or "is_header" not in frame.columns:
+        return {}
+    headers: dict[tuple[Any, Any], list[str]] = {}
+    for index in frame.index[frame["is_header"].astype(bool)]:
+        row = frame.loc[index]
+        for col in range(int(row["col"]), int(row["col"]) + int(row["col_span"])):
+            headers.setdefault((row["table_id"], col), []).append(str(row["text_raw"]))
+    evidence: dict[Any, str] = {}
+    for index in frame.index[~frame["is_header"].astype(bool)]:
+        row = frame.loc[index]
+        header = "".join("".join(h.split()) for h in headers.get((row["table_id"], int(row["col"])), []))
+        evidence[index] = f"column {header}" if PLACE_HEADER.search(header) else "sentence"
+    return evidence
 
 
 def _consortium_id(out: dict[str, pd.DataFrame], dataset: str, index: Any) -> Any:
