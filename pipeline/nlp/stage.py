@@ -348,16 +348,33 @@ def _provenance(frame: pd.DataFrame, index: Any) -> dict[str, Any]:
     return {c: frame.at[index, c] if c in frame.columns else None for c in ROW_PROVENANCE}
 
 
+class _RowFacts:
+    """Provenance and record key of a row, read from its frame once: a row has many changes and places,
+    and each cell read through pandas costs more than the change it labels."""
+
+    def __init__(self, out: dict[str, pd.DataFrame]) -> None:
+        self.out = out
+        self.known: dict[tuple[str, Any], tuple[dict[str, Any], str]] = {}
+
+    def __call__(self, dataset: str, index: Any) -> tuple[dict[str, Any], str]:
+        key = (dataset, index)
+        if key not in self.known:
+            frame = self.out[dataset]
+            self.known[key] = (_provenance(frame, index), _record_key(frame, dataset, index))
+        return self.known[key]
+
+
 def _corrections_frame(out: dict[str, pd.DataFrame], cells: dict[tuple[str, Any, str], _Field]) -> pd.DataFrame:
     rows = []
+    facts = _RowFacts(out)
     for (dataset, index, column), cell in cells.items():
-        frame = out[dataset]
         for seq, change in enumerate(cell.changes):
+            provenance, key = facts(dataset, index)
             rows.append(
                 {
-                    **_provenance(frame, index),
+                    **provenance,
                     "dataset": dataset,
-                    "record_key": _record_key(frame, dataset, index),
+                    "record_key": key,
                     "field": column,
                     "seq": seq,
                     "raw": change.raw,
@@ -372,14 +389,15 @@ def _corrections_frame(out: dict[str, pd.DataFrame], cells: dict[tuple[str, Any,
 
 def _places_frame(out: dict[str, pd.DataFrame], cells: dict[tuple[str, Any, str], _Field]) -> pd.DataFrame:
     rows = []
+    facts = _RowFacts(out)
     for (dataset, index, column), cell in cells.items():
-        frame = out[dataset]
         for place in cell.places:
+            provenance, key = facts(dataset, index)
             rows.append(
                 {
-                    **_provenance(frame, index),
+                    **provenance,
                     "dataset": dataset,
-                    "record_key": _record_key(frame, dataset, index),
+                    "record_key": key,
                     "field": column,
                     "start": max(place.start, 0),
                     "raw": place.raw,
