@@ -81,7 +81,7 @@ def measure_tree(cmd: list[str], env: dict, watch: list[psutil.Process] = ()) ->
         while not done.is_set():
             total = 0
             try:
-                for p in [root, *root.children(recursive=True), *watch]:
+                for p in [root, *root.children(recursive=True), *(q for w in watch for q in (w, *w.children(recursive=True)))]:
                     try:
                         rss = p.memory_info().rss
                         name = " ".join(p.cmdline()[1:4])[:80]
