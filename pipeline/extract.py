@@ -25,6 +25,7 @@ from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
 from pipeline.sandbox import report_progress
+from pipeline.sanitize import fixes_frame
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.textlayer import with_text_layer
 
@@ -123,6 +124,9 @@ def extract_pdf(
     timings["link"] = time.perf_counter() - started
     started = time.perf_counter()
     frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")
+    fixes = fixes_frame(doc_id, sha256, [f for page in pages for f in page.text_fixes] + list(info.fixes))
+    if not fixes.empty:  # what the parse boundary removed, beside what the text stage changed
+        frames["corrections"] = pd.concat([frames["corrections"], fixes], ignore_index=True) if "corrections" in frames else fixes
     timings["text"] = time.perf_counter() - started
     return DocumentExtraction(doc_id, sha256, source, info, frames, timings)
 

@@ -20,6 +20,7 @@ from pipeline.errors import ParseError
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.sandbox import is_native_oom, report_progress
 from pipeline.records import BBox, Char, Edge, ParsedPage, Shape
+from pipeline.sanitize import TextFix, sanitize, sanitize_metadata
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
 RULE_THICKNESS = 2.0
@@ -50,6 +51,7 @@ class DocumentInfo:
     title: str
     needs_ocr: bool
     warnings: tuple[str, ...] = ()
+    fixes: tuple[TextFix, ...] = ()  # unsafe characters removed from the metadata
 
 
 def open_document(path: Path, source: str, limits: Limits = DEFAULT_LIMITS) -> pymupdf.Document:
@@ -126,13 +128,15 @@ def document_info(doc: pymupdf.Document, source: str | None = None) -> DocumentI
             if not _page_has_text(doc[index]):
                 needs_ocr = True
                 break
+    fixes: list[TextFix] = []
     return DocumentInfo(
         pages=doc.page_count,
-        producer=meta.get("producer") or "",
-        creator=meta.get("creator") or "",
-        title=meta.get("title") or "",
+        producer=sanitize_metadata(meta.get("producer") or "", "producer", fixes),
+        creator=sanitize_metadata(meta.get("creator") or "", "creator", fixes),
+        title=sanitize_metadata(meta.get("title") or "", "title", fixes),
         needs_ocr=needs_ocr,
         warnings=document_warnings(doc),
+        fixes=tuple(fixes),
     )
 
 
@@ -174,7 +178,8 @@ def _page_errors(doc: pymupdf.Document, index: int, source: str | None) -> Itera
 
 
 def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEFAULT_SCAN_DPI) -> ParsedPage:
-    chars = tuple(_chars(page))
+    fixes: list[TextFix] = []
+    chars = tuple(_chars(page, fixes))
     edges, shapes = _drawings(page)
     image = None
     dpi = 0
@@ -198,6 +203,7 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
         shapes=tuple(shapes),
         image=image,
         image_dpi=dpi,
+        text_fixes=tuple(fixes),
     )
 
 
@@ -219,13 +225,18 @@ def _page_has_text(page: pymupdf.Page) -> bool:
     return bool(page.get_text("text").strip())
 
 
-def _chars(page: pymupdf.Page) -> Iterator[Char]:
+def _chars(page: pymupdf.Page, fixes: list[TextFix]) -> Iterator[Char]:
+    """The page's glyphs; control, bidi and zero-width characters dropped and lone surrogates replaced (``fixes`` says which)."""
     raw = page.get_text("rawdict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
+    number = page.number + 1
     for block in raw.get("blocks", []):
         for line in block.get("lines", []):
             for span in line.get("spans", []):
+                font = sanitize(span["font"], number, "font", [])
                 for ch in span.get("chars", []):
-                    yield Char(text=ch["c"], bbox=tuple(ch["bbox"]), size=span["size"], font=span["font"])
+                    text = sanitize(ch["c"], number, "text_layer", fixes)
+                    if text:
+                        yield Char(text=text, bbox=tuple(ch["bbox"]), size=span["size"], font=font)
 
 
 def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
