@@ -143,7 +143,8 @@ def nichiiki_flow(
     t = time.perf_counter()
     # Downloads go to the cache folder even when result caching is off: they are the run's input.
     fetch_dir = str(Path(cache_dir or settings.cache_dir) / "fetch")
-    got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
+    with guarded.stop_on_signals():  # SIGTERM/SIGINT end downloads at once instead of waiting for them
+        got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
     obtained = [g for g in got if isinstance(g, steps.Obtained)]
     failures = [g for g in got if isinstance(g, steps.Failure)]
     timings["obtain"] = time.perf_counter() - t
@@ -160,7 +161,8 @@ def nichiiki_flow(
     cache = str(Path(cache_dir).resolve()) if cache_dir else None
     on_runner = extract_documents.with_options(task_runner=task_runner_for(settings))
     budgets = (Limits(**limits) if limits else settings.limits()) if settings.sandbox else None
-    results = on_runner(obtained, cache, task_config, progress, budgets)
+    with guarded.stop_on_signals():
+        results = on_runner(obtained, cache, task_config, progress, budgets)
     timings["extract"] = time.perf_counter() - t
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
     failures += [r for r in results if isinstance(r, steps.Failure)]
@@ -253,6 +255,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"nichiiki: {exc}", file=sys.stderr)
         return 2
+    from flows.server import start_temporary_server
+
+    start_temporary_server()  # ends with this process, even after kill -9
     try:
         result = run(settings)
     except (steps.NothingExtracted, ValidationFailed, RegistryError) as exc:

@@ -30,6 +30,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Callable, TypeVar
@@ -54,6 +55,16 @@ _POLL = 0.2
 STARTUP_SECONDS = 120.0
 # Imported once in the fork server so each child starts in milliseconds.
 _PRELOAD = ["pipeline.sandbox_preload"]
+# Set while the run is stopping (SIGTERM/SIGINT): every watched child is killed at once.
+_stopping = threading.Event()
+
+
+def stop_workers(stopping: bool = True) -> None:
+    """Kill every sandboxed worker now (``stopping=False`` lets new ones run again)."""
+    if stopping:
+        _stopping.set()
+    else:
+        _stopping.clear()
 
 
 def report_progress(page: int) -> None:
@@ -145,6 +156,9 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
             if receiver.poll(0):
                 continue  # it answered just before exiting
             raise _crashed(proc, source, stage, int(progress[0]))
+        if _stopping.is_set():
+            proc.kill()
+            raise WorkerCrashed(source, stage, f"stopped: the run was interrupted{_at(int(progress[0]))}")
         now = time.monotonic()
         page = int(progress[0])
         if now >= started + limits.seconds_per_document:
