@@ -6,6 +6,7 @@ flow, ``nichiiki extract`` and the golden regression all go through it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -114,6 +115,8 @@ def extract_pdf(
     started = time.perf_counter()
     sha256 = sha256 or sha256_file(path)
     info, pages = parse_pages(path, doc_id, sha256, source, cache_dir, limits)
+    if not info.needs_ocr and any(page.image is not None for page in pages):  # a text layer replaced by OCR
+        info = dataclasses.replace(info, needs_ocr=True)
     report_progress(0)  # extraction spans pages: only the document budget applies from here
     timings["parse"] = time.perf_counter() - started
     with _ocr_cache_for_extractors(cache_dir):

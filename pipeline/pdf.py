@@ -8,6 +8,7 @@ pdfplumber's algorithms on the edges collected here (extractors.grid).
 from __future__ import annotations
 
 import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +184,9 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
     edges, shapes = _drawings(page)
     image = None
     dpi = 0
-    if not any(not c.text.isspace() for c in chars):
+    # A page with no text, or with a text layer that may not say what the page shows, is
+    # rendered: pipeline.textlayer OCRs it and decides which text to keep.
+    if not any(not c.text.isspace() for c in chars) or text_layer_suspect(page, chars):
         dpi = fitting_dpi(page.rect.width, page.rect.height, scan_dpi)
         if dpi < MIN_SCAN_DPI:
             raise ParseError(
@@ -205,6 +208,40 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
         image_dpi=dpi,
         text_fixes=tuple(fixes),
     )
+
+
+# A text layer is suspect when this share of its glyphs is unmapped (U+FFFD, pdfminer's
+# "(cid:N)") or is kanji/kana drawn with a one-byte font, which has no CJK glyphs to draw.
+SUSPECT_SHARE = 0.3
+SUSPECT_MIN_CHARS = 4
+_SIMPLE_FONTS = ("Type1", "MMType1", "TrueType", "Type3")
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def text_layer_suspect(page: pymupdf.Page, chars: tuple[Char, ...]) -> str | None:
+    """Why the text layer of ``page`` may not be what the page shows (None: no reason to doubt it)."""
+    glyphs = [c for c in chars if not c.text.isspace()]
+    if len(glyphs) < SUSPECT_MIN_CHARS:
+        return None
+    text = "".join(c.text for c in glyphs)
+    unmapped = text.count("\ufffd") + sum(len(m) for m in _CID.findall(text))
+    if unmapped >= SUSPECT_SHARE * len(text):
+        return f"{unmapped} of {len(text)} characters unmapped"
+    simple = {_base_font(f[3]) for f in page.get_fonts() if f[2] in _SIMPLE_FONTS}
+    cjk = [c for c in glyphs if is_cjk(c.text)]
+    drawn_latin = [c for c in cjk if _base_font(c.font) in simple]
+    if len(drawn_latin) >= SUSPECT_MIN_CHARS and len(drawn_latin) >= SUSPECT_SHARE * len(glyphs):
+        return f"{len(drawn_latin)} kanji/kana drawn with a one-byte font"
+    return None
+
+
+def _base_font(name: str) -> str:
+    """A font name without its subset prefix (ABCDEF+)."""
+    return name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+
+
+def is_cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
 
 
 def fitting_dpi(width_pt: float, height_pt: float, dpi: int) -> int:

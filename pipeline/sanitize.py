@@ -37,7 +37,7 @@ class TextFix:
 
     page: int
     field: str  # "text_layer", "producer", "creator", "title"
-    codepoint: str  # "U+001B": the character itself is never published
+    raw: str  # "U+001B": the character itself is never published (or an excerpt, for a whole layer)
     corrected: str  # "" (removed) or "U+FFFD"
     rule: str
 
@@ -90,7 +90,7 @@ def fixes_frame(doc_id: str, sha256: str, fixes: Iterable[TextFix]) -> pd.DataFr
                 "record_key": doc_id,
                 "field": fix.field,
                 "seq": n,
-                "raw": fix.codepoint,
+                "raw": fix.raw,
                 "corrected": fix.corrected,
                 "rule": fix.rule,
                 "confidence": 1.0,

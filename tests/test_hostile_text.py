@@ -90,10 +90,44 @@ def test_control_bidi_and_zero_width_characters_never_published(tmp_path):
     unsafe = [(n, c, v) for n, c, v in _all_strings(frames) if UNSAFE.search(v)]
     assert not unsafe, unsafe
     assert frames["documents"].at[0, "producer"] == "[2J]0;PWNEDWord"
-    text = "".join(frames["sections"]["text_raw"])
-    assert "東京都千代田区" in text
+    # The layer (ActualText) claims kanji the page does not show ("Visible" in Helvetica): OCR decides.
+    assert "untrusted_text_layer" in set(frames["corrections"]["rule"])
     rules = frames["corrections"].query("dataset == 'documents'")
     by_field = rules.groupby("field")["raw"].apply(list).to_dict()
     assert set(by_field["text_layer"]) >= {"U+001B", "U+0007", "U+202E", "U+200D", "U+FEFF"}
     assert by_field["producer"] == ["U+001B", "U+001B", "U+0007", "U+202E"]
-    assert set(rules["rule"]) == {"control_char", "bidi_control", "zero_width"}
+    assert set(rules["rule"]) >= {"control_char", "bidi_control", "zero_width"}
+
+
+# ---------------------------------------------------------------- text layers that cannot be trusted
+
+
+def test_garbage_text_layer_is_replaced_by_ocr_and_said_so(tmp_path):
+    frames, failures = extract(tmp_path, "garbage", hostile.garbage_text_layer())
+    assert not failures, failures[0].message
+    assert "札幌市" not in set(frames["places"]["name"])  # the layer's claim is not published as a place
+    assert "札幌" not in "".join(frames["sections"]["text_raw"])
+    said = frames["corrections"].query("rule == 'untrusted_text_layer'")
+    assert list(said[["page", "field", "raw"]].itertuples(index=False, name=None)) == [(1, "text_layer", "北海道札幌市役所")]
+    assert "abcdefgh" in said.iloc[0]["corrected"].lower() or said.iloc[0]["corrected"]
+    assert bool(frames["documents"].at[0, "ocr_needed"])
+
+
+def test_trusted_japanese_text_layer_is_not_ocred(tmp_path):
+    import pymupdf
+
+    from pipeline.pdf import parse_page, text_layer_suspect
+
+    doc = pymupdf.open(stream=hostile.text_pdf(pages=1), filetype="pdf")
+    page = parse_page(doc[0], "x", "0" * 64)
+    assert page.image is None and text_layer_suspect(doc[0], page.chars) is None
+
+
+def test_cid_flood_is_suspect():
+    from pipeline.records import Char
+    from pipeline.textlayer import layer_contradicted
+
+    layer = tuple(Char(t, (0, 0, 1, 1)) for t in "(cid:12)(cid:40)(cid:7)あ")
+    assert layer_contradicted(layer, ()) == "unmapped glyphs"
+    fine = tuple(Char(t, (0, 0, 1, 1)) for t in "二地域居住の推進")
+    assert layer_contradicted(fine, fine) is None
