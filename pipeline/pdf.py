@@ -224,7 +224,7 @@ def text_layer_suspect(page: pymupdf.Page, chars: tuple[Char, ...]) -> str | Non
     if len(glyphs) < SUSPECT_MIN_CHARS:
         return None
     text = "".join(c.text for c in glyphs)
-    unmapped = text.count("\ufffd") + sum(len(m) for m in _CID.findall(text))
+    unmapped = unmapped_count(text)
     if unmapped >= SUSPECT_SHARE * len(text):
         return f"{unmapped} of {len(text)} characters unmapped"
     simple = {_base_font(f[3]) for f in page.get_fonts() if f[2] in _SIMPLE_FONTS}
@@ -233,6 +233,11 @@ def text_layer_suspect(page: pymupdf.Page, chars: tuple[Char, ...]) -> str | Non
     if len(drawn_latin) >= SUSPECT_MIN_CHARS and len(drawn_latin) >= SUSPECT_SHARE * len(glyphs):
         return f"{len(drawn_latin)} kanji/kana drawn with a one-byte font"
     return None
+
+
+def unmapped_count(text: str) -> int:
+    """Characters of ``text`` that stand for glyphs without a Unicode value (U+FFFD, "(cid:N)")."""
+    return text.count("\ufffd") + sum(len(m) for m in _CID.findall(text))
 
 
 def _base_font(name: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.ocr import ocr_page_chars
-from pipeline.pdf import is_cjk
+from pipeline.pdf import SUSPECT_SHARE, is_cjk, unmapped_count
 from pipeline.records import Char, ParsedPage
 from pipeline.sanitize import TextFix
 
@@ -62,8 +62,7 @@ def layer_contradicted(layer: tuple[Char, ...], ocr: tuple[Char, ...]) -> str | 
     """Why the text layer cannot be trusted given what OCR reads on the rendered page (None: it can)."""
     claimed = "".join(c.text for c in layer if not c.text.isspace())
     shown = "".join(c.text for c in ocr if not c.text.isspace())
-    unmapped = claimed.count("\ufffd") + claimed.count("(cid:")
-    if unmapped and unmapped * 3 >= len(claimed):
+    if unmapped_count(claimed) >= SUSPECT_SHARE * len(claimed) > 0:
         return "unmapped glyphs"
     if not shown:
         return None  # nothing readable was rendered: no evidence against the layer
