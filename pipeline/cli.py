@@ -26,8 +26,15 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
 
 def _run_extract(args: argparse.Namespace) -> int:
     from pipeline.local import extract_to_folder
+    from pipeline.settings import SettingsError, load_settings
 
-    report = extract_to_folder(args.pdfs, args.out)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"nichiiki: {exc}", file=sys.stderr)
+        return 2
+    # The same sandbox and limits as a run: a hostile file costs bounded time and memory here too.
+    report = extract_to_folder(args.pdfs, args.out, settings.limits() if settings.sandbox else None)
     for name, out in sorted(report.outputs.items()):
         print(f"{name:20s} {out['rows']:6d} rows  {args.out / out['path']}")
     for failure in report.failures:

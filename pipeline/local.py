@@ -18,6 +18,8 @@ from pipeline.publish import new_run_id, validate_frames, write_datasets
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame
 from pipeline.extract import sha256_file
+from pipeline.guarded import extract_guarded
+from pipeline.limits import Limits
 from pipeline.publish import utc_now
 
 
@@ -29,8 +31,11 @@ class ExtractReport:
     extractions: list[DocumentExtraction] = field(default_factory=list)
 
 
-def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
-    """Extract ``pdfs``; return validated frames and a report (nothing written)."""
+def extract_paths(pdfs: list[Path], limits: Limits | None = None) -> tuple[dict, ExtractReport]:
+    """Extract ``pdfs``; return validated frames and a report (nothing written).
+
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
+    """
     run_id = new_run_id()
     report = ExtractReport(run_id)
     obtained: dict[str, Obtained] = {}
@@ -46,7 +51,7 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
             continue
         ob = Obtained(entry, Path(path), sha256_file(Path(path)), str(path), utc_now())
         obtained[doc_id] = ob
-        result = extract_obtained(ob)
+        result = extract_guarded(ob, limits) if limits is not None else extract_obtained(ob)
         if isinstance(result, Failure):
             report.failures.append(result)
         else:
@@ -61,9 +66,9 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
     return validate_frames(frames, run_id), report
 
 
-def extract_to_folder(pdfs: list[Path], out: Path) -> ExtractReport:
+def extract_to_folder(pdfs: list[Path], out: Path, limits: Limits | None = None) -> ExtractReport:
     """Extract ``pdfs`` and write ``out/<dataset>.parquet`` (replacing the folder's datasets)."""
-    frames, report = extract_paths(pdfs)
+    frames, report = extract_paths(pdfs, limits)
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
