@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
+from prefect.exceptions import FailedRun
 from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import guarded
@@ -24,7 +26,7 @@ from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
-from pipeline.publish import code_version, new_run_id, utc_now
+from pipeline.publish import PublishFailed, PublishLocked, code_version, new_run_id, utc_now
 from pipeline.registry import RegistryError, SourceEntry, load_registry
 from pipeline.settings import Settings, SettingsError, load_settings, settings_help
 
@@ -189,7 +191,12 @@ def nichiiki_flow(
         "failures": [f.__dict__ for f in failures],
         "timings": timings,
     }
-    release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
+    try:
+        release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
+    except (PublishFailed, PublishLocked) as exc:
+        # One line naming the path and saying what stayed: the run failed, its traceback says nothing more.
+        logger.error("%s", exc)
+        return Failed(message=str(exc))
     for check in checks:
         if not check.ok:  # non-blocking ones (blocking failures stop publishing before this)
             logger.warning("check FAILED (non-blocking): %s", check.detail)
@@ -260,8 +267,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     start_temporary_server()  # ends with this process, even after kill -9
     try:
         result = run(settings)
-    except (steps.NothingExtracted, ValidationFailed, RegistryError) as exc:
-        print(f"nichiiki: {exc}\nThe current release is unchanged.", file=sys.stderr)
+    except (steps.NothingExtracted, ValidationFailed, RegistryError, FailedRun, OSError) as exc:
+        # The first line is the whole story (path, reason, what stayed); details, if any, follow.
+        first, _, details = str(exc).partition("\n")
+        unchanged = "" if "unchanged" in first or "no release was published" in first else f"; {settings.outputs}/current is unchanged"
+        print(f"nichiiki: {first.rstrip(':')}{unchanged}" + (f"\n{details}" if details else ""), file=sys.stderr)
         return 1
     if result["published"]:
         print(f"Published {result['release']} ({result['failures']} failed document(s))")

@@ -100,3 +100,107 @@ def test_temporary_prefect_server_dies_with_a_killed_run(tmp_path):
             break
         time.sleep(0.1)
     assert not _listening(url)
+
+
+# ----------------------------------------------------------------- full disks and a held lock
+
+from tests.test_faults import ROOT as _ROOT, _can_mount_tmpfs, entry, run_once  # noqa: E402
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB filesystem when the test may mount one (root); else a folder no file can be created in."""
+    mount = tmp_path / "tiny"
+    if _can_mount_tmpfs(mount):
+        subprocess.run(["mount", "-o", "remount,size=256k", str(mount)], check=True)
+        yield mount, True
+        subprocess.run(["umount", str(mount)], check=False)
+    else:
+        mount.mkdir()
+        (mount / "extract").write_text("a file where the cache wants a folder")
+        yield mount, False
+
+
+def test_cache_write_failure_costs_only_the_cache(tmp_path, tiny_disk, caplog):
+    from pipeline.cache import ResultCache
+    from pipeline.run import Obtained, process_document
+    from pipeline.extract import DocumentExtraction, sha256_file
+
+    cache_dir, real_disk = tiny_disk
+    if real_disk:  # fill it: the cache entry is then refused with ENOSPC
+        with open(cache_dir / "filler", "wb") as fh:
+            try:
+                fh.write(b"\0" * (1024 * 1024))
+            except OSError:
+                pass
+    pdf = tmp_path / "good.pdf"
+    pdf.write_bytes(hostile.text_pdf())
+    ob = Obtained(entry("good_doc", sample=pdf), pdf, sha256_file(pdf), str(pdf), "t")
+    result = process_document(ob, ResultCache(cache_dir), {}, None, ocr_cache_dir=cache_dir)
+    assert isinstance(result, DocumentExtraction) and "sections" in result.frames
+    assert "result not cached" in caplog.text and "good_doc" in caplog.text
+    assert not ResultCache(cache_dir).entries()
+
+
+def test_disk_full_while_publishing_is_one_line_naming_the_path(tmp_path):
+    mount = tmp_path / "small"
+    if not _can_mount_tmpfs(mount):
+        pytest.skip("needs root to mount a small filesystem")  # test_faults covers the EFBIG variant
+    try:
+        outputs = mount / "outputs"
+        good = tmp_path / "good.pdf"
+        good.write_bytes(hostile.text_pdf())
+        previous = run_once([entry("good_doc", sample=good)], outputs, tmp_path / "cache")
+        with open(mount / "filler", "wb") as fh:  # whatever space is left, taken
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        script = (
+            f"import sys; sys.path.insert(0, {str(_ROOT)!r})\n"
+            "import tests.test_faults as t, pipeline.publish as p\n"
+            "try:\n    t.publish_release = p.publish_release\n    import pandas as pd, random\n"
+            "    rows=[{'doc_id':f'd{i}','source':'s','sha256':None,'stage':'parse','error_class':'E','message':''.join(random.Random(i).choice('abcdefghijklmnopqrstuvwxyz') for _ in range(400)),'failed_at':'t'} for i in range(10000)]\n"
+            "    rid=p.new_run_id(); frames=p.validate_frames({'failures':pd.DataFrame(rows)}, rid)\n"
+            f"    p.publish_release(frames, {{'run_id': rid}}, __import__('pathlib').Path({str(outputs)!r}))\n"
+            "except p.PublishFailed as exc:\n    print(exc)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", script], cwd=_ROOT, capture_output=True, text=True, timeout=120)
+        line = out.stdout.strip()
+        assert len(line.splitlines()) == 1 and line.startswith("nothing published: ") and "No space left on device" in line, out.stdout + out.stderr[-1500:]
+        assert str(outputs) in line and f"{outputs / 'current'} is unchanged ({previous.name})" in line
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def _hold(outputs: str, ready, release) -> None:
+    from pipeline.publish import output_lock
+
+    with output_lock(Path(outputs), timeout=5):
+        ready.set()
+        release.wait(30)
+
+
+def test_waiting_lock_says_what_it_waits_for(tmp_path, caplog):
+    import multiprocessing as mp
+
+    from pipeline.publish import PublishLocked, publish_release
+
+    outputs = tmp_path / "outputs"
+    ctx = mp.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(outputs), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(PublishLocked) as info:
+            publish_release({}, {"run_id": "r1"}, outputs, lock_timeout=0.5)
+    finally:
+        release.set()
+        holder.join(10)
+    waiting = [r.getMessage() for r in caplog.records if "waiting up to" in r.getMessage()]
+    assert len(waiting) == 1 and f"pid {holder.pid} on " in waiting[0] and str(outputs / ".lock") in waiting[0]
+    message = str(info.value)
+    assert "\n" not in message and f"pid {holder.pid}" in message and "no release was published yet" in message
