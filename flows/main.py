@@ -262,6 +262,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"nichiiki: {exc}", file=sys.stderr)
         return 2
+    try:
+        load_registry(settings.sources)  # a bad registry fails in one line, before any server starts
+    except RegistryError as exc:
+        print(f"nichiiki: {exc}; nothing was run, {settings.outputs}/current is unchanged", file=sys.stderr)
+        return 2
     from flows.server import start_temporary_server
 
     start_temporary_server()  # ends with this process, even after kill -9

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     seconds_per_page: float = Field(DEFAULT_LIMITS.seconds_per_page, gt=0, description="wall-clock budget for one page (parse, OCR, extract)")
     seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="wall-clock budget for one document")
     memory_mb: int = Field(DEFAULT_LIMITS.memory_mb, ge=64, description="address space a document's worker may add to its start-up size")
+    fetch_deadline: float = Field(
+        FetchSettings.total_timeout, gt=0, description="seconds one download attempt may take in all (connect, headers, body)"
+    )
     progress: bool = Field(True, description="show a progress bar on an interactive terminal")
 
     def task_config(self) -> dict[str, Any]:
@@ -74,7 +77,7 @@ class Settings(BaseSettings):
         )
 
     def fetch_settings(self) -> FetchSettings:
-        return FetchSettings(max_bytes=self.max_file_mb * 1024 * 1024)
+        return FetchSettings(max_bytes=self.max_file_mb * 1024 * 1024, total_timeout=self.fetch_deadline)
 
     def effective_runner(self) -> str:
         return "dask" if self.dask_address else self.runner
