@@ -19,6 +19,7 @@ import pytest
 
 from tests import hostile
 from tests.httpfaults import FaultServer
+from tests.test_faults import _can_mount_tmpfs, entry, run_once
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,9 +105,6 @@ def test_temporary_prefect_server_dies_with_a_killed_run(tmp_path):
 
 # ----------------------------------------------------------------- full disks and a held lock
 
-from tests.test_faults import ROOT as _ROOT, _can_mount_tmpfs, entry, run_once  # noqa: E402
-
-
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 256 KiB filesystem when the test may mount one (root); else a folder no file can be created in."""
@@ -159,7 +157,7 @@ def test_disk_full_while_publishing_is_one_line_naming_the_path(tmp_path):
             except OSError:
                 pass
         script = (
-            f"import sys; sys.path.insert(0, {str(_ROOT)!r})\n"
+            f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "import tests.test_faults as t, pipeline.publish as p\n"
             "try:\n    t.publish_release = p.publish_release\n    import pandas as pd, random\n"
             "    rows=[{'doc_id':f'd{i}','source':'s','sha256':None,'stage':'parse','error_class':'E','message':''.join(random.Random(i).choice('abcdefghijklmnopqrstuvwxyz') for _ in range(400)),'failed_at':'t'} for i in range(10000)]\n"
@@ -167,7 +165,7 @@ def test_disk_full_while_publishing_is_one_line_naming_the_path(tmp_path):
             f"    p.publish_release(frames, {{'run_id': rid}}, __import__('pathlib').Path({str(outputs)!r}))\n"
             "except p.PublishFailed as exc:\n    print(exc)\n"
         )
-        out = subprocess.run([sys.executable, "-c", script], cwd=_ROOT, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
         line = out.stdout.strip()
         assert len(line.splitlines()) == 1 and line.startswith("nothing published: ") and "No space left on device" in line, out.stdout + out.stderr[-1500:]
         assert str(outputs) in line and f"{outputs / 'current'} is unchanged ({previous.name})" in line
