@@ -211,10 +211,12 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
 
 
 # A text layer is suspect when this share of its glyphs is unmapped (U+FFFD, pdfminer's
-# "(cid:N)") or is kanji/kana drawn with a one-byte font, which has no CJK glyphs to draw.
+# "(cid:N)") or is kanji/kana drawn narrower than NARROW_EM: CJK glyphs are full-width (an em,
+# a little less in proportional fonts), Latin letters half that, so a layer claiming kanji where
+# a Latin font draws letters shows in the glyph boxes, embedded font or not.
 SUSPECT_SHARE = 0.3
 SUSPECT_MIN_CHARS = 4
-_SIMPLE_FONTS = ("Type1", "MMType1", "TrueType", "Type3")
+NARROW_EM = 0.7
 _CID = re.compile(r"\(cid:\d+\)")
 
 
@@ -227,22 +229,15 @@ def text_layer_suspect(page: pymupdf.Page, chars: tuple[Char, ...]) -> str | Non
     unmapped = unmapped_count(text)
     if unmapped >= SUSPECT_SHARE * len(text):
         return f"{unmapped} of {len(text)} characters unmapped"
-    simple = {_base_font(f[3]) for f in page.get_fonts() if f[2] in _SIMPLE_FONTS}
-    cjk = [c for c in glyphs if is_cjk(c.text)]
-    drawn_latin = [c for c in cjk if _base_font(c.font) in simple]
-    if len(drawn_latin) >= SUSPECT_MIN_CHARS and len(drawn_latin) >= SUSPECT_SHARE * len(glyphs):
-        return f"{len(drawn_latin)} kanji/kana drawn with a one-byte font"
+    narrow = [c for c in glyphs if is_cjk(c.text) and c.size > 0 and (c.bbox[2] - c.bbox[0]) < NARROW_EM * c.size]
+    if len(narrow) >= SUSPECT_MIN_CHARS and len(narrow) >= SUSPECT_SHARE * len(glyphs):
+        return f"{len(narrow)} kanji/kana drawn narrower than {NARROW_EM} em"
     return None
 
 
 def unmapped_count(text: str) -> int:
     """Characters of ``text`` that stand for glyphs without a Unicode value (U+FFFD, "(cid:N)")."""
     return text.count("\ufffd") + sum(len(m) for m in _CID.findall(text))
-
-
-def _base_font(name: str) -> str:
-    """A font name without its subset prefix (ABCDEF+)."""
-    return name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
 
 
 def is_cjk(text: str) -> bool:
