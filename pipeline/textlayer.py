@@ -36,7 +36,7 @@ def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPa
     """``page`` itself when it has a trusted text layer; otherwise a copy whose chars come from OCR.
 
     A page that has text *and* a rendering is one whose layer pipeline.pdf
-    found suspect (unmapped glyphs, kanji drawn with a Latin font): it is OCRed
+    found suspect (unmapped glyphs, kanji drawn as narrow as Latin letters): it is OCRed
     and the two are compared. When the rendered page does not show what the
     layer claims, the OCR text replaces the layer and a ``corrections`` row
     (rule ``untrusted_text_layer``) says so; otherwise the layer stays and the
