@@ -53,6 +53,16 @@ def test_token_spans_of_text_over_the_sudachi_limit():
     assert all(a[1] == b[0] for a, b in zip(tokens, tokens[1:]))  # contiguous: nothing lost at the cuts
 
 
+def test_token_spans_of_solid_text_cut_to_the_exact_limit():
+    from pipeline.nlp.chunks import SUDACHI_MAX_BYTES
+    from pipeline.nlp.language import token_spans
+
+    assert MAX_CHUNK_BYTES < SUDACHI_MAX_BYTES
+    text = "住" * 40_000  # 120,000 bytes with no boundary at all: cut anywhere, at the byte budget
+    tokens = token_spans(text)
+    assert tokens[-1][1] == len(text) and all(a[1] == b[0] for a, b in zip(tokens, tokens[1:]))
+
+
 @pytest.mark.parametrize("case", ["long_prose", "many_spans"])
 def test_long_text_is_published_not_lost(tmp_path, case):
     frames, failures = extract(tmp_path, case, getattr(hostile, case)())

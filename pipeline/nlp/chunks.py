@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-# Sudachi's own limit is 49,149 bytes; headroom for the bytes a tokenizer may add.
-MAX_CHUNK_BYTES = 48 * 1024
+# Sudachi refuses more than 49,149 bytes; a chunk stays well under that.
+MAX_CHUNK_BYTES = 45_000
+SUDACHI_MAX_BYTES = 49_149
 _BOUNDARIES = ("。！？!?\n", "、，,；;", " \t\u3000")
 
 
