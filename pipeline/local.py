@@ -17,9 +17,9 @@ from pipeline.extract import DocumentExtraction, concat_frames, doc_id_for
 from pipeline.publish import new_run_id, validate_frames, write_datasets
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame
-from pipeline.extract import sha256_file
-from pipeline.guarded import extract_guarded
-from pipeline.limits import Limits
+from pipeline.fetch import FetchSettings
+from pipeline.guarded import extract_guarded, obtain
+from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.publish import utc_now
 
 
@@ -49,7 +49,12 @@ def extract_paths(pdfs: list[Path], limits: Limits | None = None) -> tuple[dict,
         if not Path(path).is_file():
             report.failures.append(Failure(doc_id, str(path), None, "fetch", "FileNotFoundError", f"{path}: file not found"))
             continue
-        ob = Obtained(entry, Path(path), sha256_file(Path(path)), str(path), utc_now())
+        # The same body checks as the flow's obtain step (not HTML, not a ZIP holding a PDF, not truncated, not over the cap).
+        got = obtain(entry, Path(path).parent, FetchSettings(max_bytes=(limits or DEFAULT_LIMITS).max_file_bytes), use_network=False)
+        if isinstance(got, Failure):
+            report.failures.append(got)
+            continue
+        ob = Obtained(entry, Path(path), got.sha256, str(path), utc_now())
         obtained[doc_id] = ob
         result = extract_guarded(ob, limits) if limits is not None else extract_obtained(ob)
         if isinstance(result, Failure):

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PYTHONPATH=str(ROOT), PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(PYTHONPATH=str(ROOT), PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300")  # a busy machine starts uvicorn slowly
     return env
 
 
@@ -202,3 +203,15 @@ def test_waiting_lock_says_what_it_waits_for(tmp_path, caplog):
     assert len(waiting) == 1 and f"pid {holder.pid} on " in waiting[0] and str(outputs / ".lock") in waiting[0]
     message = str(info.value)
     assert "\n" not in message and f"pid {holder.pid}" in message and "no release was published yet" in message
+
+
+def test_nichiiki_extract_checks_bodies_as_the_flow_does(tmp_path):
+    from pipeline.local import extract_paths
+
+    good = tmp_path / "good.pdf"
+    good.write_bytes(hostile.text_pdf(pages=1))
+    zipped = tmp_path / "zipped.pdf"
+    zipped.write_bytes(hostile.zip_of(hostile.text_pdf(pages=1)))  # MuPDF would read the PDF inside
+    frames, report = extract_paths([good, zipped])
+    assert [f.message for f in report.failures] == [f"{zipped}: fetch failed: body is a ZIP archive, not a PDF"]
+    assert list(frames["documents"]["doc_id"]) == ["good"]
