@@ -571,7 +571,8 @@ fh.write(f"pid {os.getpid()} on attack since now\\n"); fh.flush(); print("held",
 @case("i06-publish-lock-held", slow=True)
 def _lock(work: Path) -> str | None:
     (work / "outputs").mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(work / "outputs" / ".lock"), "60"], stdout=subprocess.PIPE, text=True)
+    # Held longer than the run takes to reach publishing (~1 min here), shorter than its 5-minute patience.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(work / "outputs" / ".lock"), "150"], stdout=subprocess.PIPE, text=True)
     try:
         holder.stdout.readline()
         r = cli(work, run_args(registry_for(work)))
