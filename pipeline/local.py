@@ -19,7 +19,9 @@ from pipeline.publish import _write_json, datapackage, new_run_id, validate_fram
 from pipeline.schema import SCHEMA_VERSION
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame, step_failures
-from pipeline.extract import sha256_file
+from pipeline.fetch import FetchSettings
+from pipeline.guarded import extract_guarded, obtain
+from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.publish import utc_now
 
 
@@ -32,8 +34,11 @@ class ExtractReport:
     inputs: list[tuple[str, Path, str]] = field(default_factory=list)  # (doc_id, path, sha256) read
 
 
-def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
-    """Extract ``pdfs``; return validated frames and a report (nothing written)."""
+def extract_paths(pdfs: list[Path], limits: Limits | None = None) -> tuple[dict, ExtractReport]:
+    """Extract ``pdfs``; return validated frames and a report (nothing written).
+
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
+    """
     run_id = new_run_id()
     report = ExtractReport(run_id)
     obtained: dict[str, Obtained] = {}
@@ -47,10 +52,15 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
         if not Path(path).is_file():
             report.failures.append(Failure(doc_id, str(path), None, "fetch", "FileNotFoundError", f"{path}: file not found"))
             continue
-        ob = Obtained(entry, Path(path), sha256_file(Path(path)), str(path), utc_now())
+        # The same body checks as the flow's obtain step (not HTML, not a ZIP holding a PDF, not truncated, not over the cap).
+        got = obtain(entry, Path(path).parent, FetchSettings(max_bytes=(limits or DEFAULT_LIMITS).max_file_bytes), use_network=False)
+        if isinstance(got, Failure):
+            report.failures.append(got)
+            continue
+        ob = Obtained(entry, Path(path), got.sha256, str(path), utc_now())
         obtained[doc_id] = ob
         report.inputs.append((doc_id, Path(path), ob.sha256))
-        result = extract_obtained(ob)
+        result = extract_guarded(ob, limits) if limits is not None else extract_obtained(ob)
         if isinstance(result, Failure):
             report.failures.append(result)
         else:
@@ -67,7 +77,7 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
     return validated, report
 
 
-def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cache")) -> ExtractReport:
+def extract_to_folder(pdfs: list[Path], out: Path, limits: Limits | None = None, cache_dir: Path = Path(".cache")) -> ExtractReport:
     """Extract ``pdfs`` and write ``out/<dataset>.parquet`` with ``manifest.json`` and ``datapackage.json``
     (replacing the folder's datasets).
 
@@ -75,9 +85,10 @@ def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cach
     sha256, so two such folders can be diffed with crops of both sides even after the PDF
     was edited in place.
 
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
     Nothing is written when no document could be extracted.
     """
-    frames, report = extract_paths(pdfs)
+    frames, report = extract_paths(pdfs, limits)
     if not report.extractions:
         return report  # a folder of empty datasets would read as "these documents hold nothing"
     out = Path(out)
