@@ -30,7 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u206
 MAX_REGISTRY_BYTES = 1024 * 1024
 # documents → list → entry → value is depth 3; a little room for comments' sake of future keys.
 MAX_DEPTH = 8
-TOP_KEYS = ("documents",)
+TOP_KEYS = ("documents", "indexes")
 ENTRY_KEYS = ("id", "publisher", "title", "issued", "url", "sample")
 # The project's own folder: bundled samples live under it.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
