@@ -12,6 +12,7 @@ glyphs joins whatever horizontal line shares its height.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
@@ -60,19 +61,12 @@ def vertical_stacks(chars: list[Char]) -> list[list[Char]]:
     def centre(c: Char) -> tuple[float, float]:
         return (c.bbox[0] + c.bbox[2]) / 2, (c.bbox[1] + c.bbox[3]) / 2
 
-    by_height = sorted(chars, key=lambda c: centre(c)[1])
-    heights = [centre(c)[1] for c in by_height]
-    # Centres once per glyph: the neighbour scan below reads them many times over.
-    across = [centre(c)[0] for c in by_height]
+    index = _RowIndex(chars, centre)
 
     def alone(c: Char) -> bool:
         cx, cy = centre(c)
         size = max(c.size, 1.0)
-        reach = (NEIGHBOUR_GAP + 1.0) * size
-        for i in range(bisect_left(heights, cy - 0.45 * size), bisect_right(heights, cy + 0.45 * size)):
-            if by_height[i] is not c and abs(across[i] - cx) < reach:
-                return False
-        return True
+        return not index.any_near(c, cx, cy, 0.45 * size, (NEIGHBOUR_GAP + 1.0) * size)
 
     loners = sorted((c for c in chars if alone(c)), key=lambda c: (round(centre(c)[0]), c.bbox[1]))
     stacks: list[list[Char]] = []
@@ -94,20 +88,52 @@ def vertical_stacks(chars: list[Char]) -> list[list[Char]]:
     return stacks
 
 
+class _RowIndex:
+    """Glyph centres in horizontal strips, each sorted by x: "is any glyph near this one?" without
+    scanning every glyph at the same height (a 100,000-glyph line made that quadratic)."""
+
+    def __init__(self, chars: list[Char], centre) -> None:  # noqa: ANN001
+        sizes = sorted(max(c.size, 1.0) for c in chars) or [1.0]
+        self.unit = 0.45 * sizes[len(sizes) // 2]
+        rows: dict[int, list[tuple[float, float, Char]]] = {}
+        for c in chars:
+            cx, cy = centre(c)
+            rows.setdefault(math.floor(cy / self.unit), []).append((cx, cy, c))
+        for row in rows.values():
+            row.sort(key=lambda t: t[0])
+        self.rows = rows
+        self.xs = {k: [t[0] for t in row] for k, row in rows.items()}
+
+    def any_near(self, c: Char, cx: float, cy: float, dy: float, dx: float) -> bool:
+        """Another glyph with its centre within ``dy`` (inclusive) and ``dx`` (exclusive) of (cx, cy)?"""
+        lo, hi = math.floor((cy - dy) / self.unit), math.floor((cy + dy) / self.unit)
+        keys = range(lo, hi + 1) if hi - lo < len(self.rows) else [k for k in self.rows if lo <= k <= hi]
+        for key in keys:
+            row = self.rows.get(key)
+            if not row:
+                continue
+            xs = self.xs[key]
+            for i in range(bisect_right(xs, cx - dx), bisect_left(xs, cx + dx)):
+                x, y, d = row[i]
+                if d is not c and cy - dy <= y <= cy + dy:
+                    return True
+        return False
+
+
 def _horizontal_lines(chars: list[Char], gap_factor: float) -> list[Line]:
     bands: list[list[Char]] = []
-    band_sum = 0  # sum of the last band's centres, added in the same order as sum() would (same float)
+    centre_sum = 0.0  # of the last band's glyph centres: its mean without re-adding the band (linear, not quadratic)
     for ch in sorted(chars, key=lambda c: ((c.bbox[1] + c.bbox[3]) / 2, c.bbox[0])):
         cy = (ch.bbox[1] + ch.bbox[3]) / 2
         h = max(ch.bbox[3] - ch.bbox[1], 1.0)
         if bands:
             ref = bands[-1]
-            if abs(cy - band_sum / len(ref)) < 0.45 * h:
+            if abs(cy - centre_sum / len(ref)) < 0.45 * h:
                 ref.append(ch)
-                band_sum += cy
+                centre_sum += cy
                 continue
         bands.append([ch])
-        band_sum = 0 + cy
+        centre_sum = cy
     lines: list[Line] = []
     for band in bands:
         band.sort(key=lambda c: c.bbox[0])

@@ -28,7 +28,7 @@ import numpy as np
 from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.cell_ocr import ocr_cells
 from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
-from pipeline.records import BBox, Edge, ParsedPage
+from pipeline.records import BBox, Edge, ParsedPage, PngRaster
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
 MAX_SKEW = 5.0
@@ -308,7 +308,9 @@ def _to_page(bbox: BBox, to_page: np.ndarray, dpi: float) -> BBox:
     )
 
 
-def _as_gray(image: np.ndarray) -> np.ndarray:
+def _as_gray(image: np.ndarray | PngRaster) -> np.ndarray:
+    if isinstance(image, PngRaster):
+        image = image.decode()
     if image.ndim == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     return image.astype(np.uint8, copy=False)

@@ -15,8 +15,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import FailedRun
 from prefect.runtime import task_run
-from prefect.states import Completed
+from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -28,7 +29,7 @@ from pipeline.extract import DocumentExtraction
 from pipeline.fetch import FetchSettings
 from pipeline.limits import Limits
 from pipeline.pdfstore import store_pdf, without_local_roots
-from pipeline.publish import PublishLocked, code_version, new_run_id, read_manifest, utc_now
+from pipeline.publish import PublishFailed, PublishLocked, code_version, new_run_id, read_manifest, utc_now
 from pipeline.registry import RegistryError, SourceEntry, load_registry
 from pipeline.settings import Settings, load_settings
 
@@ -186,7 +187,8 @@ def nichiiki_flow(
     t = time.perf_counter()
     # Downloads go to the cache folder even when result caching is off: they are the run's input.
     fetch_dir = str(Path(cache_dir or settings.cache_dir) / "fetch")
-    got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
+    with guarded.stop_on_signals():  # SIGTERM/SIGINT end downloads at once instead of waiting for them
+        got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
     obtained = [g for g in got if isinstance(g, steps.Obtained)]
     failures = [g for g in got if isinstance(g, steps.Failure)]
     # Every input by sha256, so a later diff can crop this release's sources.
@@ -205,7 +207,8 @@ def nichiiki_flow(
     cache = str(Path(cache_dir).resolve()) if cache_dir else None
     on_runner = extract_documents.with_options(task_runner=task_runner_for(settings))
     budgets = (Limits(**limits) if limits else settings.limits()) if settings.sandbox else None
-    results = on_runner(obtained, cache, task_config, progress, budgets)
+    with guarded.stop_on_signals():
+        results = on_runner(obtained, cache, task_config, progress, budgets)
     timings["extract"] = time.perf_counter() - t
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
     failures += [r for r in results if isinstance(r, steps.Failure)]
@@ -241,7 +244,12 @@ def nichiiki_flow(
     }
     # Paths under the registry's folder or this checkout are written relative to it.
     manifest = without_local_roots(manifest, [Path(sources).resolve().parent, REPO_ROOT, Path.cwd()])
-    release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
+    try:
+        release, checks = steps.check_and_publish(frames, manifest, Path(outputs))
+    except (PublishFailed, PublishLocked) as exc:
+        # One line naming the path and saying what stayed: the run failed, its traceback says nothing more.
+        logger.error("%s", exc)
+        return Failed(message=str(exc))
     reviews = read_manifest(release)["outputs"].get("value_reviews", {}).get("rows", 0)
     if reviews:
         logger.warning("%d value(s) broke a column check and were set aside (published as null or their row left out): see value_reviews", reviews)
@@ -306,8 +314,11 @@ def run_and_report(settings: Settings) -> int:
     """
     try:
         result = run(settings)
-    except (steps.NothingExtracted, ValidationFailed, PublishLocked) as exc:
-        print(f"nichiiki: {exc}\nThe current release is unchanged.", file=sys.stderr)
+    except (steps.NothingExtracted, ValidationFailed, PublishLocked, FailedRun, OSError) as exc:
+        # The first line is the whole story (path, reason, what stayed); details, if any, follow.
+        first, _, details = str(exc).partition("\n")
+        unchanged = "" if "unchanged" in first or "no release was published" in first else f"; {settings.outputs}/current is unchanged"
+        print(f"nichiiki: {first.rstrip(':')}{unchanged}" + (f"\n{details}" if details else ""), file=sys.stderr)
         return 1
     except RegistryError as exc:
         print(f"nichiiki: error: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -225,8 +225,10 @@ def extract_command(
     from pipeline.errors import ValidationFailed
     from pipeline.local import extract_to_folder
 
+    settings = _load_settings(None, {})
     try:
-        report = extract_to_folder(pdfs, out)
+        # The same sandbox and limits as a run: a hostile file costs bounded time and memory here too.
+        report = extract_to_folder(pdfs, out, settings.limits() if settings.sandbox else None, cache_dir=Path(settings.cache_dir))
     except ValidationFailed as exc:
         print(f"nichiiki: nothing written: {exc}", file=sys.stderr)
         return EXIT_USAGE

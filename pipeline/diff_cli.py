@@ -7,6 +7,7 @@ Exit codes (as diff(1), so CI can gate on them): 0 nothing changed,
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,14 @@ if TYPE_CHECKING:  # pipeline.diff pulls in pandas and the schema: only load the
     from pipeline.diff import DatasetDiff, OutputDiff
 
 EXIT_SAME, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
+# What a terminal would act on instead of showing: C0/C1 controls (ESC starts screen-clearing and
+# title-setting sequences), bidi overrides, zero-width characters, lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every character a terminal would interpret written as a visible escape (\\x1b, \\u202e)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
 def add_diff_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -42,6 +51,14 @@ def add_diff_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    try:
+        return _run_diff(args)
+    except Exception as exc:  # noqa: BLE001 — exit 1 means "changed": nothing else may end with it
+        print(escape_controls(f"nichiiki diff: {type(exc).__name__}: {exc}"), file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run_diff(args: argparse.Namespace) -> int:
     from pipeline.diff import OutputNotFound, diff_outputs, previous_release
 
     console = Console(stderr=False, highlight=False)
@@ -61,13 +78,19 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.html:
         from pipeline.report_html import default_pdf_resolver, write_html
 
-        write_html(diff, args.html, default_pdf_resolver(diff, samples_dir=args.samples))
-        console.print(f"HTML report: {args.html}")
+        from pipeline.report_html import RenderFailed
+
+        try:
+            write_html(diff, args.html, default_pdf_resolver(diff, samples_dir=args.samples))
+        except RenderFailed as exc:
+            print(escape_controls(f"nichiiki diff: {exc}"), file=sys.stderr)
+            return EXIT_ERROR
+        console.print(Text(f"HTML report: {escape_controls(str(args.html))}"))
     return EXIT_CHANGED if diff.has_changes else EXIT_SAME
 
 
 def _show(value: Any, width: int = 60) -> str:
-    text = "∅" if value is None else repr(value) if not isinstance(value, str) else value
+    text = "∅" if value is None else repr(value) if not isinstance(value, str) else escape_controls(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -88,20 +111,20 @@ def summary_table(diff: OutputDiff) -> Table:
     for ds in diff.datasets.values():
         notes = ds.summary_notes()
         table.add_row(
-            Text(ds.name, style="bold" if ds.has_changes else "dim"),
+            Text(escape_controls(ds.name), style="bold" if ds.has_changes else "dim"),
             "—" if ds.old_rows is None else str(ds.old_rows),
             "—" if ds.new_rows is None else str(ds.new_rows),
             str(len(ds.added)) if ds.added else "·",
             str(len(ds.removed)) if ds.removed else "·",
             str(len(ds.value_changed)) if ds.value_changed else "·",
             str(len(ds.provenance_changed)) if ds.provenance_changed else "·",
-            "; ".join(notes),
+            Text(escape_controls("; ".join(notes))),
         )
     return table
 
 
 def print_summary(diff: OutputDiff, console: Console, limit: int = 20) -> None:
-    console.print(Text(f"old: {diff.old_label}\nnew: {diff.new_label}", style="dim"), soft_wrap=True)
+    console.print(Text(escape_controls(f"old: {diff.old_label}") + "\n" + escape_controls(f"new: {diff.new_label}"), style="dim"), soft_wrap=True)
     console.print(summary_table(diff))
     print_source_changes(diff, console)
     for ds in diff.changed_datasets:
@@ -121,7 +144,7 @@ def print_summary(diff: OutputDiff, console: Console, limit: int = 20) -> None:
             lines.append(Text(f"+ {_key_text(ds, row)}", style="green"))
         if not lines:
             continue
-        heading = Text(f"\n{ds.name}", style="bold")
+        heading = Text(f"\n{escape_controls(ds.name)}", style="bold")
         if ds.value_changed:
             heading.append("  changed columns: " + ", ".join(f"{c}×{n}" for c, n in ds.value_column_counts.items()), style="dim")
         console.print(heading)

@@ -6,6 +6,7 @@ flow, ``nichiiki extract`` and the golden regression all go through it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -25,8 +26,9 @@ from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
-from pipeline.records import ParsedPage, Record
-from pipeline.sandbox import is_native_oom, report_progress
+from pipeline.records import ParsedPage, PngRaster, Record
+from pipeline.sandbox import is_native_oom, report_stage
+from pipeline.sanitize import fixes_frame
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.textlayer import with_text_layer
 
@@ -81,9 +83,16 @@ def parse_pages(
     doc = open_document(path, source, limits)
     try:
         pages = iter_pages(doc, doc_id, sha256, source=source)
-        return document_info(doc, source), [with_text_layer(page, cache_dir) for page in pages]
+        return document_info(doc, source), [_compact(with_text_layer(page, cache_dir)) for page in pages]
     finally:
         doc.close()
+
+
+def _compact(page: ParsedPage) -> ParsedPage:
+    """The page with its raster PNG-compressed: the raw array is released as soon as OCR is done with it."""
+    if page.image is None or isinstance(page.image, PngRaster):
+        return page
+    return dataclasses.replace(page, image=PngRaster.encode(page.image))
 
 
 def run_extractors(
@@ -173,7 +182,11 @@ def extract_pdf(
     started = time.perf_counter()
     sha256 = sha256 or sha256_file(path)
     info, pages = parse_pages(path, doc_id, sha256, source, cache_dir, limits)
-    report_progress(0)  # extraction spans pages: only the document budget applies from here
+    if not info.needs_ocr and any(page.image is not None for page in pages):  # a text layer replaced by OCR
+        info = dataclasses.replace(info, needs_ocr=True)
+    # Extractors read the whole document at once, so no single page can be blamed: everything after
+    # parsing shares one budget, the pages' budgets added up.
+    report_stage(limits.seconds_per_page * len(pages))
     timings["parse"] = time.perf_counter() - started
     with _ocr_cache_for_extractors(cache_dir):
         records, extract_timings, failures = run_extractors(pages)
@@ -193,6 +206,9 @@ def extract_pdf(
     else:
         failures.append(failure)
         frames = uncleaned(frames)
+    fixes = fixes_frame(doc_id, sha256, [f for page in pages for f in page.text_fixes] + list(info.fixes))
+    if not fixes.empty:  # what the parse boundary removed, beside what the text stage changed
+        frames["corrections"] = pd.concat([frames["corrections"], fixes], ignore_index=True) if "corrections" in frames else fixes
     timings["text"] = time.perf_counter() - started
     return DocumentExtraction(doc_id, sha256, source, info, frames, timings, failures)
 

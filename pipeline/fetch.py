@@ -17,13 +17,16 @@ Only the standard library is used (urllib honours the usual proxy variables).
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import http.client
 import json
 import os
 import socket
 import tempfile
+import threading
 import time
+import weakref
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -193,12 +196,144 @@ def _mb(n: int) -> str:
 
 # --------------------------------------------------------------------------- HTTP
 
+_ALLOWED_SCHEMES = ("http", "https")
+
 
 class _RedirectLimit(urllib.request.HTTPRedirectHandler):
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.max_redirections = limit
         self.max_repeats = 2  # the same URL twice in a chain is a loop
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 — urllib's signature
+        # urllib itself would follow ftp:// (and log in as anonymous): every hop must be http(s).
+        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+        if scheme not in _ALLOWED_SCHEMES:
+            fp.close()
+            raise FetchError(req.full_url, f"redirect to {scheme}: refused ({newurl[:200]!r}; http or https only)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_live_watches: "weakref.WeakSet[_Deadline]" = weakref.WeakSet()
+
+
+class _Deadline:
+    """One attempt's total deadline, over connect, status line, headers and body.
+
+    Socket timeouts only bound the wait for *each* read, so a server sending one
+    byte a second (even inside the status line, before urllib returns) never
+    trips them. When the deadline passes, a timer thread shuts the attempt's
+    sockets down, which ends any blocked read at once; ``expired`` says why.
+    ``abort_downloads()`` does the same for every attempt in flight (a signal
+    handler calls it so that SIGTERM/SIGINT do not wait for worker threads).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self.aborted = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self.fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        _live_watches.add(self)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _live_watches.discard(self)
+
+    def left(self) -> float:
+        return max(0.01, self.ends - time.monotonic())
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shut(sock)
+
+    def fire(self, aborted: bool = False) -> None:
+        with self._lock:
+            self.expired = True
+            self.aborted = self.aborted or aborted
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def reason(self) -> str:
+        return "download cancelled (the run is stopping)" if self.aborted else f"download took longer than {self.seconds:g} s"
+
+
+def abort_downloads() -> None:
+    """End every download in flight now (each fails with "download cancelled")."""
+    for watch in list(_live_watches):
+        watch.fire(aborted=True)
+
+
+class _WatchedHTTP(http.client.HTTPConnection):
+    def __init__(self, *args, deadline: _Deadline, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs["timeout"] = min(kwargs.get("timeout") or deadline.left(), deadline.left())
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self._deadline.track(self.sock)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, *args, deadline: _Deadline, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs["timeout"] = min(kwargs.get("timeout") or deadline.left(), deadline.left())
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self._deadline.track(self.sock)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req):  # noqa: ANN001
+        return self.do_open(functools.partial(_WatchedHTTP, deadline=self._deadline), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req):  # noqa: ANN001
+        return self.do_open(functools.partial(_WatchedHTTPS, deadline=self._deadline), req, context=self._context)
+
+
+def _opener(settings: "FetchSettings", deadline: _Deadline) -> urllib.request.OpenerDirector:
+    # Only http(s) handlers: no ftp:, file: or data: opener exists to be redirected to.
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        _HTTPHandler(deadline),
+        _HTTPSHandler(deadline),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _RedirectLimit(settings.max_redirects),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 def _fetch_url(doc_id: str, url: str, cache_dir: Path, settings: FetchSettings) -> Fetched:
@@ -212,12 +347,19 @@ def _fetch_url(doc_id: str, url: str, cache_dir: Path, settings: FetchSettings) 
     # The URL never becomes a file name: its hash does.
     meta_path = inside(meta_dir, hashlib.sha256(url.encode()).hexdigest() + ".json")
     previous = _load_meta(meta_path, pdf_dir)
-    opener = urllib.request.build_opener(_RedirectLimit(settings.max_redirects))
 
     last = "no attempt made"
     for attempt in range(1, settings.attempts + 1):
         try:
-            return _attempt(doc_id, url, opener, previous, pdf_dir, meta_path, settings)
+            with _Deadline(settings.total_timeout) as deadline:
+                try:
+                    return _attempt(doc_id, url, _opener(settings, deadline), previous, pdf_dir, meta_path, settings, deadline)
+                except (_Transient, FetchError):
+                    if deadline.aborted:
+                        raise FetchError(url, deadline.reason()) from None
+                    if deadline.expired:
+                        raise _Transient(deadline.reason()) from None
+                    raise
         except _Transient as exc:
             last = str(exc)
             if attempt == settings.attempts:
@@ -238,6 +380,7 @@ def _attempt(
     pdf_dir: Path,
     meta_path: Path,
     settings: FetchSettings,
+    deadline: _Deadline,
 ) -> Fetched:
     headers = {"User-Agent": settings.user_agent, "Accept": "application/pdf,*/*;q=0.5"}
     if previous:
@@ -277,7 +420,7 @@ def _attempt(
             raise FetchError(url, f"size {_mb(declared)} exceeds cap {_mb(settings.max_bytes)}")
         tmp = tempfile.NamedTemporaryFile(dir=pdf_dir, prefix=".part-", suffix=".pdf", delete=False)
         try:
-            sha, size, head, tail = _stream(url, response, tmp, declared, settings)
+            sha, size, head, tail = _stream(url, response, tmp, declared, settings, deadline)
             problem = pdf_body_problem(head, tail, size)
             if problem:
                 content_type = response.headers.get("Content-Type", "")
@@ -302,17 +445,16 @@ def _attempt(
     return Fetched(doc_id, url, final, sha, _now(), False, status)
 
 
-def _stream(url, response, tmp, declared: int | None, settings: FetchSettings) -> tuple[str, int, bytes, bytes]:
+def _stream(url, response, tmp, declared: int | None, settings: FetchSettings, deadline: _Deadline) -> tuple[str, int, bytes, bytes]:
     """Copy the body into ``tmp`` with the cap, the deadline and the length check; return hash, size, head, tail."""
     digest = hashlib.sha256()
     size = 0
     head = b""
     tail = b""
-    deadline = time.monotonic() + settings.total_timeout
     with tmp:
         while True:
-            if time.monotonic() > deadline:
-                raise _Transient(f"download took longer than {settings.total_timeout:g} s")
+            if deadline.expired:
+                raise _Transient(deadline.reason())
             try:
                 chunk = response.read1(_CHUNK)  # what has arrived, so a stall reports real progress
             except http.client.IncompleteRead as exc:
@@ -323,6 +465,8 @@ def _stream(url, response, tmp, declared: int | None, settings: FetchSettings) -
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 raise _Transient(f"connection failed mid-body after {size} bytes: {exc!r}") from exc
             if not chunk:
+                if deadline.expired:  # the deadline shut the socket: not the end of the body
+                    raise _Transient(deadline.reason())
                 break
             size += len(chunk)
             if size > settings.max_bytes:

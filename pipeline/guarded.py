@@ -8,15 +8,55 @@ broken or hostile file cannot stop the others from being published.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
+from typing import Any, Iterator
 
 from pipeline.errors import DocumentError
 from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, extract_pdf
-from pipeline.fetch import FetchSettings, fetch
+from pipeline.fetch import FetchSettings, abort_downloads, fetch
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained
-from pipeline.sandbox import run_in_sandbox
+from pipeline.sandbox import run_in_sandbox, stop_workers
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT first end every download and sandboxed worker, then act as before.
+
+    Document tasks run in worker threads; the signal interrupts only the main
+    thread, which then waits for them. A download from a server that trickles
+    bytes, or a worker deep in a page, would make that wait minutes long.
+    Outside the main thread (no signal handlers there) this does nothing.
+    """
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        abort_downloads()
+        stop_workers()
+        before = previous.get(signum)
+        if callable(before):
+            before(signum, frame)
+        elif before != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    try:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread
+        for signum, before in previous.items():
+            signal.signal(signum, before)
+        previous.clear()
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
+        stop_workers(False)
 
 
 def obtain(entry: SourceEntry, cache_dir: Path, settings: FetchSettings, *, use_network: bool) -> Obtained | Failure:

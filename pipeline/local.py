@@ -22,7 +22,9 @@ from pipeline.publish import _write_json, datapackage, new_run_id, validate_fram
 from pipeline.schema import SCHEMA_VERSION
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame, step_failures
-from pipeline.extract import sha256_file
+from pipeline.fetch import FetchSettings
+from pipeline.guarded import extract_guarded, obtain
+from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.publish import utc_now
 
 
@@ -35,8 +37,11 @@ class ExtractReport:
     inputs: list[tuple[str, Path, str]] = field(default_factory=list)  # (doc_id, path, sha256) read
 
 
-def extract_paths(pdfs: list[Path], workers: int | None = None) -> tuple[dict, ExtractReport]:
-    """Extract ``pdfs`` on up to ``workers`` processes (default: every core); return validated frames and a report (nothing written)."""
+def extract_paths(pdfs: list[Path], limits: Limits | None = None, workers: int | None = None) -> tuple[dict, ExtractReport]:
+    """Extract ``pdfs`` on up to ``workers`` processes (default: every core); return validated frames and a report (nothing written).
+
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
+    """
     run_id = new_run_id()
     report = ExtractReport(run_id)
     obtained: dict[str, Obtained] = {}
@@ -51,10 +56,15 @@ def extract_paths(pdfs: list[Path], workers: int | None = None) -> tuple[dict, E
         if not Path(path).is_file():
             missing.append(Failure(doc_id, str(path), None, "fetch", "FileNotFoundError", f"{path}: file not found"))
             continue
-        ob = Obtained(entry, Path(path), sha256_file(Path(path)), str(path), utc_now())
+        # The same body checks as the flow's obtain step (not HTML, not a ZIP holding a PDF, not truncated, not over the cap).
+        got = obtain(entry, Path(path).parent, FetchSettings(max_bytes=(limits or DEFAULT_LIMITS).max_file_bytes), use_network=False)
+        if isinstance(got, Failure):
+            missing.append(got)
+            continue
+        ob = Obtained(entry, Path(path), got.sha256, str(path), utc_now())
         obtained[doc_id] = ob
         report.inputs.append((doc_id, Path(path), ob.sha256))
-    for result in extract_all(list(obtained.values()), workers):
+    for result in extract_all(list(obtained.values()), limits, workers):
         if isinstance(result, Failure):
             report.failures.append(result)
         else:
@@ -71,8 +81,13 @@ def extract_paths(pdfs: list[Path], workers: int | None = None) -> tuple[dict, E
     return validated, report
 
 
-def extract_all(docs: list[Obtained], workers: int | None = None) -> list[DocumentExtraction | Failure]:
-    """``extract_obtained`` over ``docs``, results in their order, on up to ``workers`` processes.
+def extract_one(ob: Obtained, limits: Limits | None = None) -> DocumentExtraction | Failure:
+    """One document, in the sandbox under ``limits`` when given."""
+    return extract_guarded(ob, limits) if limits is not None else extract_obtained(ob)
+
+
+def extract_all(docs: list[Obtained], limits: Limits | None = None, workers: int | None = None) -> list[DocumentExtraction | Failure]:
+    """``extract_one`` over ``docs``, results in their order, on up to ``workers`` processes.
 
     Documents are independent, so a multi-document call uses every core; the
     largest are started first so the last one to finish is a small one. A
@@ -81,15 +96,15 @@ def extract_all(docs: list[Obtained], workers: int | None = None) -> list[Docume
     """
     workers = min(workers or os.cpu_count() or 1, len(docs))
     if workers <= 1 or mp.current_process().daemon:
-        return [extract_obtained(ob) for ob in docs]
+        return [extract_one(ob, limits) for ob in docs]
     # fork: a worker inherits the imported pipeline instead of importing it again.
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
         largest_first = sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
-        futures = {i: pool.submit(extract_obtained, docs[i]) for i in largest_first}
+        futures = {i: pool.submit(extract_one, docs[i], limits) for i in largest_first}
         return [futures[i].result() for i in range(len(docs))]
 
 
-def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cache")) -> ExtractReport:
+def extract_to_folder(pdfs: list[Path], out: Path, limits: Limits | None = None, cache_dir: Path = Path(".cache")) -> ExtractReport:
     """Extract ``pdfs`` and write ``out/<dataset>.parquet`` with ``manifest.json`` and ``datapackage.json``
     (replacing the folder's datasets).
 
@@ -97,9 +112,10 @@ def extract_to_folder(pdfs: list[Path], out: Path, cache_dir: Path = Path(".cach
     sha256, so two such folders can be diffed with crops of both sides even after the PDF
     was edited in place.
 
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
     Nothing is written when no document could be extracted.
     """
-    frames, report = extract_paths(pdfs)
+    frames, report = extract_paths(pdfs, limits)
     if not report.extractions:
         return report  # a folder of empty datasets would read as "these documents hold nothing"
     out = Path(out)

@@ -61,10 +61,13 @@ def ocr_words(
         return [OcrWord(**w) for w in json.loads(cached.read_text())]
     words = _run_tesseract(data, lang, psm)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([w.__dict__ for w in words], ensure_ascii=False))
-        tmp.replace(cached)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps([w.__dict__ for w in words], ensure_ascii=False))
+            tmp.replace(cached)
+        except OSError:  # a full cache disk costs a re-OCR next time, never this document
+            tmp.unlink(missing_ok=True)
     return words
 
 

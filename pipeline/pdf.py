@@ -8,6 +8,7 @@ pdfplumber's algorithms on the edges collected here (extractors.grid).
 from __future__ import annotations
 
 import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pipeline.errors import ParseError
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.sandbox import is_native_oom, report_progress
 from pipeline.records import BBox, Char, Edge, ParsedPage, Shape
+from pipeline.sanitize import TextFix, sanitize, sanitize_metadata
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
 RULE_THICKNESS = 2.0
@@ -52,6 +54,7 @@ class DocumentInfo:
     title: str
     needs_ocr: bool
     warnings: tuple[str, ...] = ()
+    fixes: tuple[TextFix, ...] = ()  # unsafe characters removed from the metadata
 
 
 def open_document(path: Path, source: str, limits: Limits = DEFAULT_LIMITS) -> pymupdf.Document:
@@ -128,13 +131,15 @@ def document_info(doc: pymupdf.Document, source: str | None = None) -> DocumentI
             if not _page_has_text(doc[index]):
                 needs_ocr = True
                 break
+    fixes: list[TextFix] = []
     return DocumentInfo(
         pages=doc.page_count,
-        producer=meta.get("producer") or "",
-        creator=meta.get("creator") or "",
-        title=meta.get("title") or "",
+        producer=sanitize_metadata(meta.get("producer") or "", "producer", fixes),
+        creator=sanitize_metadata(meta.get("creator") or "", "creator", fixes),
+        title=sanitize_metadata(meta.get("title") or "", "title", fixes),
         needs_ocr=needs_ocr,
         warnings=document_warnings(doc),
+        fixes=tuple(fixes),
     )
 
 
@@ -176,11 +181,14 @@ def _page_errors(doc: pymupdf.Document, index: int, source: str | None) -> Itera
 
 
 def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEFAULT_SCAN_DPI) -> ParsedPage:
-    chars = tuple(_chars(page))
+    fixes: list[TextFix] = []
+    chars = tuple(_chars(page, fixes))
     edges, shapes = _drawings(page)
     image = None
     dpi = 0
-    if not any(not c.text.isspace() for c in chars):
+    # A page with no text, or with a text layer that may not say what the page shows, is
+    # rendered: pipeline.textlayer OCRs it and decides which text to keep.
+    if not any(not c.text.isspace() for c in chars) or text_layer_suspect(page, chars):
         dpi = fitting_dpi(page.rect.width, page.rect.height, scan_dpi)
         if dpi < MIN_SCAN_DPI:
             raise ParseError(
@@ -200,7 +208,42 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
         shapes=tuple(shapes),
         image=image,
         image_dpi=dpi,
+        text_fixes=tuple(fixes),
     )
+
+
+# A text layer is suspect when this share of its glyphs is unmapped (U+FFFD, pdfminer's
+# "(cid:N)") or is kanji/kana drawn narrower than NARROW_EM: CJK glyphs are full-width (an em,
+# a little less in proportional fonts), Latin letters half that, so a layer claiming kanji where
+# a Latin font draws letters shows in the glyph boxes, embedded font or not.
+SUSPECT_SHARE = 0.3
+SUSPECT_MIN_CHARS = 4
+NARROW_EM = 0.7
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def text_layer_suspect(page: pymupdf.Page, chars: tuple[Char, ...]) -> str | None:
+    """Why the text layer of ``page`` may not be what the page shows (None: no reason to doubt it)."""
+    glyphs = [c for c in chars if not c.text.isspace()]
+    if len(glyphs) < SUSPECT_MIN_CHARS:
+        return None
+    text = "".join(c.text for c in glyphs)
+    unmapped = unmapped_count(text)
+    if unmapped >= SUSPECT_SHARE * len(text):
+        return f"{unmapped} of {len(text)} characters unmapped"
+    narrow = [c for c in glyphs if is_cjk(c.text) and c.size > 0 and (c.bbox[2] - c.bbox[0]) < NARROW_EM * c.size]
+    if len(narrow) >= SUSPECT_MIN_CHARS and len(narrow) >= SUSPECT_SHARE * len(glyphs):
+        return f"{len(narrow)} kanji/kana drawn narrower than {NARROW_EM} em"
+    return None
+
+
+def unmapped_count(text: str) -> int:
+    """Characters of ``text`` that stand for glyphs without a Unicode value (U+FFFD, "(cid:N)")."""
+    return text.count("\ufffd") + sum(len(m) for m in _CID.findall(text))
+
+
+def is_cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
 
 
 def fitting_dpi(width_pt: float, height_pt: float, dpi: int) -> int:
@@ -221,13 +264,18 @@ def _page_has_text(page: pymupdf.Page) -> bool:
     return bool(page.get_text("text").strip())
 
 
-def _chars(page: pymupdf.Page) -> Iterator[Char]:
+def _chars(page: pymupdf.Page, fixes: list[TextFix]) -> Iterator[Char]:
+    """The page's glyphs; control, bidi and zero-width characters dropped and lone surrogates replaced (``fixes`` says which)."""
     raw = page.get_text("rawdict", flags=pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP)
+    number = page.number + 1
     for block in raw.get("blocks", []):
         for line in block.get("lines", []):
             for span in line.get("spans", []):
+                font = sanitize(span["font"], number, "font", [])
                 for ch in span.get("chars", []):
-                    yield Char(text=ch["c"], bbox=tuple(ch["bbox"]), size=span["size"], font=span["font"])
+                    text = sanitize(ch["c"], number, "text_layer", fixes)
+                    if text:
+                        yield Char(text=text, bbox=tuple(ch["bbox"]), size=span["size"], font=font)
 
 
 def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:

@@ -15,9 +15,11 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
+import socket
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +34,8 @@ from pipeline.errors import ValidationFailed
 from pipeline.safepath import safe_name
 from pipeline.schema import DATASETS, SCHEMA_VERSION, _is_bbox, empty_frame
 
+logger = logging.getLogger("nichiiki.publish")
+
 RELEASES = "releases"
 CURRENT = "current"
 LOCK_FILE = ".lock"
@@ -41,6 +45,25 @@ _ID_COLUMNS = ("doc_id", "row", "section_id", "consortium_id", "page")
 
 class PublishLocked(RuntimeError):
     """Another run holds the output folder's lock."""
+
+
+class PublishFailed(OSError):
+    """Writing a release failed (disk full, permissions); the half-written folder is gone, ``current`` unchanged.
+
+    An ``OSError`` with the original ``errno``; its message is one line naming the path.
+    """
+
+    def __init__(self, errno_: int | None, message: str) -> None:
+        super().__init__(errno_, message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _unchanged(outputs_dir: Path, previous: Path | None) -> str:
+    current = Path(outputs_dir) / CURRENT
+    return f"{current} is unchanged ({previous.name})" if previous else f"no release was published yet in {outputs_dir}"
 
 
 def new_run_id() -> str:
@@ -254,6 +277,12 @@ def publish_release(
             tmp.rename(final)
             _fsync_dir(releases)
             _point_current(outputs_dir, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            where = exc.filename or tmp
+            raise PublishFailed(
+                exc.errno, f"nothing published: {exc.strerror or exc} writing {where}; {_unchanged(outputs_dir, previous)}"
+            ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -292,6 +321,7 @@ def output_lock(outputs_dir: Path, timeout: float) -> Iterator[None]:
     path = Path(outputs_dir) / LOCK_FILE
     with open(path, "a+") as fh:
         deadline = time.monotonic() + timeout
+        said = False
         while True:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -299,17 +329,33 @@ def output_lock(outputs_dir: Path, timeout: float) -> Iterator[None]:
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
+                holder = _lock_holder(path)
                 if time.monotonic() >= deadline:
-                    raise PublishLocked(f"{outputs_dir} is being published by another run (lock {path}); waited {timeout:.0f} s") from None
+                    raise PublishLocked(
+                        f"{outputs_dir} is being published by another run ({holder}, lock {path}); waited {timeout:.0f} s; "
+                        f"{_unchanged(outputs_dir, current_release(outputs_dir))} by this run"
+                    ) from None
+                if not said:  # once: a silent wait of minutes looks like a hang
+                    logger.warning("waiting up to %.0f s for the publish lock %s, held by %s", timeout, path, holder)
+                    said = True
                 time.sleep(0.2)
         try:
             fh.seek(0)
             fh.truncate()
-            fh.write(f"{os.getpid()}\n")
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}\n")
             fh.flush()
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _lock_holder(path: Path) -> str:
+    """Who holds the lock, as the holder wrote it ("pid 123 on host since …")."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        text = ""
+    return text.splitlines()[0][:200] if text else "another process"
 
 
 def _point_current(outputs_dir: Path, release: Path) -> None:

@@ -21,6 +21,7 @@ import difflib
 import hashlib
 import html
 import io
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -39,6 +40,9 @@ CROP_MIN_HEIGHT = 90.0
 MAX_CARDS_PER_KIND = 200  # per dataset and kind; the counts above stay exact
 CARDS_PER_PAGE = 20  # cards of a dataset shown at once; the others are a link away (CSS :target, no script)
 CROP_COLOURS = 32
+# A crop never exceeds this many pixels: a poster-sized page (or a damaged MediaBox) is
+# rendered at a lower resolution instead of asking MuPDF for gigabytes.
+MAX_CROP_PIXELS = 4_000_000
 MAX_CROPS = 40  # whole report: a crop is ~55 kB, so the file stays near 2 MB at most
 
 
@@ -99,6 +103,7 @@ class _Cropper:
         self.docs: dict[Path, pymupdf.Document] = {}
         self.rendered = 0
         self.missing: set[tuple[str, str]] = set()
+        self.failed: list[str] = []  # crops MuPDF could not render: the report says so, and diff exits 2
         # Rows of one table line share a crop (every mark of a matrix row): render it once.
         self.cache: dict[tuple, str] = {}
 
@@ -116,6 +121,7 @@ class _Cropper:
             self.docs[path] = doc
             page = doc[int(page_no) - 1]
         except Exception as exc:  # noqa: BLE001 — a missing crop must not stop the report
+            self.failed.append(f"{path.name} p.{page_no}: {type(exc).__name__}: {exc}")
             return None, f"cannot render {path.name} p.{page_no}: {exc}"
         if self.rendered >= MAX_CROPS:
             return None, f"crop omitted (report limit of {MAX_CROPS} crops)"
@@ -127,7 +133,11 @@ class _Cropper:
         cache_key = (path, int(page_no), tuple(round(v, 1) for v in clip))
         uri = self.cache.get(cache_key)
         if uri is None:
-            pix = page.get_pixmap(dpi=CROP_DPI, clip=clip, alpha=False)
+            try:
+                pix = page.get_pixmap(dpi=crop_dpi(clip), clip=clip, alpha=False)
+            except Exception as exc:  # noqa: BLE001 — MuPDF's FzError* types: one missing crop, reported
+                self.failed.append(f"{path.name} p.{page_no}: {type(exc).__name__}: {exc}")
+                return None, f"cannot render {path.name} p.{page_no}: {type(exc).__name__}"
             self.rendered += 1
             uri = "data:image/png;base64," + base64.b64encode(_small_png(pix)).decode("ascii")
             self.cache[cache_key] = uri
@@ -153,6 +163,23 @@ class _Cropper:
     def close(self) -> None:
         for doc in self.docs.values():
             doc.close()
+
+
+def crop_dpi(clip: pymupdf.Rect) -> int:
+    """CROP_DPI, lowered so that the crop stays within MAX_CROP_PIXELS (at least 1 dpi)."""
+    pixels = (clip.width / 72 * CROP_DPI) * (clip.height / 72 * CROP_DPI)
+    if pixels <= MAX_CROP_PIXELS:
+        return CROP_DPI
+    return max(1, int(CROP_DPI * math.sqrt(MAX_CROP_PIXELS / pixels)))
+
+
+class RenderFailed(RuntimeError):
+    """The report was written, but some crops could not be rendered."""
+
+    def __init__(self, path: Path, failures: list[str]) -> None:
+        self.path = path
+        self.failures = failures
+        super().__init__(f"{path}: {len(failures)} crop(s) could not be rendered (first: {failures[0]})")
 
 
 def _small_png(pix: pymupdf.Pixmap) -> bytes:
@@ -417,12 +444,15 @@ details{margin-top:.3em;font-size:.9em}
 """
 
 
-def render_html(diff: OutputDiff, pdf_resolver: PdfResolver) -> str:
+def render_html(diff: OutputDiff, pdf_resolver: PdfResolver, failed: list[str] | None = None) -> str:
+    """The report; crops that could not be rendered are appended to ``failed``."""
     cropper = _Cropper(pdf_resolver)
     try:
         sections = "".join(_dataset_html(ds, cropper) for ds in diff.value_changed_datasets)
     finally:
         cropper.close()
+    if failed is not None:
+        failed.extend(cropper.failed)
     n_changed = len(diff.changed_datasets)
     n_values = len(diff.value_changed_datasets)
     verdict = (
@@ -454,12 +484,18 @@ times are not compared; boxes moving less than 0.5 pt are not changes.</p>
 
 
 def write_html(diff: OutputDiff, path: Path, pdf_resolver: PdfResolver) -> Path:
-    """Write the report to ``path`` (one file: inline CSS, images as data URIs)."""
+    """Write the report to ``path`` (one file: inline CSS, images as data URIs).
+
+    Raises ``RenderFailed`` after writing when a crop could not be rendered.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_html(diff, pdf_resolver), encoding="utf-8")
+    failed: list[str] = []
+    tmp.write_text(render_html(diff, pdf_resolver, failed), encoding="utf-8")
     tmp.replace(path)
+    if failed:
+        raise RenderFailed(path, failed)
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
 from pipeline.schema import DATASETS, SCHEMA_VERSION
+
+logger = logging.getLogger("nichiiki.run")
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,10 @@ def process_document(
         result = extract_obtained(obtained, ocr_cache_dir)
     if key is not None and isinstance(result, DocumentExtraction) and not result.failures:
         started = time.perf_counter()
-        cache.put(key, result)
+        try:
+            cache.put(key, result)
+        except OSError as exc:  # a full or read-only cache costs the next run's time, never this run's result
+            logger.warning("%s: result not cached (%s writing %s); the run goes on", obtained.entry.id, exc.strerror or exc, exc.filename or cache.root)
         result.timings["cache:write"] = time.perf_counter() - started
     return result
 

@@ -30,6 +30,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Callable, TypeVar
@@ -46,7 +47,7 @@ from pipeline.limits import DEFAULT_LIMITS, Limits
 T = TypeVar("T")
 
 # Shared with the parent in the child process: [current page (1-based, 0 = none yet; -1 = child not
-# started), monotonic time it started].
+# started), monotonic time it started, budget of a stage spanning pages (0 = none)].
 _progress: Any = None
 _POLL = 0.2
 # Starting a child (fork server, imports) is not the document's fault and is not
@@ -54,17 +55,39 @@ _POLL = 0.2
 STARTUP_SECONDS = 120.0
 # Imported once in the fork server so each child starts in milliseconds.
 _PRELOAD = ["pipeline.sandbox_preload"]
+# Set while the run is stopping (SIGTERM/SIGINT): every watched child is killed at once.
+_stopping = threading.Event()
+
+
+def stop_workers(stopping: bool = True) -> None:
+    """Kill every sandboxed worker now (``stopping=False`` lets new ones run again)."""
+    if stopping:
+        _stopping.set()
+    else:
+        _stopping.clear()
 
 
 def report_progress(page: int) -> None:
     """Tell the watching parent that work on ``page`` (1-based) starts now; a no-op outside a sandbox.
 
-    ``page=0`` says the work from now on is not tied to one page (e.g. extractors
-    reading the whole document): only the document budget applies to it.
+    ``page=0`` says the work from now on is not tied to one page: only the
+    document budget applies to it (unless ``report_stage`` gives it one).
     """
     if _progress is not None:
         _progress[1] = time.monotonic()  # time first: the parent never sees a new page with an old start
+        _progress[2] = 0.0
         _progress[0] = float(page)
+
+
+def report_stage(seconds: float) -> None:
+    """Work spanning pages (extractors, text stage) starts now and may take ``seconds``.
+
+    The parent kills the worker past that budget. A no-op outside a sandbox.
+    """
+    if _progress is not None:
+        _progress[1] = time.monotonic()
+        _progress[2] = float(seconds)
+        _progress[0] = 0.0
 
 
 def run_in_sandbox(
@@ -92,8 +115,8 @@ def run_in_sandbox(
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
         ctx.set_forkserver_preload(_PRELOAD)
-    progress = ctx.Array("d", 2, lock=False)
-    progress[0], progress[1] = -1.0, time.monotonic()
+    progress = ctx.Array("d", 3, lock=False)
+    progress[0], progress[1], progress[2] = -1.0, time.monotonic(), 0.0
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child,
@@ -134,7 +157,10 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
         now = time.monotonic()
         page = int(progress[0])
         doc_left = started + limits.seconds_per_document - now
+        stage_budget = progress[2] if page == 0 else 0.0
         page_left = progress[1] + limits.seconds_per_page - now if page > 0 else doc_left
+        if stage_budget > 0:
+            page_left = progress[1] + stage_budget - now
         if receiver.poll(max(0.0, min(doc_left, page_left, _POLL))):
             try:
                 return receiver.recv()
@@ -145,6 +171,9 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
             if receiver.poll(0):
                 continue  # it answered just before exiting
             raise _crashed(proc, source, stage, int(progress[0]))
+        if _stopping.is_set():
+            proc.kill()
+            raise WorkerCrashed(source, stage, f"stopped: the run was interrupted{_at(int(progress[0]))}")
         now = time.monotonic()
         page = int(progress[0])
         if now >= started + limits.seconds_per_document:
@@ -155,6 +184,15 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
         if page > 0 and now >= progress[1] + limits.seconds_per_page:
             proc.kill()
             raise TimeBudgetExceeded(source, stage, f"page {page} exceeded {limits.seconds_per_page:g} s page budget")
+        stage_budget = progress[2] if page == 0 else 0.0
+        if stage_budget > 0 and now >= progress[1] + stage_budget:
+            proc.kill()
+            pages = stage_budget / limits.seconds_per_page
+            raise TimeBudgetExceeded(
+                source, stage,
+                f"work after parsing (extractors, text stage) exceeded its {stage_budget:g} s budget "
+                f"({limits.seconds_per_page:g} s page budget × {pages:g} page(s))",
+            )
 
 
 def _crashed(proc, source: str, stage: str, page: int) -> DocumentError:

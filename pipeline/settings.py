@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     seconds_per_page: float = Field(DEFAULT_LIMITS.seconds_per_page, gt=0, description="wall-clock budget for one page (parse, OCR, extract)")
     seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="wall-clock budget for one document")
     memory_mb: int = Field(DEFAULT_LIMITS.memory_mb, ge=64, description="address space a document's worker may add to its start-up size")
+    fetch_deadline: float = Field(
+        FetchSettings.total_timeout, gt=0, description="seconds one download attempt may take in all (connect, headers, body)"
+    )
     progress: bool = Field(True, description="show a progress line per document on an interactive terminal")
     crawl_delay: float = Field(5.0, ge=0, description="discovery: seconds between two requests to one host (robots.txt Crawl-delay may ask for more)")
     accept_discovered: bool = Field(False, description="discovery: accept new PDFs into the registry at once, so the next run fetches them")
@@ -79,7 +82,7 @@ class Settings(BaseSettings):
         )
 
     def fetch_settings(self) -> FetchSettings:
-        return FetchSettings(max_bytes=self.max_file_mb * 1024 * 1024)
+        return FetchSettings(max_bytes=self.max_file_mb * 1024 * 1024, total_timeout=self.fetch_deadline)
 
     def crawl_settings(self) -> CrawlSettings:
         return CrawlSettings(delay=self.crawl_delay)

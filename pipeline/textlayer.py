@@ -21,7 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.ocr import ocr_page_chars
+from pipeline.pdf import SUSPECT_SHARE, is_cjk, unmapped_count
 from pipeline.records import Char, ParsedPage
+from pipeline.sanitize import TextFix
 
 # Words tesseract is less sure of than this are specks and show-through, not text.
 MIN_WORD_CONFIDENCE = 0.2
@@ -31,10 +33,49 @@ _NOISE = "'\"`‘’“”,.:;_-~^"
 
 
 def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPage:
-    """``page`` itself when it has text; otherwise a copy whose chars come from OCR."""
-    if page.image is None or page.has_text:
+    """``page`` itself when it has a trusted text layer; otherwise a copy whose chars come from OCR.
+
+    A page that has text *and* a rendering is one whose layer pipeline.pdf
+    found suspect (unmapped glyphs, kanji drawn as narrow as Latin letters): it is OCRed
+    and the two are compared. When the rendered page does not show what the
+    layer claims, the OCR text replaces the layer and a ``corrections`` row
+    (rule ``untrusted_text_layer``) says so; otherwise the layer stays and the
+    rendering is dropped.
+    """
+    if page.image is None:
         return page
-    return replace(page, chars=glyph_chars(ocr_page_chars(page, cache_dir=cache_dir)))
+    ocr = glyph_chars(ocr_page_chars(page, cache_dir=cache_dir))
+    if not page.has_text:
+        return replace(page, chars=ocr)
+    verdict = layer_contradicted(page.chars, ocr)
+    if verdict is None:
+        return replace(page, image=None, image_dpi=0)
+    fix = TextFix(page.page_number, "text_layer", _excerpt(page.chars), _excerpt(ocr), "untrusted_text_layer")
+    return replace(page, chars=ocr, text_fixes=page.text_fixes + (fix,))
+
+
+# The layer is contradicted when the page shows less than this share of the kanji/kana it claims.
+AGREEMENT = 0.25
+
+
+def layer_contradicted(layer: tuple[Char, ...], ocr: tuple[Char, ...]) -> str | None:
+    """Why the text layer cannot be trusted given what OCR reads on the rendered page (None: it can)."""
+    claimed = "".join(c.text for c in layer if not c.text.isspace())
+    shown = "".join(c.text for c in ocr if not c.text.isspace())
+    if unmapped_count(claimed) >= SUSPECT_SHARE * len(claimed) > 0:
+        return "unmapped glyphs"
+    if not shown:
+        return None  # nothing readable was rendered: no evidence against the layer
+    claimed_cjk = sum(is_cjk(ch) for ch in claimed)
+    shown_cjk = sum(is_cjk(ch) for ch in shown)
+    if claimed_cjk >= 0.5 * len(claimed) and shown_cjk < AGREEMENT * claimed_cjk * len(shown) / max(len(claimed), 1):
+        return "the page does not show the kanji/kana the layer claims"
+    return None
+
+
+def _excerpt(chars: tuple[Char, ...], limit: int = 40) -> str:
+    text = "".join(c.text for c in chars if not c.text.isspace())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def glyph_chars(words: tuple[Char, ...]) -> tuple[Char, ...]:

@@ -161,3 +161,103 @@ def huge_blank_page(side: float = 14400.0) -> bytes:
             b"<< /Length 0 >>\nstream\n\nendstream",
         ]
     )
+
+
+PROSE = (
+    "二地域居住は、都市に住む人が地方にも生活の拠点を持ち、二つの地域を行き来して暮らす住まい方である。"
+    "北海道札幌市や長野県松本市では、移住の前段として週末だけ滞在する人が増えており、空き家の改修や"
+    "仕事の紹介を通じて地域との関わりを深める取組が進められている。"
+)
+
+
+def long_prose(pages: int = 14, paragraph: str = PROSE) -> bytes:
+    """Ordinary Japanese prose with no headings: one section longer than Sudachi's 49,149-byte input limit."""
+    doc = pymupdf.open()
+    for _ in range(pages):
+        page = doc.new_page(width=595, height=842)
+        page.insert_textbox(pymupdf.Rect(60, 60, 535, 800), paragraph * 12, fontname="japan", fontsize=10.5)
+    return doc.tobytes()
+
+
+def many_spans(spans: int = 200_000) -> bytes:
+    """One page whose text is ``spans`` separately positioned one-glyph runs (an extreme text layer)."""
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /ToUnicode 6 0 R >>"
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def /CMapType 2 def "
+        b"1 begincodespacerange <00> <FF> endcodespacerange 2 beginbfchar <61> <4f4f> <62> <3002> endbfchar "
+        b"endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    rows = []
+    per_line = 400
+    for i in range(spans):
+        if i % per_line == 0:
+            rows.append(b"1 0 0 1 10 %d Tm" % (830 - (i // per_line) % 800))
+        rows.append(b"(b)Tj" if i % 50 == 49 else b"(a)Tj")
+    ops = b"BT /F1 1 Tf " + b" ".join(rows) + b" ET"
+    content = zlib.compress(ops)
+    return _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            f"<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode() + content + b"\nendstream",
+            font,
+            f"<< /Length {len(cmap)} >>\nstream\n".encode() + cmap + b"\nendstream",
+        ]
+    )
+
+
+def _utf16_hex(text: str) -> bytes:
+    return b"<FEFF" + text.encode("utf-16-be", "surrogatepass").hex().encode() + b">"
+
+
+def mapped_font_pdf(ops: bytes, tounicode: dict[int, str], producer: str | None = None, width: int = 595) -> bytes:
+    """One page drawing ``ops`` with a one-byte font whose ToUnicode map says ``tounicode``.
+
+    The map is the text layer's only source of truth: it can claim lone surrogates, control
+    characters, or kanji for glyphs that render as Latin letters.
+    """
+    pairs = b" ".join(b"<%02X> <%s" % (code, _utf16_hex(text)[5:]) for code, text in tounicode.items())
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def /CMapType 2 def "
+        b"1 begincodespacerange <00> <FF> endcodespacerange %d beginbfchar %s endbfchar endcmap "
+        b"CMapName currentdict /CMap defineresource pop end end" % (len(tounicode), pairs)
+    )
+    data = _assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>" % width,
+            b"<< /Length %d >>\nstream\n" % len(ops) + ops + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /ToUnicode 6 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+        ]
+    )
+    if producer is not None:
+        data = data.replace(b"/Root 1 0 R", b"/Root 1 0 R /Info << /Producer " + _utf16_hex(producer) + b" >>")
+    return data
+
+
+def lone_surrogate() -> bytes:
+    """東京都 with a lone high surrogate (U+D800) in the middle of the text layer."""
+    return mapped_font_pdf(b"BT /F1 12 Tf 72 700 Td (abAc) Tj ET", {0x61: "東", 0x62: "京", 0x41: "\ud800", 0x63: "都"})
+
+
+CONTROL_TEXT = "\x1b[2J\x07第1章 東京都\u202e千代田区\u200d\ufeff\x00"
+CONTROL_PRODUCER = "\x1b[2J\x1b]0;PWNED\x07Word\u202e"
+
+
+def control_characters(text: str = CONTROL_TEXT, producer: str = CONTROL_PRODUCER) -> bytes:
+    """ESC, BEL, NUL, RLO, ZWJ and BOM in the text (as ActualText) and in the Producer."""
+    ops = b"/Span << /ActualText " + _utf16_hex(text) + b" >> BDC BT /F1 12 Tf 72 700 Td (Visible) Tj ET EMC"
+    return mapped_font_pdf(ops, {}, producer=producer)
+
+
+def garbage_text_layer() -> bytes:
+    """Renders "abcdefgh" in Helvetica, while the ToUnicode map claims 北海道札幌市役所."""
+    return mapped_font_pdf(b"BT /F1 14 Tf 72 700 Td (abcdefgh) Tj ET", dict(zip(range(97, 105), "北海道札幌市役所")))
+
+
+def long_line(chars: int = 100_000) -> bytes:
+    """One line of ``chars`` glyphs (0.25 pt type on a 200-inch-wide page), each mapped to 住."""
+    return mapped_font_pdf(b"BT /F1 0.25 Tf 10 700 Td (" + b"a" * chars + b") Tj ET", {97: "住"}, width=14400)

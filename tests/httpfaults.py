@@ -23,6 +23,7 @@ class FaultServer:
         self.pdf = pdf
         self.hits: Counter[str] = Counter()
         self.fail_first = 2  # /flaky.pdf answers 500 this many times
+        self.ftp_port = 0  # where /to-ftp.pdf redirects (a listener the test watches)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -159,6 +160,23 @@ class FaultServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
         h.close_connection = True
+
+    def route_trickle_status(self, h) -> None:
+        # The status line itself, a byte at a time: urllib is still inside open(), no read timeout fires.
+        try:
+            for byte in b"HTTP/1.1 200 OK" + b" " * 100000:
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        h.close_connection = True
+
+    def route_to_ftp(self, h) -> None:
+        h.send(302, b"", "text/plain", headers={"Location": f"ftp://127.0.0.1:{self.ftp_port}/x.pdf"})
+
+    def route_to_ftp_later(self, h) -> None:
+        h.send(302, b"", "text/plain", headers={"Location": "/to-ftp.pdf"})
 
     def route_huge(self, h) -> None:
         # No Content-Length: only streaming with a cap can stop this.

@@ -77,3 +77,14 @@ def pages_then_whole_document(pages: int, seconds: float) -> str:
     time.sleep(seconds)  # longer than a page budget, shorter than the document budget
     return "done"
 
+
+
+def stage_after_pages(pages: int, budget: float, seconds: float) -> str:
+    """Parse ``pages`` pages, then spend ``seconds`` in a stage spanning pages with ``budget`` seconds."""
+    from pipeline.sandbox import report_stage
+
+    for p in range(1, pages + 1):
+        report_progress(p)
+    report_stage(budget)
+    time.sleep(seconds)
+    return "done"

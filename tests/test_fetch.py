@@ -194,3 +194,50 @@ def test_body_checks():
     assert pdf_body_problem(b"%PDF-1.7\n", b"...%%EOF\n", 100) is None
     assert pdf_body_problem(b"", b"", 0) == "body is empty (0 bytes)"
     assert "JPEG" in pdf_body_problem(b"\xff\xd8\xff\xe0", b"", 4)
+
+
+def test_trickled_status_line_hits_the_total_deadline(server, tmp_path):
+    """Each byte arrives well inside the read timeout; only a deadline over the whole attempt ends it."""
+    settings = FetchSettings(timeout=5, total_timeout=1, attempts=1)
+    with pytest.raises(FetchError, match=r"download took longer than 1 s"):
+        fetch(entry(server.url("trickle-status.pdf")), tmp_path, settings, use_network=True)
+
+
+@pytest.mark.parametrize("name", ["to-ftp.pdf", "to-ftp-later.pdf"])
+def test_redirect_to_ftp_refused_without_contacting_it(server, tmp_path, name):
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    server.ftp_port = listener.getsockname()[1]
+    try:
+        with pytest.raises(FetchError, match=r"redirect to ftp: refused"):
+            fetch(entry(server.url(name)), tmp_path, FAST, use_network=True)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody ever connected
+    finally:
+        listener.close()
+
+
+def test_abort_downloads_ends_a_download_in_flight(server, tmp_path):
+    import threading
+
+    from pipeline.fetch import abort_downloads
+
+    outcome: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            fetch(entry(server.url("trickle-status.pdf")), tmp_path, FetchSettings(timeout=5, total_timeout=600, attempts=3), use_network=True)
+        except FetchError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=download, daemon=True)
+    worker.start()
+    while server.hits["/trickle-status.pdf"] == 0:
+        worker.join(0.05)
+    while worker.is_alive():
+        abort_downloads()  # until the attempt has its socket registered
+        worker.join(0.1)
+    assert len(outcome) == 1 and "download cancelled" in str(outcome[0])
+    assert server.hits["/trickle-status.pdf"] == 1  # a cancelled download is not retried

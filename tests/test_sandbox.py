@@ -140,3 +140,10 @@ def test_extraction_fits_a_1_gb_allowance(tmp_path):
     path = tmp_path / "small.pdf"
     path.write_bytes(hostile.text_pdf(pages=2))
     assert run_in_sandbox(work.extract, str(path), limits=Limits(memory_mb=1024), source=str(path)) >= 1
+
+
+def test_work_after_parsing_has_the_pages_budgets():
+    # Extractors read the whole document: past the pages' budgets added up, the worker is stopped.
+    with pytest.raises(TimeBudgetExceeded, match=r"work after parsing \(extractors, text stage\) exceeded its 1 s budget"):
+        run_in_sandbox(work.stage_after_pages, 1, 1.0, 60, limits=Limits(seconds_per_page=1.0, seconds_per_document=120, memory_mb=512), source="x.pdf")
+    assert run_in_sandbox(work.stage_after_pages, 2, 3.0, 0.1, limits=QUICK, source="x.pdf") == "done"

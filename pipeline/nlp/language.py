@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from pipeline.nlp.chunks import chunks
+
 # GiNZA's named entity labels (Sekine's extended hierarchy) that denote places.
 PLACE_LABELS = frozenset({"Province", "City", "County", "GPE", "GPE_Other", "Country"})
 NER_EXCLUDE = ["parser", "bunsetu_recognizer", "compound_splitter", "morphologizer", "attribute_ruler"]
@@ -41,8 +43,13 @@ def ginza_ner():  # type: ignore[no-untyped-def]
 
 
 def token_spans(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
-    """(start, end, part of speech, out of vocabulary) per Sudachi token."""
-    return [(m.begin(), m.end(), tuple(m.part_of_speech()), m.is_oov()) for m in sudachi().tokenize(text)]
+    """(start, end, part of speech, out of vocabulary) per Sudachi token, however long ``text`` is."""
+    tokenizer = sudachi()
+    return [
+        (offset + m.begin(), offset + m.end(), tuple(m.part_of_speech()), m.is_oov())
+        for offset, piece in chunks(text)
+        for m in tokenizer.tokenize(piece)
+    ]
 
 
 def _key(sentence: str) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.nlp.chunks import chunks
 from pipeline.nlp.gazetteer import load_gazetteer
 from pipeline.nlp.lookalike import save_glyph_cache
 from pipeline.nlp.normalize import Change, clean_text, is_japanese
@@ -250,7 +251,17 @@ def _ner_triggers(text: str, mentions: list[Resolution], tokens: list[tuple[int,
 
 
 def _sentences(text: str) -> list[tuple[str, int]]:
-    return [(m.group().strip(), m.start() + (len(m.group()) - len(m.group().lstrip()))) for m in _SENTENCE.finditer(text) if m.group().strip()]
+    """Sentences with their offsets; one longer than the tokenizer accepts comes as several pieces."""
+    out = []
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group().strip()
+        if not sentence:
+            continue
+        offset = m.start() + (len(m.group()) - len(m.group().lstrip()))
+        for start, piece in chunks(sentence):
+            if piece.strip():
+                out.append((piece.strip(), offset + start + len(piece) - len(piece.lstrip())))
+    return out
 
 
 def _accept(cell: _Field, mentions: list[Resolution]) -> None:
