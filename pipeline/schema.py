@@ -90,7 +90,16 @@ class ThemeMarks(Provenanced):
     consortium_id: Series[str] = pa.Field(description="The consortia row this mark belongs to")
     row: Series[int] = pa.Field(ge=1, description="Matrix row (as consortia.row)")
     group: Series[str] = pa.Field(nullable=True, description="Spanning group header (中長期的課題, 取組テーマ)")
-    theme: Series[str] = pa.Field(description="The sub-column header the mark sits under")
+    theme_raw: Series[str] = pa.Field(description="The sub-column header as read on this page (OCR'd on scans)")
+    theme: Series[str] = pa.Field(
+        nullable=True,
+        description="The theme: one of the table's own names (a scan's header matched to its vocabulary); empty when none fits",
+    )
+    theme_match: Series[str] = pa.Field(
+        isin=["exact", "vote", "lexicon", "vocabulary", "none"],
+        description="How theme was chosen: as printed, by the header's readings on several pages, by the lexicon, "
+        "by the same table printed as text (another rendition), or none",
+    )
     mark: Series[str] = pa.Field(isin=list(MARKS), description="● (main) or ○ (related), glyph variants unified")
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
