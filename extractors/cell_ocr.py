@@ -1,11 +1,13 @@
-"""OCR every text cell of a scanned grid in one call, then hand each glyph to its cell.
+"""Text of a scanned grid's cells from one OCR of the page: each glyph goes to its cell.
 
 The caller cleans each text cell (shading flattened, rulings, marks and dust
-blanked: ``extractors.scan_grid.text_image``) and the cleaned cells are laid
-back at their places on one white page. That page is read once, and every
-glyph box the engine answers goes to the cell that holds its centre: no OCR
-call per cell, and the engine sees each line whole, with its neighbours'
-scale, as on the printed page.
+blanked: ``extractors.scan_grid.text_image``). When the page already has an
+OCR text layer (pipeline.textlayer reads every image-only page once), its
+glyphs are handed to the cells that hold their centres, and a glyph with no
+cleaned ink under it (a speck, a ruling's fringe) is dropped. Without one,
+the cleaned cells are laid back at their places on one white page and that
+page is read once. Either way there is no OCR call per cell, and the engine
+sees each line whole, with its neighbours' scale, as on the printed page.
 """
 
 from __future__ import annotations
@@ -16,24 +18,42 @@ import numpy as np
 
 from pipeline.ocr import OcrWord, ocr_words
 
-PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in the page image's pixels
+PixelBox = tuple[int, int, int, int]
+# A glyph box with less cleaned ink than this share is a speck or a ruling's fringe.
+INK_SHARE = 0.02  # x0, y0, x1, y1 in the page image's pixels
 
 
 def ocr_cells(
-    shape: tuple[int, int], cells: list[tuple[PixelBox, np.ndarray]], cache_dir: Path | None = None
+    shape: tuple[int, int],
+    cells: list[tuple[PixelBox, np.ndarray]],
+    cache_dir: Path | None = None,
+    page_words: list[OcrWord] | None = None,
 ) -> list[tuple[str, float]]:
-    """(text, mean glyph confidence) for each cell; ``cells`` are (box, cleaned gray image) on a page of ``shape``."""
+    """(text, mean glyph confidence) for each cell.
+
+    ``cells`` are (box, cleaned gray image) on a page image of ``shape``;
+    ``page_words``: the page's OCR glyphs in the same pixels, if it was read already.
+    """
     if not cells:
         return []
     sheet = np.full(shape[:2], 255, np.uint8)
     for (x0, y0, x1, y1), image in cells:
         sheet[y0:y1, x0:x1] = np.minimum(sheet[y0:y1, x0:x1], image[: y1 - y0, : x1 - x0])
+    words = page_words if page_words is not None else ocr_words(sheet, cache_dir=cache_dir)
+    boxes = [box for box, _ in cells]
     per_cell: list[list[OcrWord]] = [[] for _ in cells]
-    for word in ocr_words(sheet, cache_dir=cache_dir):
-        index = _cell_of(word, [box for box, _ in cells])
-        if index is not None:
+    for word in words:
+        index = _cell_of(word, boxes)
+        if index is not None and _has_ink(word, sheet):
             per_cell[index].append(word)
     return [_join(words) for words in per_cell]
+
+
+def _has_ink(word: OcrWord, sheet: np.ndarray) -> bool:
+    """Some cleaned text ink lies under the glyph's box."""
+    y0, x0 = max(0, word.top), max(0, word.left)
+    area = sheet[y0 : word.top + word.height, x0 : word.left + word.width]
+    return area.size > 0 and bool((area < 255).mean() > INK_SHARE)
 
 
 def _cell_of(word: OcrWord, boxes: list[PixelBox]) -> int | None:

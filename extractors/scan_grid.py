@@ -29,6 +29,7 @@ import numpy as np
 from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.cell_ocr import ocr_cells
 from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from pipeline.ocr import OcrWord
 from pipeline.records import BBox, Edge, ParsedPage
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
@@ -88,12 +89,32 @@ def find_scanned_grids(
         for boxes in cell_boxes_from_edges(edges)
         if len(boxes) >= min_cells
     ]
-    read = _read_cells([g.cells for g in grids], straight, content, dpi, cache_dir, read_text)
+    words = _page_words(page, to_page)
+    read = _read_cells([g.cells for g in grids], straight, content, dpi, cache_dir, read_text, words)
     out = []
     for grid, cells in zip(grids, read):
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
         out.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
     return sorted(out, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+def _page_words(page: ParsedPage, to_page: np.ndarray) -> list[OcrWord] | None:
+    """The page's OCR text layer as glyphs in the deskewed image's pixels; None when it has none."""
+    if not page.chars or not all(c.font.startswith("ocr:") for c in page.chars):
+        return None
+    to_straight = cv2.invertAffineTransform(to_page)
+    px = page.image_dpi / 72.0
+    words = []
+    for ch in page.chars:
+        x0, y0, x1, y1 = (v * px for v in ch.bbox)
+        cx, cy = to_straight @ np.array([(x0 + x1) / 2, (y0 + y1) / 2, 1.0])
+        w, h = x1 - x0, y1 - y0
+        try:
+            confidence = float(ch.font.split(":", 1)[1])
+        except ValueError:
+            confidence = 1.0
+        words.append(OcrWord(ch.text, int(round(cx - w / 2)), int(round(cy - h / 2)), max(1, int(round(w))), max(1, int(round(h))), confidence))
+    return words
 
 
 def ocr_cache_dir() -> Path | None:
@@ -274,7 +295,7 @@ def _as_gray(image: np.ndarray) -> np.ndarray:
 
 def _read_cells(
     grids: list[tuple[Cell, ...]], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None,
-    read_text: bool = True,
+    read_text: bool = True, page_words: list[OcrWord] | None = None,
 ) -> list[list[Cell]]:
     """Marks from pixels; the text cells of every grid on the page OCR'd together, in one call."""
     out: list[list[Cell]] = []
@@ -303,7 +324,7 @@ def _read_cells(
         for g, i, _, _ in text_cells:
             out[g][i] = replace(out[g][i], text="", mark=None, note="text not read (OCR off)")
         return out
-    readings = ocr_cells(gray.shape, [(box, image) for _, _, box, image in text_cells], cache_dir)
+    readings = ocr_cells(gray.shape, [(box, image) for _, _, box, image in text_cells], cache_dir, page_words)
     for (g, i, _, _), (text, confidence) in zip(text_cells, readings):
         note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
         out[g][i] = replace(out[g][i], text=text, mark=None, confidence=confidence, note=note)

@@ -24,6 +24,7 @@ from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, Record
+from pipeline.renditions import mark_renditions
 from pipeline.sandbox import report_progress
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.textlayer import with_text_layer
@@ -119,7 +120,7 @@ def extract_pdf(
         records, extract_timings = run_extractors(pages)
     timings.update(extract_timings)
     started = time.perf_counter()
-    frames = link_document(records_to_frames(records))  # needs the whole document's consortia
+    frames = mark_renditions(link_document(records_to_frames(records)))  # needs the whole document's consortia
     timings["link"] = time.perf_counter() - started
     started = time.perf_counter()
     frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")

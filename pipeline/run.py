@@ -24,6 +24,7 @@ from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, 
 from pipeline.limits import Limits
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
+from pipeline.renditions import mark_renditions
 from pipeline.schema import SCHEMA_VERSION
 
 
@@ -168,7 +169,7 @@ def failures_frame(failures: list[Failure]) -> pd.DataFrame:
 
 
 def assemble(extractions: list[DocumentExtraction], failures: list[Failure], obtained: dict[str, Obtained], repo_root: Path) -> dict[str, pd.DataFrame]:
-    frames = concat_frames(ex.frames for ex in extractions)
+    frames = mark_renditions(concat_frames(ex.frames for ex in extractions))  # a scan filed as its own document
     frames["documents"] = documents_frame(extractions, obtained, repo_root)
     if failures:
         frames["failures"] = failures_frame(failures)

@@ -71,6 +71,11 @@ class Consortia(Provenanced):
     consortium_name_raw: Series[str] = pa.Field(description="コンソーシアム名 exactly as printed")
     tour: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="ツアー実施: ○ → true, — → false")
     ocr: Series[bool] = pa.Field(description="True when the row was read from a scanned image")
+    preferred: Series[bool] = pa.Field(
+        description="False when this row is a second rendition (a scan) of a table also printed as text: "
+        "count only preferred rows"
+    )
+    rendition_of: Series[str] = pa.Field(nullable=True, description="doc_id of the preferred rendition of this table, when this is another")
     # Written by the text stage (pipeline.nlp.stage); the *_raw columns stay as printed.
     region: Series[str] = pa.Field(description="地域名 cleaned, damaged place names repaired (see corrections)")
     consortium_name: Series[str] = pa.Field(description="コンソーシアム名 cleaned (see corrections)")
@@ -103,6 +108,8 @@ class ThemeMarks(Provenanced):
     mark: Series[str] = pa.Field(isin=list(MARKS), description="● (main) or ○ (related), glyph variants unified")
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
+    preferred: Series[bool] = pa.Field(description="As consortia.preferred: False on a second rendition of the same table")
+    rendition_of: Series[str] = pa.Field(nullable=True, description="As consortia.rendition_of")
 
 
 class ConsortiumIssues(Provenanced):

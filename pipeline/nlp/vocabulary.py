@@ -66,9 +66,16 @@ def lexicon_cost(text: str) -> float:
     return cost
 
 
+def _unknown_words(text: str) -> int:
+    return sum(1 for m in sudachi().tokenize(text) if m.is_oov())
+
+
 def _kana_variant(surface: str, normalized: str) -> bool:
-    """A spelling variant of the same length class (マーケテイング for マーケティング), not a conjugation."""
-    return abs(len(surface) - len(normalized)) <= 1 and surface[:1] == normalized[:1]
+    """A letter swapped for another (マーケテイング for マーケティング): the same length, one or two letters differ.
+
+    Not a long-vowel mark added (コミュニティ → コミュニティー) nor a conjugation.
+    """
+    return len(surface) == len(normalized) and 0 < sum(a != b for a, b in zip(surface, normalized)) <= 2
 
 
 def best_reading(readings: list[str]) -> Choice:
@@ -82,10 +89,13 @@ def best_reading(readings: list[str]) -> Choice:
         return Choice(None, "none", 0.0)
     counts = Counter(readings)
     candidates = {r: repair_with_lexicon(r) for r in counts}
+    # Words the dictionary knows first, then the majority, then fewer and
+    # longer words (a reading that lost glyphs is often a shorter word), then page order.
     scored = sorted(
-        ((lexicon_cost(fixed), -counts[r], readings.index(r), fixed, conf) for r, (fixed, conf) in candidates.items()),
+        (_unknown_words(fixed), -counts[r], lexicon_cost(fixed), -len(fixed), readings.index(r), fixed, conf)
+        for r, (fixed, conf) in candidates.items()
     )
-    cost, _, _, value, confidence = scored[0]
+    *_, value, confidence = scored[0]
     if len(counts) == 1 and value == readings[0]:
         return Choice(value, "exact", 1.0)
     agree = sum(c for r, c in counts.items() if candidates[r][0] == value) / len(readings)
