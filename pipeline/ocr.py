@@ -47,6 +47,8 @@ OCR_TIMEOUT_SECONDS = 120
 # every machine keeps floating-point reductions in the same order. The run
 # parallelises across documents, so one OCR call needs no more than this.
 PPOCR_THREADS = 1
+# Gray levels darker than this are ink when a glyph's box is narrowed to its strokes.
+INK_LEVEL = 128
 # PP-OCR's parameters that change what it reads (they go into the cache key).
 PPOCR_PARAMS: dict[str, Any] = {
     # Pages are upright (rotation is the deskew step's job); the 0/180°
@@ -197,7 +199,7 @@ def _ppocr_id() -> EngineId:
         digest.update(path.read_bytes())
     names = "+".join(p.stem for p in models.values())
     model = f"{names} (rapidocr {version('rapidocr')}, sha256 {digest.hexdigest()[:16]})"
-    return EngineId("ppocr", model, {**PPOCR_PARAMS, "charset": "jis"})
+    return EngineId("ppocr", model, {**PPOCR_PARAMS, "charset": "jis", "ink_level": INK_LEVEL})
 
 
 _ENGINE_LOCK = threading.Lock()
@@ -274,6 +276,7 @@ def _run_ppocr(image: np.ndarray) -> list[OcrWord]:
         result = engine(bgr, return_word_box=True, return_single_char_box=True)
     if result.boxes is None or result.txts is None:
         return []
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     words: list[OcrWord] = []
     for box, text, score, glyphs in zip(result.boxes, result.txts, result.scores, result.word_results or ()):
         pieces = [(g[0], float(g[1]), g[2]) for g in glyphs if g[0].strip()] if glyphs else []
@@ -281,19 +284,36 @@ def _run_ppocr(image: np.ndarray) -> list[OcrWord]:
             pieces = [(text.strip(), float(score), box)]
         for glyph, confidence, quad in pieces:
             pts = np.asarray(quad, dtype=np.float64)
-            x0, y0 = pts.min(axis=0)
-            x1, y1 = pts.max(axis=0)
+            x0, y0 = (int(round(v)) for v in pts.min(axis=0))
+            x1, y1 = (int(round(v)) for v in pts.max(axis=0))
+            x0, x1 = _ink_columns(gray, x0, y0, x1, y1)
             words.append(
                 OcrWord(
                     text=glyph,
-                    left=int(round(x0)),
-                    top=int(round(y0)),
-                    width=max(1, int(round(x1 - x0))),
-                    height=max(1, int(round(y1 - y0))),
+                    left=x0,
+                    top=y0,
+                    width=max(1, x1 - x0),
+                    height=max(1, y1 - y0),
                     confidence=round(confidence, 4),
                 )
             )
     return words
+
+
+def _ink_columns(gray: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:
+    """The glyph box narrowed to the columns that hold ink.
+
+    The recogniser places glyphs by its time steps, which fill the line from
+    one glyph to the next; narrowed to the ink, a box shows the gaps a reader
+    sees (the space after a heading's number, say), as a born-digital page's do.
+    """
+    crop = gray[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    if crop.size == 0:
+        return x0, x1
+    dark = np.nonzero((crop < INK_LEVEL).any(axis=0))[0]
+    if dark.size == 0:
+        return x0, x1
+    return max(0, x0) + int(dark[0]), max(0, x0) + int(dark[-1]) + 1
 
 
 # ---------------------------------------------------------------- tesseract
