@@ -22,6 +22,7 @@ from pipeline.checks import CheckResult, check_statements
 from pipeline.errors import DocumentError, ValidationFailed
 from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf
 from pipeline.limits import Limits
+from pipeline.ocr import engine_id
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
 from pipeline.renditions import mark_renditions
@@ -158,10 +159,16 @@ def documents_frame(extractions: list[DocumentExtraction], obtained: dict[str, O
                 "pages": ex.info.pages,
                 "producer": ex.info.producer,
                 "ocr_needed": ex.info.needs_ocr,
+                "ocr_engine": ocr_engine_label() if ex.info.needs_ocr else None,
                 "fetched_at": ob.fetched_at,
             }
         )
     return pd.DataFrame(rows)
+
+
+def ocr_engine_label() -> str:
+    """The default OCR engine as installed (what read every image-only page of this run)."""
+    return engine_id().label()
 
 
 def failures_frame(failures: list[Failure]) -> pd.DataFrame:

@@ -155,6 +155,9 @@ class Documents(pa.DataFrameModel):
     pages: Series[int] = pa.Field(ge=1, description="Page count")
     producer: Series[str] = pa.Field(description="PDF producer from the file's metadata")
     ocr_needed: Series[bool] = pa.Field(description="True when some page has no text layer")
+    ocr_engine: Series[str] = pa.Field(
+        nullable=True, description="The OCR engine and model that read its image-only pages (name, model files, digest); empty when none"
+    )
     fetched_at: Series[str] = pa.Field(description="When the bytes were obtained (UTC ISO 8601)")
     run_id: Series[str] = pa.Field(description="Run that published the row")
 

@@ -1,0 +1,38 @@
+"""Closed vocabularies: scanned headers become the table's own names, or none."""
+
+from __future__ import annotations
+
+from pipeline.nlp.vocabulary import best_reading, lexicon_cost, match_vocabulary, repair_with_lexicon
+
+THEMES = ["経費削減", "生活環境", "住民票/税", "域内交通", "教育/保育", "防災", "コミュニティ", "産業/仕事", "住まい",
+          "プラットフォーム", "拠点整備", "マーケティング", "制度検討"]
+
+
+def test_lexicon_prefers_dictionary_words():
+    assert lexicon_cost("経費削減") < lexicon_cost("経費削减")
+    assert lexicon_cost("マーケティング") < lexicon_cost("マーケテイング")
+    assert lexicon_cost("住民票/税") < lexicon_cost("住民款/税")
+
+
+def test_lookalike_swapped_for_the_one_that_makes_words():
+    assert repair_with_lexicon("経費削减")[0] == "経費削減"
+    assert repair_with_lexicon("コミュ=ティ")[0] == "コミュニティ"
+    assert repair_with_lexicon("プラットフォ-ム")[0] == "プラットフォーム"
+    assert repair_with_lexicon("住まい1")[0] == "住まい"
+    text, confidence = repair_with_lexicon("拠点整備")
+    assert (text, confidence) == ("拠点整備", 1.0)  # words already: untouched
+
+
+def test_readings_of_one_header_on_several_pages_vote():
+    assert best_reading(["コミュニティ", "コミ"]).value == "コミュニティ"  # a reading that lost glyphs loses
+    assert best_reading(["マーケテイング", "マーケティング"]).value == "マーケティング"
+    assert best_reading(["防災", "防災"]).method == "exact"
+    assert best_reading([]).value is None
+
+
+def test_reading_matched_to_the_vocabulary_or_to_nothing():
+    assert match_vocabulary("制度検対", THEMES).value == "制度検討"
+    assert match_vocabulary("住民款/税", THEMES).value == "住民票/税"
+    assert match_vocabulary("経資削時", THEMES).value == "経費削減"
+    none = match_vocabulary("環", THEMES)
+    assert none.value is None and none.method == "none"
