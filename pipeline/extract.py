@@ -123,7 +123,8 @@ def extract_pdf(
     frames = mark_renditions(link_document(records_to_frames(records)))  # needs the whole document's consortia
     timings["link"] = time.perf_counter() - started
     started = time.perf_counter()
-    frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp")
+    ocr_pages = frozenset((doc_id, p.page_number) for p in pages if p.image is not None)
+    frames = run_text_stage(frames, nlp_cache_dir=default_cache_dir() / "nlp", ocr_pages=ocr_pages)
     timings["text"] = time.perf_counter() - started
     return DocumentExtraction(doc_id, sha256, source, info, frames, timings)
 

@@ -36,3 +36,30 @@ def test_reading_matched_to_the_vocabulary_or_to_nothing():
     assert match_vocabulary("経資削時", THEMES).value == "経費削減"
     none = match_vocabulary("環", THEMES)
     assert none.value is None and none.method == "none"
+
+
+def test_ocr_text_repair_reports_each_change_and_replays():
+    from pipeline.nlp.vocabulary import repair_ocr_text
+
+    raw = "担当部局長.殿（財政担当課·市町村担当課扱い）1人当たり40万円"
+    result = repair_ocr_text(raw)
+    assert result.text == "担当部局長殿（財政担当課・市町村担当課扱い）1人当たり40万円"  # digits never touched
+    replay = raw
+    for change in result.changes:
+        assert change.raw in replay and 0 < change.confidence <= 1
+        replay = replay.replace(change.raw, change.corrected)
+    assert replay == result.text
+
+
+def test_text_stage_repairs_only_rows_read_by_ocr(tmp_path):
+    import pandas as pd
+
+    from pipeline.nlp.stage import run_text_stage
+
+    rows = pd.DataFrame({"doc_id": ["d", "d"], "page": [1, 2], "row": [1, 2], "consortium_id": ["d#1", "d#2"],
+                         "round": [1, 1], "region_raw": ["", ""], "ocr": [True, False],
+                         "consortium_name_raw": ["二地域居住·推進協議会", "二地域居住·推進協議会"]})
+    out = run_text_stage({"consortia": rows}, nlp_cache_dir=tmp_path, ocr_pages=frozenset({("d", 1)}))
+    assert list(out["consortia"]["consortium_name"]) == ["二地域居住・推進協議会", "二地域居住·推進協議会"]
+    rules = out["corrections"].loc[out["corrections"]["field"] == "consortium_name_raw", "rule"]
+    assert list(rules) == ["ocr_speck"]

@@ -18,6 +18,7 @@ Scores are from the dictionary and from rendered glyph shapes
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import numpy as np
 
 from pipeline.nlp.language import sudachi
 from pipeline.nlp.lookalike import char_similarity, glyph
+from pipeline.nlp.normalize import Change, CleanResult
 
 # Look-alikes tried per suspicious character, and the least shape similarity (0..1 correlation) to try one.
 LOOKALIKES_PER_CHAR = 8
@@ -37,6 +39,15 @@ MAX_SWAPS = 2
 # a spelling variant (Sudachi's normalized form differs) this much more.
 OOV_COST = 3.0
 VARIANT_COST = 0.5
+# A repair tries at most this many candidate strings per combination of positions.
+MAX_CANDIDATES = 2000
+RULE_OCR_LEXICON = "ocr_lexicon"
+RULE_OCR_SPECK = "ocr_speck"
+# Between two Japanese letters a Latin dot or colon is a speck read as text, or
+# a misread ・ (the middle dots differ by a few pixels); a full stop there never ends a sentence.
+_MIDDLE_DOTS = "·•∙:"
+_JA = "\u3041-\u30ff\u4e00-\u9fff"
+_SPECK_BETWEEN_LETTERS = re.compile(f"[{_JA}][.．·•∙:][{_JA}]")
 # A read value matches a vocabulary entry at least this similar (0..1).
 MIN_MATCH = 0.5
 
@@ -137,7 +148,7 @@ def _char_similarity(a: str, b: str) -> float:
     return char_similarity(a, b)
 
 
-def repair_with_lexicon(text: str) -> tuple[str, float]:
+def repair_with_lexicon(text: str, digits: bool = True) -> tuple[str, float]:
     """``text`` with look-alike characters swapped where that makes dictionary words; (text, confidence).
 
     Only characters inside tokens the dictionary does not know (or a stray
@@ -145,7 +156,7 @@ def repair_with_lexicon(text: str) -> tuple[str, float]:
     the lexicon cost. Confidence is the product of the swapped glyphs' shape
     similarity (1.0 when nothing changed).
     """
-    suspicious = _suspicious_positions(text)
+    suspicious = [i for i in _suspicious_positions(text) if digits or not text[i].isdigit()]
     if not suspicious:
         return text, 1.0
     base = lexicon_cost(text)
@@ -153,6 +164,8 @@ def repair_with_lexicon(text: str) -> tuple[str, float]:
     best, best_cost, best_conf = text, base, 1.0
     for k in range(1, MAX_SWAPS + 1):
         for positions in itertools.combinations(sorted(options), k):
+            if np.prod([len(options[p]) for p in positions]) > MAX_CANDIDATES:
+                continue
             for picks in itertools.product(*(options[p] for p in positions)):
                 chars = list(text)
                 conf = 1.0
@@ -166,6 +179,39 @@ def repair_with_lexicon(text: str) -> tuple[str, float]:
         if best != text:
             break  # the fewest swaps that help
     return best, round(best_conf, 3)
+
+
+def repair_ocr_text(text: str) -> CleanResult:
+    """OCR noise in running text repaired: stray dots between letters, then the lexicon.
+
+    Each word the dictionary does not know is tried with its neighbours as
+    context (``repair_with_lexicon``); a repair is kept only when the window
+    then reads as dictionary words throughout, so a proper noun the
+    dictionary lacks is left alone unless a look-alike makes it ordinary words.
+    """
+    changes: list[Change] = []
+    out = text
+    for match in _SPECK_BETWEEN_LETTERS.finditer(text):
+        raw = match.group(0)
+        fixed = raw[0] + ("・" if raw[1] in _MIDDLE_DOTS else "") + raw[2]
+        if raw in out:
+            changes.append(Change(raw, fixed, RULE_OCR_SPECK, 0.8))
+            out = out.replace(raw, fixed)
+    text = out
+    tokens = list(sudachi().tokenize(text))
+    for i, m in enumerate(tokens):
+        if not m.is_oov() or not any(_is_letter(c) for c in m.surface()):
+            continue
+        start = tokens[max(0, i - 1)].begin()
+        end = tokens[min(len(tokens) - 1, i + 1)].end()
+        window = text[start:end]
+        if "\n" in window:
+            continue
+        fixed, confidence = repair_with_lexicon(window, digits=False)
+        if fixed != window and _unknown_words(fixed) == 0 and window in out:
+            changes.append(Change(window, fixed, RULE_OCR_LEXICON, confidence))
+            out = out.replace(window, fixed)
+    return CleanResult(out, changes)
 
 
 def _suspicious_positions(text: str) -> list[int]:
