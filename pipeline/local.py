@@ -15,6 +15,7 @@ from pipeline.checks import check_statements
 from pipeline.errors import ValidationFailed
 from pipeline.extract import DocumentExtraction, concat_frames, doc_id_for
 from pipeline.publish import new_run_id, validate_frames, write_datasets
+from pipeline.renditions import mark_renditions
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame
 from pipeline.extract import sha256_file
@@ -51,7 +52,7 @@ def extract_paths(pdfs: list[Path]) -> tuple[dict, ExtractReport]:
             report.failures.append(result)
         else:
             report.extractions.append(result)
-    frames = concat_frames(ex.frames for ex in report.extractions)
+    frames = mark_renditions(concat_frames(ex.frames for ex in report.extractions))  # a scan given beside its text
     frames["documents"] = documents_frame(report.extractions, obtained, Path.cwd())
     if report.failures:
         frames["failures"] = failures_frame(report.failures)
