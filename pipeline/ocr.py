@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import threading
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +199,7 @@ def _ppocr_id() -> EngineId:
         digest.update(path.read_bytes())
     names = "+".join(p.stem for p in models.values())
     model = f"{names} (rapidocr {version('rapidocr')}, sha256 {digest.hexdigest()[:16]})"
-    return EngineId("ppocr", model, {**PPOCR_PARAMS, "charset": "jis", "ink_level": INK_LEVEL})
+    return EngineId("ppocr", model, {**PPOCR_PARAMS, "charset": "jis", "ink_level": INK_LEVEL, "boxes": "ink, latin words joined"})
 
 
 _ENGINE_LOCK = threading.Lock()
@@ -279,25 +279,35 @@ def _run_ppocr(image: np.ndarray) -> list[OcrWord]:
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     words: list[OcrWord] = []
     for box, text, score, glyphs in zip(result.boxes, result.txts, result.scores, result.word_results or ()):
-        pieces = [(g[0], float(g[1]), g[2]) for g in glyphs if g[0].strip()] if glyphs else []
+        # (glyph, confidence, box, whether the recogniser read a space before it)
+        pieces: list[tuple[str, float, Any, bool]] = []
+        spaced = False
+        for g in glyphs or ():
+            if not g[0].strip():
+                spaced = True
+                continue
+            pieces.append((g[0], float(g[1]), g[2], spaced))
+            spaced = False
         if not pieces or "".join(p[0] for p in pieces) != "".join(text.split()):
-            pieces = [(text.strip(), float(score), box)]
-        for glyph, confidence, quad in pieces:
+            pieces = [(text.strip(), float(score), box, False)]
+        line: list[OcrWord] = []
+        for glyph, confidence, quad, space_before in pieces:
             pts = np.asarray(quad, dtype=np.float64)
             x0, y0 = (int(round(v)) for v in pts.min(axis=0))
             x1, y1 = (int(round(v)) for v in pts.max(axis=0))
             x0, x1 = _ink_columns(gray, x0, y0, x1, y1)
-            words.append(
-                OcrWord(
-                    text=glyph,
-                    left=x0,
-                    top=y0,
-                    width=max(1, x1 - x0),
-                    height=max(1, y1 - y0),
-                    confidence=round(confidence, 4),
-                )
-            )
+            word = OcrWord(glyph, x0, y0, max(1, x1 - x0), max(1, y1 - y0), round(confidence, 4))
+            previous = line[-1] if line else None
+            if previous is not None and not space_before and _latin(previous.text) and _latin(glyph):
+                # Letters and digits of one Latin word (令和6年12月): no gap the layout could read as a space.
+                line[-1] = replace(previous, width=max(1, word.left - previous.left))
+            line.append(word)
+        words.extend(line)
     return words
+
+
+def _latin(text: str) -> bool:
+    return text.isascii() and text.isalnum()
 
 
 def _ink_columns(gray: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:

@@ -77,3 +77,30 @@ def test_page_glyphs_go_to_the_cell_holding_their_centre_and_specks_are_dropped(
 def test_unknown_engine_is_refused(engine):
     with pytest.raises(ValueError, match="unknown OCR engine"):
         ocr_words(np.full((10, 10), 255, np.uint8), engine=engine)
+
+
+@pytest.mark.slow
+def test_scanned_notice_reads_within_3_percent_character_errors_and_fewer_after_cleaning():
+    """samples/mic_tsuchi_71_scan.pdf against its source text (NFKC, whitespace ignored)."""
+    import unicodedata
+    from pathlib import Path
+
+    from benchmarks.text_stage import cer, ocr_page_text
+    from pipeline.extract import REPO_CACHE_DIR
+    from pipeline.nlp.normalize import clean_text
+    from pipeline.nlp.vocabulary import repair_ocr_text
+    from pipeline.pdf import iter_pages, open_document
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    fold = lambda text: "".join(unicodedata.normalize("NFKC", text).split())  # noqa: E731
+    reference = (samples / "source-texts" / "mic_tsuchi_71.txt").read_text(encoding="utf-8")
+    path = samples / "mic_tsuchi_71_scan.pdf"
+    doc = open_document(path, str(path))
+    try:
+        raw = "\n".join(ocr_page_text(p.image, cache_dir=REPO_CACHE_DIR) for p in iter_pages(doc, "scan", "0" * 64))
+    finally:
+        doc.close()
+    before = cer(fold(raw), fold(reference))
+    after = cer(fold(repair_ocr_text(clean_text(raw).text).text), fold(clean_text(reference).text))
+    assert before <= 0.03
+    assert after < before
