@@ -324,7 +324,11 @@ def _header_vocabulary(fragments: list[Fragment]) -> dict[tuple[int, int], Choic
 
 
 def _has_unknown_word(text: str) -> bool:
-    return any(m.is_oov() for m in sudachi().tokenize(text))
+    """A word the dictionary does not know, or a person's name: a theme header is neither.
+
+    (Unknown kanji pairs often tokenize as rare given names: 経資 / 剛時.)
+    """
+    return any(m.is_oov() or tuple(m.part_of_speech()[1:3]) == ("固有名詞", "人名") for m in sudachi().tokenize(text))
 
 
 def vocabulary_failure(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:

@@ -63,3 +63,17 @@ def test_text_stage_repairs_only_rows_read_by_ocr(tmp_path):
     assert list(out["consortia"]["consortium_name"]) == ["二地域居住・推進協議会", "二地域居住·推進協議会"]
     rules = out["corrections"].loc[out["corrections"]["field"] == "consortium_name_raw", "rule"]
     assert list(rules) == ["ocr_speck"]
+
+
+def test_scanned_header_outside_any_vocabulary_is_no_category():
+    from types import SimpleNamespace
+
+    from extractors.matrix import Column, _header_vocabulary
+
+    def fragment(labels: list[str]):
+        columns = [Column(index=i, label=label, group="取組テーマ", is_mark=True) for i, label in enumerate(labels)]
+        return SimpleNamespace(grid=SimpleNamespace(ocr=True, n_cols=len(labels)), header_rows=2, columns=columns)
+
+    chosen = _header_vocabulary([fragment(["経費削减", "経資削時"]), fragment(["経費削減", "経資削時"])])
+    assert chosen[(2, 0)].value == "経費削減"
+    assert chosen[(2, 1)].value is None and chosen[(2, 1)].method == "none"  # published empty, with a review row

@@ -77,6 +77,10 @@ def lexicon_cost(text: str) -> float:
     return cost
 
 
+def _word_count(text: str) -> int:
+    return sum(1 for m in sudachi().tokenize(text) if m.part_of_speech()[0] != "補助記号")
+
+
 def _unknown_words(text: str) -> int:
     return sum(1 for m in sudachi().tokenize(text) if m.is_oov())
 
@@ -160,6 +164,7 @@ def repair_with_lexicon(text: str, digits: bool = True) -> tuple[str, float]:
     if not suspicious:
         return text, 1.0
     base = lexicon_cost(text)
+    words = _word_count(text)
     options = {i: _alternatives(text, i) for i in suspicious}
     best, best_cost, best_conf = text, base, 1.0
     for k in range(1, MAX_SWAPS + 1):
@@ -173,6 +178,8 @@ def repair_with_lexicon(text: str, digits: bool = True) -> tuple[str, float]:
                     chars[p] = ch
                     conf *= sim
                 candidate = "".join(chars)
+                if _word_count(candidate) > words:
+                    continue  # a swap must make words, not break the string into single characters
                 cost = lexicon_cost(candidate)
                 if cost < best_cost or (cost == best_cost and conf > best_conf and candidate != text and best != text):
                     best, best_cost, best_conf = candidate, cost, conf
