@@ -27,6 +27,8 @@ from extractors.base import provenance, register
 from extractors.grid import Cell, Grid, find_grids
 from extractors.marks import DASH, FILLED, RING, read_marks
 from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
+from pipeline.nlp.language import sudachi
+from pipeline.nlp.vocabulary import Choice, best_reading
 from pipeline.records import ParsedPage, Record, record_key, union_bbox
 
 NAME = "matrix"
@@ -258,6 +260,7 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
     consortia: list[Record] = []
     marks: list[Record] = []
     row_number = 0
+    headers = _header_vocabulary(fragments)
     for frag in fragments:
         role_index = {c.role: i for i, c in enumerate(frag.columns) if c.role}
         for cells in frag.data_rows:
@@ -286,6 +289,9 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                 if cell.note and cell.row >= frag.header_rows:
                     marks.append(_review(page, doc_row_id, row_number, col, cell))
                 if col.role is None and col.is_mark and cell.mark in (FILLED, RING):
+                    theme = headers.get((frag.grid.n_cols, col.index), Choice(col.label, "exact", 1.0))
+                    if theme.value is None:
+                        marks.append(vocabulary_failure(page, doc_row_id, row_number, col, cell))
                     marks.append(
                         Record(
                             dataset="theme_marks",
@@ -293,7 +299,9 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                                 "consortium_id": doc_row_id,
                                 "row": row_number,
                                 "group": col.group,
-                                "theme": col.label,
+                                "theme_raw": col.label,
+                                "theme": theme.value,
+                                "theme_match": theme.method,
                                 "mark": cell.mark,
                                 "mark_source": cell.mark_source or "glyph",
                                 "confidence": float(cell.confidence),
@@ -303,6 +311,60 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                         )
                     )
     return consortia, marks
+
+
+def _header_vocabulary(fragments: list[Fragment]) -> dict[tuple[int, int], Choice]:
+    """The table's own theme names for its scanned fragments: (columns, column) → the chosen name.
+
+    Every page that prints the header reads it again; the readings of one
+    column vote (pipeline.nlp.vocabulary.best_reading: the lexicon first, then
+    the majority). A name the dictionary still cannot read as words is not a
+    category: it is left out (value None) and the read text kept apart.
+    Headers printed as text are their own vocabulary and are not listed.
+    """
+    readings: dict[tuple[int, int], list[str]] = {}
+    for frag in fragments:
+        if frag.grid.ocr and frag.header_rows:
+            for col in frag.columns:
+                if col.role is None and col.is_mark:
+                    readings.setdefault((frag.grid.n_cols, col.index), []).append(col.label)
+    chosen = {}
+    for key, labels in readings.items():
+        choice = best_reading(labels)
+        if choice.value is not None and _has_unknown_word(choice.value):
+            choice = Choice(None, "none", choice.confidence)
+        chosen[key] = choice
+    return chosen
+
+
+def _has_unknown_word(text: str) -> bool:
+    """A word the dictionary does not know, or a person's name: a theme header is neither.
+
+    (Unknown kanji pairs often tokenize as rare given names: 経資 / 剛時.)
+    """
+    return any(m.is_oov() or tuple(m.part_of_speech()[1:3]) == ("固有名詞", "人名") for m in sudachi().tokenize(text))
+
+
+def vocabulary_failure(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:
+    """A row-level validation failure: the mark's header is outside the table's vocabulary.
+
+    The mark is published with ``theme`` empty and ``theme_raw`` as read; this
+    review row says why, for a person to name the column.
+    """
+    return Record(
+        dataset="cell_reviews",
+        values={
+            "consortium_id": consortium_id,
+            "row": row,
+            "col": col.index,
+            "column": col.label,
+            "reason": f"header outside the table's vocabulary: {col.label!r} (kept as theme_raw, theme left empty)",
+            "mark": cell.mark,
+            "mark_source": cell.mark_source,
+            "confidence": float(cell.confidence),
+        },
+        provenance=provenance(page, cell.bbox, NAME, VERSION),
+    )
 
 
 def _review(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:
