@@ -132,6 +132,7 @@ def _matrix(v: ReportVariant, data: dict) -> list[str]:
     w = v.page_size[0] - 48
     mark_w = min(30.0, (w - 330) / len(themes))
     row_h = 22.0
+    name_w = round(w - 26 - 60 - 26 - mark_w * len(themes) - 2, 1)
     head = ["<tr>"]
     for label, width in (("採択次", 26), ("地域名", 60), ("コンソーシアム名", None), ("ツアー実施", 26)):
         style = f' style="width:{width}pt"' if width else ""
@@ -157,8 +158,11 @@ def _matrix(v: ReportVariant, data: dict) -> list[str]:
             cells += [f'<td class="m">{_mark(v, r["marks"].get(t, ""), row_h, mark_w)}</td>' for t in themes]
             body.append(f'<tr style="height:{row_h}pt">' + "".join(cells) + "</tr>")
         header = "".join(head) if (k == 0 or v.repeat_header) else ""
+        # Fixed column widths: a page without header rows is the same table, its columns as wide.
+        cols = "".join(f'<col style="width:{x}pt">' for x in [26, 60, name_w, 26] + [mark_w] * len(themes))
+        header = f"<colgroup>{cols}</colgroup>" + header
         title = "<h2>1. 一覧表</h2>" if k == 0 else ""
-        pages.append(f'<div class="page">{title}<table>{header}{"".join(body)}</table></div>')
+        pages.append(f'<div class="page">{title}<table style="table-layout:fixed">{header}{"".join(body)}</table></div>')
     return pages
 
 
