@@ -113,9 +113,46 @@ def cell_boxes_from_edges(edges: Iterable[Edge]) -> list[list[BBox]]:
     if not objs:
         return []
     merged = plumber_table.merge_edges(objs, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE)
+    merged = list(merged) + _page_break_rules(merged)
     intersections = plumber_table.edges_to_intersections(merged, 1, 1)
     cells = plumber_table.intersections_to_cells(intersections)
     return [list(t) for t in plumber_table.cells_to_tables(cells)]
+
+
+def _page_break_rules(edges: list[dict]) -> list[dict]:
+    """Rules where a page cut a table: vertical rulings that end together with no rule there.
+
+    A producer that breaks a table over pages draws the shared border of the two rows
+    on one page only, so the last row on the page (or the first on the next) is open;
+    its column rulings still end at one height. Closing it keeps that row.
+    """
+    verticals = [e for e in edges if e["orientation"] == "v"]
+    horizontals = [e for e in edges if e["orientation"] == "h"]
+    out = []
+    for key in ("top", "bottom"):
+        ends: list[list[dict]] = []
+        for e in sorted(verticals, key=lambda e: e[key]):
+            if ends and e[key] - ends[-1][-1][key] <= SNAP_TOLERANCE:
+                ends[-1].append(e)
+            else:
+                ends.append([e])
+        for group in ends:
+            if len(group) < 3:
+                continue
+            y = sum(e[key] for e in group) / len(group)
+            x0, x1 = min(e["x0"] for e in group), max(e["x0"] for e in group)
+            closed = any(
+                abs(h["top"] - y) <= SNAP_TOLERANCE and h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
+                for h in horizontals
+            )
+            # Only a table's rulings: a horizontal rule must cross them somewhere else.
+            crossed = any(h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
+                          and min(e["top"] for e in group) - SNAP_TOLERANCE <= h["top"] <= max(e["bottom"] for e in group) + SNAP_TOLERANCE
+                          for h in horizontals)
+            if not closed and crossed:
+                out.append({"x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0.0,
+                            "orientation": "h", "object_type": "line"})
+    return out
 
 
 def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> Grid:

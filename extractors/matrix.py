@@ -219,7 +219,8 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
     header_rows = _header_row_count(grid)
     if header_rows == grid.n_rows:
         return None
-    if header_rows == 0:
+    if header_rows == 0 or _blank_rows(grid, header_rows):
+        # No header, or only empty strips above the body (a row cut by the page break).
         if not _continues(previous, grid):
             return None
         columns = previous.columns  # type: ignore[union-attr]
@@ -234,6 +235,10 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
     if len(rows) < settings.min_data_rows and header_rows and not repeats_previous:
         return None
     return Fragment(page=page, grid=grid, header_rows=header_rows, columns=columns, data_rows=rows)
+
+
+def _blank_rows(grid: Grid, rows: int) -> bool:
+    return all(not c.text.strip() and c.mark is None for c in grid.cells if c.row < rows)
 
 
 def _read_list_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previous: Fragment | None) -> Fragment | None:
