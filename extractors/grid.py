@@ -96,7 +96,7 @@ class Grid:
 
 def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
     """Every ruled table on ``page`` with at least ``min_cells`` cells, top to bottom."""
-    tables = cell_boxes_from_edges(page.edges)
+    tables = cell_boxes_from_edges(page.edges, close_page_breaks=True)
     grids = []
     for boxes in tables:
         if len(boxes) < min_cells:
@@ -106,14 +106,19 @@ def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
 
 
-def cell_boxes_from_edges(edges: Iterable[Edge]) -> list[list[BBox]]:
-    """Group ruling edges into tables of cell boxes (pdfplumber's algorithm)."""
+def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False) -> list[list[BBox]]:
+    """Group ruling edges into tables of cell boxes (pdfplumber's algorithm).
+
+    ``close_page_breaks`` closes rows a page break left open (drawn rulings only:
+    in a scan a missing rule is noise, not a page break).
+    """
     objs = [_edge_obj(e) for e in edges]
     objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]
     if not objs:
         return []
     merged = plumber_table.merge_edges(objs, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE)
-    merged = list(merged) + _page_break_rules(merged)
+    if close_page_breaks:
+        merged = list(merged) + _page_break_rules(merged)
     intersections = plumber_table.edges_to_intersections(merged, 1, 1)
     cells = plumber_table.intersections_to_cells(intersections)
     return [list(t) for t in plumber_table.cells_to_tables(cells)]
@@ -145,11 +150,12 @@ def _page_break_rules(edges: list[dict]) -> list[dict]:
                 abs(h["top"] - y) <= SNAP_TOLERANCE and h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
                 for h in horizontals
             )
-            # Only a table's rulings: a horizontal rule must cross them somewhere else.
-            crossed = any(h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
-                          and min(e["top"] for e in group) - SNAP_TOLERANCE <= h["top"] <= max(e["bottom"] for e in group) + SNAP_TOLERANCE
-                          for h in horizontals)
-            if not closed and crossed:
+            # Only a table's open end: at least two rules cross all of these rulings (rows of
+            # a table, not the axis under a chart's bars), all of them on the side away from this end.
+            across = [h["top"] for h in horizontals if h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
+                      and min(e["top"] for e in group) - SNAP_TOLERANCE <= h["top"] <= max(e["bottom"] for e in group) + SNAP_TOLERANCE]
+            open_end = len(across) >= 2 and (max(across) < y - SNAP_TOLERANCE if key == "bottom" else min(across) > y + SNAP_TOLERANCE)
+            if not closed and open_end:
                 out.append({"x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0.0,
                             "orientation": "h", "object_type": "line"})
     return out

@@ -50,6 +50,7 @@ class ReportVariant:
     oval_touch: bool = False  # ovals as tall as the row: they touch the rules
     grey_rules: bool = False  # thin grey rules (slides) instead of black ones
     shaded_header: bool = False
+    slide: bool = False  # a slide table: hairline light rules, shaded header with white borders, zebra rows
     tours_as: str = "panels"  # panels | table
     cases_as: str = "panels"  # panels | table
     issues_split: int = 22
@@ -86,7 +87,13 @@ def _css(v: ReportVariant) -> str:
     w, h = v.page_size
     rule = "0.4pt solid #a6a6a6" if v.grey_rules else "0.75pt solid #000"
     head_bg = "background:#d9e1f2;" if v.shaded_header else ""
-    return f"""
+    if v.slide:
+        rule = "0.3pt solid #bfbfbf"
+    slide = (
+        "th { background:#d0d8e8; border: 1pt solid #fff; } tr:nth-child(even) td { background:#f2f2f2; }"
+        if v.slide else ""
+    )
+    return slide + f"""
 @page {{ size: {w:.2f}pt {h:.2f}pt; margin: 24pt; }}
 body {{ font-family: '{v.font}'; font-size: 8pt; margin: 0; }}
 .page {{ break-after: page; }}
@@ -384,7 +391,7 @@ def variants() -> list[ReportVariant]:
         replace(base, name="chromium_glyphs_bullseye", glyphs={"○": "◎"}),
         replace(base, name="chromium_tours_cases_tables", tours_as="table", cases_as="table"),
         replace(base, name="chromium_grey_rules_shaded", grey_rules=True, shaded_header=True),
-        replace(base, name="slide_ovals", ovals=True, grey_rules=True, shaded_header=True, matrix_split=(16, 16), repeat_header=False),
+        replace(base, name="slide_ovals", ovals=True, slide=True, matrix_split=(16, 16), repeat_header=False),
         replace(base, name="ovals_off_centre", ovals=True, oval_offset=(0.18, -0.12)),
         replace(base, name="ovals_touching_rules", ovals=True, oval_touch=True),
         replace(base, name="ovals_portrait_no_header", ovals=True, landscape=False, matrix_split=(18, 18), repeat_header=False),

@@ -99,3 +99,55 @@ def score(rows: dict[str, list[tuple]], datasets: tuple[str, ...] = DATASETS) ->
             "extra": [list(t) for t in sorted((got - want).elements(), key=str)][:5],
         }
     return out
+
+
+def scan_cells(text_pdf: bytes, scanned_pdf: bytes, pages: list[int]) -> dict:
+    """Matrix cell F1 of a scan, without OCR: every ●/○ cell (row, column, mark) of the grid
+    found in the scan against the same page's grid read from the text rendering."""
+    import pymupdf
+
+    from extractors.matrix import page_grids
+    from extractors.scan_grid import find_scanned_grids
+    from pipeline.pdf import iter_pages
+
+    text_doc = pymupdf.open(stream=text_pdf, filetype="pdf")
+    scan_doc = pymupdf.open(stream=scanned_pdf, filetype="pdf")
+    text_pages = list(iter_pages(text_doc, "text", "0" * 64))
+    scan_pages = list(iter_pages(scan_doc, "scan", "0" * 64))
+    want: Counter = Counter()
+    got: Counter = Counter()
+    grids_found = 0
+    started = time.perf_counter()
+    for k, index in enumerate(pages):
+        truth = [g for g in page_grids(text_pages[index]) if any(c.mark in ("●", "○") for c in g.cells)]
+        if not truth:
+            continue
+        t = max(truth, key=lambda g: len(g.cells))
+        want.update(_body_marks(k, t))
+        found = find_scanned_grids(scan_pages[k], None, read_text=False)
+        if not found:
+            continue
+        s = max(found, key=lambda g: len(g.cells))
+        grids_found += (s.n_rows, s.n_cols) == (t.n_rows, t.n_cols)
+        got.update(_body_marks(k, s))
+    hit = sum((want & got).values())
+    precision = hit / sum(got.values()) if got else 0.0
+    recall = hit / sum(want.values()) if want else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "pages": len(pages),
+        "grids_same_shape": grids_found,
+        "gold": sum(want.values()),
+        "read": sum(got.values()),
+        "correct": hit,
+        "f1": round(f1, 4),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _body_marks(page: int, grid) -> list[tuple]:
+    """(page, body row, column, mark): rows counted from the first row holding a mark, so a
+    header read as one row instead of two (its inner rule lost in the scan) shifts nothing."""
+    marked = [c.row for c in grid.cells if c.mark in ("●", "○")]
+    first = min(marked) if marked else 0
+    return [(page, c.row - first, c.col, c.mark) for c in grid.cells if c.mark in ("●", "○")]
