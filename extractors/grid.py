@@ -188,13 +188,40 @@ def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> G
 
 
 def fill_text(grid: Grid, chars: Iterable[Char]) -> Grid:
-    """Put each character into the cell holding its centre."""
+    """Put each character into the cell holding its centre.
+
+    Text inside the grid that no cell holds sits where a rule is missing (a
+    producer that draws each cell's own border may leave one out): the run of
+    uncovered slots in its column becomes a cell, so a header label is not lost.
+    """
+    chars = list(chars)
+    grid = _cells_for_orphan_text(grid, chars)
     inside: dict[int, list[Char]] = {i: [] for i in range(len(grid.cells))}
     for ch in chars:
         index = grid.index_at((ch.bbox[0] + ch.bbox[2]) / 2, (ch.bbox[1] + ch.bbox[3]) / 2)
         if index is not None:
             inside[index].append(ch)
     return grid.with_cells(replace(cell, text=chars_to_text(inside[i])) for i, cell in enumerate(grid.cells))
+
+
+def _cells_for_orphan_text(grid: Grid, chars: list[Char]) -> Grid:
+    xs, ys = grid.col_bounds, grid.row_bounds
+    runs: set[tuple[int, int, int]] = set()
+    for ch in chars:
+        x, y = (ch.bbox[0] + ch.bbox[2]) / 2, (ch.bbox[1] + ch.bbox[3]) / 2
+        c, r = bisect.bisect_right(xs, x) - 1, bisect.bisect_right(ys, y) - 1
+        if not (0 <= c < grid.n_cols and 0 <= r < grid.n_rows) or (r, c) in grid._slots:
+            continue
+        top, bottom = r, r
+        while top > 0 and (top - 1, c) not in grid._slots:
+            top -= 1
+        while bottom + 1 < grid.n_rows and (bottom + 1, c) not in grid._slots:
+            bottom += 1
+        runs.add((top, bottom, c))
+    if not runs:
+        return grid
+    added = [Cell(row=t, col=c, row_span=b - t + 1, col_span=1, bbox=(xs[c], ys[t], xs[c + 1], ys[b + 1])) for t, b, c in runs]
+    return grid.with_cells(sorted(grid.cells + tuple(added), key=lambda cell: (cell.row, cell.col)))
 
 
 def chars_to_text(chars: list[Char]) -> str:

@@ -139,7 +139,8 @@ def _matrix(v: ReportVariant, data: dict) -> list[str]:
     w = v.page_size[0] - 48
     mark_w = min(30.0, (w - 330) / len(themes))
     row_h = 22.0
-    name_w = round(w - 26 - 60 - 26 - mark_w * len(themes) - 2, 1)
+    # Slack for producers that add padding and borders outside the widths (MuPDF).
+    name_w = round(w - 26 - 60 - 26 - mark_w * len(themes) - 4 * (len(themes) + 4), 1)
     head = ["<tr>"]
     for label, width in (("採択次", 26), ("地域名", 60), ("コンソーシアム名", None), ("ツアー実施", 26)):
         style = f' style="width:{width}pt"' if width else ""
