@@ -54,7 +54,7 @@ def extract_tours(pages: Sequence[ParsedPage]) -> list[Record]:
         text = fold("".join(c.text for c in page.chars))
         if not TOUR_PAGE.search(text):
             continue
-        for values, bbox, counts in _panels(page) + _tables(page, text):
+        for values, bbox, counts in _panels(page) + _tables(page, text) + _tour_lists(page):
             tour_no += 1
             records.append(Record("tours", {"tour_id": tour_no, **values}, provenance(page, bbox, NAME, VERSION)))
             for row in counts:
@@ -173,3 +173,45 @@ def _age_counts(grid: Grid) -> tuple[list[dict], int | None]:
         return [], None
     return rows, grand_total
 
+
+
+# Header meanings of a tour list (one tour per row), tried in this order.
+_LIST_ROLES = [
+    ("name", re.compile(r"コンソーシアム|団体|名称|事業者")),
+    ("male", re.compile(r"男")),
+    ("female", re.compile(r"女")),
+    ("households", re.compile(r"世帯")),
+    ("stay_days", re.compile(r"滞在日数|日数")),
+    ("participants", re.compile(r"参加")),
+]
+
+
+def _tour_lists(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
+    """Tour lists: a ruled table with a name column and a participants column, one tour a row."""
+    out = []
+    for grid in find_grids(page):
+        roles: dict[str, int] = {}
+        for col in range(grid.n_cols):
+            head = grid.cell_at(0, col)
+            if head is None or head.col != col:
+                continue
+            text = fold(head.text)
+            role = next((r for r, pattern in _LIST_ROLES if r not in roles and pattern.search(text)), None)
+            if role is not None:
+                roles[role] = col
+        if "name" not in roles or "participants" not in roles:
+            continue
+        for row in range(1, grid.n_rows):
+            cells = {role: grid.cell_at(row, col) for role, col in roles.items()}
+            name = cells["name"]
+            if name is None or name.row != row or not name.text.strip():
+                continue
+            numbers = {role: _int(re.search(r"(\d[\d,]*)", fold(c.text))) if c is not None else None for role, c in cells.items() if role != "name"}
+            if numbers.get("participants") is None:
+                continue
+            values = _tour_values(strip_symbols(name.text), numbers["participants"], "", None)
+            for role in ("male", "female", "households", "stay_days"):
+                values["participants_" + role if role in ("male", "female") else role] = numbers.get(role)
+            own = [c.bbox for c in cells.values() if c is not None and c.row == row]
+            out.append((values, union_bbox(own), []))
+    return out
