@@ -29,13 +29,11 @@ FAST = (
 KNOWN = {
     (name, "case_studies"): "a wrapped case heading in a synthetic-bold face reads as the first description line"
     for name in FAST
-    if name.startswith(("chromium", "slide", "ovals"))
+    if name.startswith(("chromium", "slide", "ovals")) and name != "chromium_tours_cases_tables"
 } | {
     ("mupdf_portrait", "case_studies"): "panels stacked in one column (no flexbox in MuPDF): every 主な事例 label is taken as the first panel's",
     ("mupdf_portrait", "tours"): "tours extractor raises on stacked panels (union_bbox of no boxes); isolation is another branch's",
     ("mupdf_portrait", "budget_items"): "MuPDF's fallback font has no glyph for ・ in one cell: the PDF holds U+FFFD there",
-    ("chromium_tours_cases_tables", "case_studies"): "case studies laid out as a table are not read (only 主な事例 panels are)",
-    ("chromium_tours_cases_tables", "tours"): "tours laid out as a table are not read (only 参加実績 panels and age tables are)",
 }
 
 
