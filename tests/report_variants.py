@@ -29,6 +29,11 @@ import pymupdf
 CONTENT = Path(__file__).resolve().parent / "data" / "mlit_report.json"
 CHROMIUM = "/usr/bin/chromium"
 A4 = (595.28, 841.89)  # points, portrait
+FONT_FILES = {  # Debian's font packages (scripts/setup.sh)
+    "IPAGothic": "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+    "IPAMincho": "/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf",
+    "VL Gothic": "/usr/share/fonts/truetype/vlgothic/VL-Gothic-Regular.ttf",
+}
 
 
 def content() -> dict:
@@ -319,8 +324,15 @@ def _mupdf_story(pages: list[str], css: str, size: tuple[float, float]) -> bytes
     writer = pymupdf.DocumentWriter(buffer)
     mediabox = pymupdf.Rect(0, 0, *size)
     where = mediabox + (24, 24, -24, -24)
+    # The variant's font from the system's font files (MuPDF finds no system fonts by itself).
+    archive = pymupdf.Archive()
+    faces = ""
+    for family, path in FONT_FILES.items():
+        if Path(path).exists():
+            archive.add(Path(path).read_bytes(), Path(path).name)
+            faces += f"@font-face {{ font-family: '{family}'; src: url({Path(path).name}); }}\n"
     for page in pages:
-        story = pymupdf.Story(html=page, user_css=css)
+        story = pymupdf.Story(html=page, user_css=faces + css, archive=archive)
         more = True
         while more:
             device = writer.begin_page(mediabox)
@@ -400,6 +412,7 @@ def variants() -> list[ReportVariant]:
         replace(base, name="mupdf_portrait", producer="mupdf", landscape=False, matrix_split=(22,)),
         replace(base, name="mupdf_no_header_continuation", producer="mupdf", matrix_split=(12, 20), repeat_header=False),
         replace(base, name="mupdf_grey_shaded_glyphs", producer="mupdf", grey_rules=True, shaded_header=True, glyphs={"●": "⚫", "○": "〇"}),
+        replace(base, name="mupdf_mincho_portrait", producer="mupdf", font="IPAMincho", landscape=False, matrix_split=(20, 20)),
         replace(base, name="mupdf_tours_cases_tables", producer="mupdf", tours_as="table", cases_as="table"),
     ]
 

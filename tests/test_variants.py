@@ -33,7 +33,6 @@ KNOWN = {
 } | {
     ("mupdf_portrait", "case_studies"): "panels stacked in one column (no flexbox in MuPDF): every 主な事例 label is taken as the first panel's",
     ("mupdf_portrait", "tours"): "tours extractor raises on stacked panels (union_bbox of no boxes); isolation is another branch's",
-    ("mupdf_portrait", "budget_items"): "MuPDF's fallback font has no glyph for ・ in one cell: the PDF holds U+FFFD there",
 }
 
 
