@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.columns import column_of, fragments, merge_rows, strip_symbols
+from extractors.columns import column_of, fragments, merge_rows, same_band, strip_symbols
 from extractors.layout import Line
 from pipeline.gazetteer import prefectures_of
 from pipeline.records import ParsedPage, Record, union_bbox
@@ -150,7 +150,7 @@ def _read_page(page: ParsedPage, start: int) -> list[Record]:
     out: list[Record] = []
     for index, label in enumerate(labels):
         column = merge_rows([ln for ln in lines if column_of(ln, labels) == index])
-        theme = _theme_above(label, column)
+        theme = _theme_above(label, merge_rows([ln for ln in lines if same_band(ln, labels, index)]))
         below = [ln for ln in column if ln.bbox[1] >= label.bbox[3] - 1 and ln is not label]
         for heading, desc in _blocks(below, body_size):
             place_raw, first = split_place(heading[0])

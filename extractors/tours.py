@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.columns import column_of, fragments, strip_symbols
+from extractors.columns import column_of, fragments, same_band, strip_symbols
 from extractors.grid import Grid, find_grids
 from extractors.values import age_band, fold
 from pipeline.records import ParsedPage, Record, union_bbox
@@ -93,7 +93,7 @@ def _panels(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
     out = []
     for i, anchor in enumerate(anchors):
         column = [ln for ln in lines if column_of(ln, anchors) == i]
-        above = [ln for ln in column if ln.bbox[3] <= anchor.bbox[1] + 1 and ln is not anchor]
+        above = [ln for ln in lines if same_band(ln, anchors, i) and ln.bbox[3] <= anchor.bbox[1] + 1 and ln is not anchor]
         heading = max(above, key=lambda ln: ln.bbox[3]) if above else None
         if heading is not None and anchor.bbox[1] - heading.bbox[3] > 2 * (anchor.bbox[3] - anchor.bbox[1]):
             heading = None  # too far above to be the panel's own heading
