@@ -109,7 +109,8 @@ def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
 def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False) -> list[list[BBox]]:
     """Group ruling edges into tables of cell boxes (pdfplumber's algorithm).
 
-    ``close_page_breaks`` closes rows a page break left open.
+    ``close_page_breaks`` closes rows a page break left open (drawn rulings only:
+    in a scan a missing rule is noise, not a page break).
     """
     objs = [_edge_obj(e) for e in edges]
     objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]

@@ -83,7 +83,7 @@ def find_scanned_grids(
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     grids = []
-    for boxes in cell_boxes_from_edges(edges, close_page_breaks=True):
+    for boxes in cell_boxes_from_edges(edges):
         if len(boxes) < min_cells:
             continue
         grid = grid_from_boxes(boxes, page.page_number, ocr=True)
