@@ -380,7 +380,7 @@ def scan(pdf: bytes, options: ScanOptions, pages: list[int] | None = None) -> by
 def matrix_pages(pdf: bytes) -> list[int]:
     """0-based pages of ``pdf`` that hold the matrix: from its section title to the next section's."""
     doc = pymupdf.open(stream=pdf, filetype="pdf")
-    texts = [page.get_text().replace(" ", "") for page in doc]
+    texts = ["".join(page.get_text().split()) for page in doc]
     first = next(i for i, t in enumerate(texts) if "1.一覧表" in t)
     end = next(i for i, t in enumerate(texts) if "2.一覧表" in t)
     return list(range(first, end))
