@@ -129,6 +129,7 @@ def _header_row_count(grid: Grid) -> int:
 
 def _columns(grid: Grid, header_rows: int, settings: MatrixSettings) -> list[Column]:
     columns = []
+    blank: list[bool] = []
     for c in range(grid.n_cols):
         covering: list[Cell] = []
         for r in range(header_rows):
@@ -143,8 +144,26 @@ def _columns(grid: Grid, header_rows: int, settings: MatrixSettings) -> list[Col
             b.mark is not None for b in owned
         )
         columns.append(Column(index=c, label=label, group=group, is_mark=is_mark))
+        blank.append(not any(b.mark is not None or b.text.strip() for b in owned))
     _assign_roles(columns, settings)
+    _blank_mark_columns(columns, blank)
     return columns
+
+
+def _blank_mark_columns(columns: list[Column], blank: list[bool]) -> None:
+    """A theme column without a mark on this page is still a mark column: its header
+    shares a group with mark columns, or it stands between or beside them. Continuation
+    pages take their columns from here, so their marks in it would otherwise be lost."""
+    changed = True
+    while changed:
+        changed = False
+        for i, col in enumerate(columns):
+            if col.is_mark or col.role is not None or not blank[i] or not col.label:
+                continue
+            neighbours = [columns[j] for j in (i - 1, i + 1) if 0 <= j < len(columns)]
+            same_group = col.group is not None and any(c.is_mark and c.role is None and c.group == col.group for c in columns)
+            if same_group or any(c.is_mark and c.role is None for c in neighbours):
+                col.is_mark = changed = True
 
 
 def _assign_roles(columns: list[Column], settings: MatrixSettings) -> None:
@@ -163,12 +182,33 @@ def _assign_roles(columns: list[Column], settings: MatrixSettings) -> None:
 
 
 def _continues(previous: Fragment | None, grid: Grid) -> bool:
-    """A headerless grid continues ``previous`` when its columns line up."""
+    """A headerless grid continues ``previous`` when its columns line up, or hold what
+    ``previous``'s columns hold (a producer that sizes columns by their content gives a
+    page without header rows other widths)."""
     if previous is None or previous.grid.n_cols != grid.n_cols:
         return False
     widths_prev = _relative_widths(previous.grid)
     widths_new = _relative_widths(grid)
-    return all(abs(a - b) < 0.02 for a, b in zip(widths_prev, widths_new))
+    if all(abs(a - b) < 0.02 for a, b in zip(widths_prev, widths_new)):
+        return True
+    return _same_column_kinds(previous, grid)
+
+
+def _same_column_kinds(previous: Fragment, grid: Grid) -> bool:
+    """Marks fall only in ``previous``'s mark columns, and its text columns hold text."""
+    mark_cols = {c.index for c in previous.columns if c.is_mark}
+    if not mark_cols:
+        return False
+    marked, texts = set(), set()
+    for cell in grid.cells:
+        if cell.col_span != 1:
+            return False
+        if cell.mark in (FILLED, RING):
+            marked.add(cell.col)
+        elif cell.text.strip():
+            texts.add(cell.col)
+    label_cols = {c.index for c in previous.columns if not c.is_mark and c.role in ("name", "region", "round")}
+    return bool(marked) and marked <= mark_cols and label_cols <= texts and not (texts & (mark_cols - {c.index for c in previous.columns if c.role == "tour"}))
 
 
 def _relative_widths(grid: Grid) -> list[float]:
@@ -181,7 +221,8 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
     header_rows = _header_row_count(grid)
     if header_rows == grid.n_rows:
         return None
-    if header_rows == 0:
+    if header_rows == 0 or _blank_rows(grid, header_rows):
+        # No header, or only empty strips above the body (a row cut by the page break).
         if not _continues(previous, grid):
             return None
         columns = previous.columns  # type: ignore[union-attr]
@@ -210,6 +251,10 @@ def _claims(columns: list[Column], settings: MatrixSettings) -> bool:
     groups = [c.group for c in columns if c.is_mark and c.role is None and c.group]
     largest = max((groups.count(g) for g in set(groups)), default=0)
     return {"round", "name", "region"} <= roles and largest >= settings.min_mark_columns
+
+
+def _blank_rows(grid: Grid, rows: int) -> bool:
+    return all(not c.text.strip() and c.mark is None for c in grid.cells if c.row < rows)
 
 
 def _read_list_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previous: Fragment | None) -> Fragment | None:

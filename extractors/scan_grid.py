@@ -93,7 +93,7 @@ def find_scanned_grids(
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     grids = [
-        grid_from_boxes(boxes, page.page_number, ocr=True)
+        _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
         for boxes in cell_boxes_from_edges(edges)
         if len(boxes) >= min_cells
     ]
@@ -341,6 +341,43 @@ def _as_gray(image: np.ndarray | PngRaster) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- cells
+
+
+def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
+    """Cells that span rows or columns only because a faint rule was lost in the scan.
+
+    A hairline grey rule between shaded rows can vanish at low resolution, and
+    two cells become one holding two marks (read as text). When cutting such a
+    cell along the grid's own row and column lines gives pieces that each hold
+    one whole mark or nothing, the rule was there: the pieces are the cells. A
+    truly merged cell holds text or one mark across the line, which no cut
+    leaves whole.
+    """
+    inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    out: list[Cell] = []
+    for cell in grid.cells:
+        if cell.row_span == 1 and cell.col_span == 1:
+            out.append(cell)
+            continue
+        pieces = [
+            Cell(r, c, 1, 1, (grid.col_bounds[c], grid.row_bounds[r], grid.col_bounds[c + 1], grid.row_bounds[r + 1]))
+            for r in range(cell.row, cell.row + cell.row_span)
+            for c in range(cell.col, cell.col + cell.col_span)
+        ]
+        kinds = []
+        for piece in pieces:
+            x0, y0, x1, y1 = _pixel_box(piece.bbox, dpi, inset, content.shape)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                kinds.append("empty")
+                continue
+            reading = classify_cell(strip_border_remnants(content[y0:y1, x0:x1]), speck_px=SPECK_INCHES * dpi,
+                                    min_mark_px=MIN_MARK_INCHES * dpi)
+            kinds.append("mark" if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE else reading.kind)
+        if all(k in ("mark", "empty") for k in kinds) and "mark" in kinds:
+            out.extend(pieces)
+        else:
+            out.append(cell)
+    return replace(grid, cells=tuple(sorted(out, key=lambda c: (c.row, c.col))))
 
 
 def _read_cells(
