@@ -6,7 +6,7 @@ PY := .venv/bin/python
 export PREFECT_HOME ?= $(CURDIR)/.cache/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test bench goldens robustness clean
+.PHONY: setup run test bench variants goldens robustness clean
 
 setup:
 	@mkdir -p "$(PREFECT_HOME)" 2>/dev/null || true
@@ -20,6 +20,10 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+# Whole-report re-renderings and their scans, scored against the generator's gold.
+variants: setup
+	$(PY) benchmarks/variants.py
 
 # Accept an intended extraction change: rewrite samples/goldens from a fresh extraction,
 # then review it with `git diff samples/goldens` (make test fails until the goldens match).

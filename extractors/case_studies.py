@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.columns import column_of, fragments, merge_rows, strip_symbols
+from extractors.columns import column_of, fragments, merge_rows, same_band, strip_symbols
 from extractors.layout import Line
 from pipeline.gazetteer import prefectures_of
 from pipeline.records import ParsedPage, Record, union_bbox
@@ -38,7 +38,62 @@ def extract_case_studies(pages: Sequence[ParsedPage]) -> list[Record]:
     for page in pages:
         if page.has_text:
             records.extend(_read_page(page, start=len(records)))
+            records.extend(_read_tables(page, start=len(records)))
     return records
+
+
+# Header meanings of a case-study table (one case a row), tried in this order.
+_TABLE_ROLES = [
+    ("name", re.compile(r"コンソーシアム|団体|事業者")),
+    ("description", re.compile(r"取組内容|取組概要|概要|内容")),
+    ("theme", re.compile(r"テーマ|分野")),
+    ("place", re.compile(r"地域|所在地|自治体|市町村")),
+]
+
+
+def _read_tables(page: ParsedPage, start: int) -> list[Record]:
+    """Case studies laid out as a ruled table: name and description columns, theme and place if given."""
+    from extractors.grid import find_grids
+
+    out: list[Record] = []
+    for grid in find_grids(page):
+        roles: dict[str, int] = {}
+        for col in range(grid.n_cols):
+            head = grid.cell_at(0, col)
+            if head is None or head.col != col:
+                continue
+            role = next((r for r, pattern in _TABLE_ROLES if r not in roles and pattern.search(head.text)), None)
+            if role is not None:
+                roles[role] = col
+        if not {"name", "description"} <= set(roles):
+            continue
+        for row in range(1, grid.n_rows):
+            cells = {role: grid.cell_at(row, col) for role, col in roles.items()}
+            if cells["name"] is None or not cells["name"].text.strip() or cells["name"].row != row:
+                continue
+            text = {role: (c.text.strip() if c is not None else "") for role, c in cells.items()}
+            place = parse_place(text.get("place") or None)
+            out.append(
+                Record(
+                    dataset="case_studies",
+                    values={
+                        "case_id": start + len(out) + 1,
+                        "theme": strip_symbols(text["theme"]) or None if "theme" in text else None,
+                        "place_raw": place.raw,
+                        "prefecture": place.prefecture,
+                        "municipality": place.municipality,
+                        "consortium_name_raw": text["name"],
+                        "description": text["description"],
+                        "consortium_id": None,
+                        "link_method": "none",
+                        "link_score": 0.0,
+                        "flag": False,
+                        "flag_reason": None,
+                    },
+                    provenance=provenance(page, union_bbox([c.bbox for c in cells.values() if c is not None and c.row == row]), NAME, VERSION),
+                )
+            )
+    return out
 
 
 def split_place(heading: Line) -> tuple[str | None, str]:
@@ -86,11 +141,16 @@ def _read_page(page: ParsedPage, start: int) -> list[Record]:
     labels = [ln for ln in lines if LABEL.match(ln.text)]
     if not labels:
         return []
+    # Text in a ruled table is the table's (read by _read_tables), not a panel's.
+    from extractors.grid import find_grids
+
+    boxes = [g.bbox for g in find_grids(page)]
+    lines = [ln for ln in lines if not any(_inside(ln.bbox, b) for b in boxes)]
     body_size = max(ln.size for ln in labels)
     out: list[Record] = []
     for index, label in enumerate(labels):
         column = merge_rows([ln for ln in lines if column_of(ln, labels) == index])
-        theme = _theme_above(label, column)
+        theme = _theme_above(label, merge_rows([ln for ln in lines if same_band(ln, labels, index)]))
         below = [ln for ln in column if ln.bbox[1] >= label.bbox[3] - 1 and ln is not label]
         for heading, desc in _blocks(below, body_size):
             place_raw, first = split_place(heading[0])
@@ -117,6 +177,11 @@ def _read_page(page: ParsedPage, start: int) -> list[Record]:
                 )
             )
     return out
+
+
+def _inside(line: tuple, box: tuple) -> bool:
+    cx, cy = (line[0] + line[2]) / 2, (line[1] + line[3]) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
 def _starts_with_place(line: Line) -> bool:

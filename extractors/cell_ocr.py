@@ -1,12 +1,13 @@
-"""OCR many table cells in one tesseract call.
+"""Text of a scanned grid's cells from one OCR of the page: each glyph goes to its cell.
 
-Starting tesseract with its Japanese model costs far more than reading one
-cell, so the text cells of a grid are stacked into one column image, read
-once (one block, psm 6), and each word is handed back to the cell whose band
-holds its centre. Cells go in as grayscale, dark text on white: the caller
-flattens shading and blanks everything that is not text (see
-``extractors.scan_grid``), so tesseract sees the glyphs with their
-anti-aliasing, which it reads better than hard binarized strokes.
+The caller cleans each text cell (shading flattened, rulings, marks and dust
+blanked: ``extractors.scan_grid.text_image``). When the page already has an
+OCR text layer (pipeline.textlayer reads every image-only page once), its
+glyphs are handed to the cells that hold their centres, and a glyph with no
+cleaned ink under it (a speck, a ruling's fringe) is dropped. Without one,
+the cleaned cells are laid back at their places on one white page and that
+page is read once. Either way there is no OCR call per cell, and the engine
+sees each line whole, with its neighbours' scale, as on the printed page.
 """
 
 from __future__ import annotations
@@ -15,80 +16,70 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.ocr import PSM_BLOCK, PSM_LINE, OcrWord, ocr_text, ocr_words
+from pipeline.ocr import OcrWord, ocr_words
 
-# White space around and between stacked cells (pixels): tesseract needs a
-# margin, and a gap taller than a line keeps cells from merging into one line.
-PAD = 16
-GAP = 48
-
-
-# Cells read with less confidence than this in the stacked sheet are read again alone.
-RETRY_BELOW = 0.6
-# Pixels darker than this are text when trimming a cell to its text.
-INK_LEVEL = 250
+PixelBox = tuple[int, int, int, int]
+# A glyph box with less cleaned ink than this share is a speck or a ruling's fringe.
+INK_SHARE = 0.02  # x0, y0, x1, y1 in the page image's pixels
 
 
-def ocr_cells(images: list[np.ndarray], cache_dir: Path | None = None) -> list[tuple[str, float]]:
-    """(text, mean word confidence) for each cell image (uint8 gray, text dark on white)."""
-    crops = [_trim(image) for image in images]
-    if not any(c is not None for c in crops):
-        return [("", 0.0)] * len(images)
-    width = max(c.shape[1] for c in crops if c is not None) + 2 * PAD
-    bands: list[tuple[int, int]] = []
-    parts: list[np.ndarray] = [np.full((PAD, width), 255, np.uint8)]
-    y = PAD
-    for crop in crops:
-        if crop is None:
-            bands.append((-1, -1))
-            continue
-        h, w = crop.shape
-        block = np.full((h, width), 255, np.uint8)
-        block[:, PAD : PAD + w] = crop
-        parts += [block, np.full((GAP, width), 255, np.uint8)]
-        bands.append((y, y + h))
-        y += h + GAP
-    sheet = np.vstack(parts)
-    words = ocr_words(sheet, psm=PSM_BLOCK, cache_dir=cache_dir)
-    per_cell: list[list[OcrWord]] = [[] for _ in crops]
+def ocr_cells(
+    shape: tuple[int, int],
+    cells: list[tuple[PixelBox, np.ndarray]],
+    cache_dir: Path | None = None,
+    page_words: list[OcrWord] | None = None,
+) -> list[tuple[str, float]]:
+    """(text, mean glyph confidence) for each cell.
+
+    ``cells`` are (box, cleaned gray image) on a page image of ``shape``;
+    ``page_words``: the page's OCR glyphs in the same pixels, if it was read already.
+    """
+    if not cells:
+        return []
+    sheet = np.full(shape[:2], 255, np.uint8)
+    for (x0, y0, x1, y1), image in cells:
+        sheet[y0:y1, x0:x1] = np.minimum(sheet[y0:y1, x0:x1], image[: y1 - y0, : x1 - x0])
+    words = page_words if page_words is not None else ocr_words(sheet, cache_dir=cache_dir)
+    boxes = [box for box, _ in cells]
+    per_cell: list[list[OcrWord]] = [[] for _ in cells]
     for word in words:
-        centre = word.top + word.height / 2
-        for i, (top, bottom) in enumerate(bands):
-            if top - GAP / 2 <= centre < bottom + GAP / 2:
-                per_cell[i].append(word)
-                break
-    results = [_join(ws) for ws in per_cell]
-    # A stacked sheet is read as one block, which now and then misjudges a
-    # cell; those few are read again on their own, as a line and as a block.
-    for i, crop in enumerate(crops):
-        if crop is None or results[i][1] >= RETRY_BELOW:
-            continue
-        alone = np.pad(crop, PAD, constant_values=255)
-        for psm in (PSM_BLOCK, PSM_LINE):
-            text, confidence = ocr_text(alone, psm=psm, cache_dir=cache_dir)
-            if confidence > results[i][1]:
-                results[i] = ("".join(text.split()), round(confidence, 3))
-    return results
+        index = _cell_of(word, boxes)
+        if index is not None and _has_ink(word, sheet):
+            per_cell[index].append(word)
+    return [_join(words) for words in per_cell]
 
 
-def _trim(image: np.ndarray) -> np.ndarray | None:
-    dark = image < INK_LEVEL
-    rows = np.nonzero(dark.any(axis=1))[0]
-    cols = np.nonzero(dark.any(axis=0))[0]
-    if rows.size == 0:
-        return None
-    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+def _has_ink(word: OcrWord, sheet: np.ndarray) -> bool:
+    """Some cleaned text ink lies under the glyph's box."""
+    y0, x0 = max(0, word.top), max(0, word.left)
+    area = sheet[y0 : word.top + word.height, x0 : word.left + word.width]
+    return area.size > 0 and bool((area < 255).mean() > INK_SHARE)
+
+
+def _cell_of(word: OcrWord, boxes: list[PixelBox]) -> int | None:
+    """The cell whose box holds the glyph's centre (else the one it overlaps most)."""
+    cx, cy = word.left + word.width / 2, word.top + word.height / 2
+    best, best_overlap = None, 0.0
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        if x0 <= cx < x1 and y0 <= cy < y1:
+            return i
+        overlap = max(0, min(x1, word.left + word.width) - max(x0, word.left)) * max(
+            0, min(y1, word.top + word.height) - max(y0, word.top)
+        )
+        if overlap > best_overlap:
+            best, best_overlap = i, overlap
+    return best
 
 
 def _join(words: list[OcrWord]) -> tuple[str, float]:
-    """Words in reading order (lines top to bottom, left to right), no separators.
+    """Glyphs in reading order (lines top to bottom, left to right), no separators.
 
     Japanese wraps mid-word inside cells, so a space there would be invented.
     """
     if not words:
         return "", 0.0
     lines: list[list[OcrWord]] = []
-    for w in sorted(words, key=lambda w: w.top + w.height / 2):
+    for w in sorted(words, key=lambda w: (w.top + w.height / 2, w.left)):
         centre = w.top + w.height / 2
         if lines:
             last = lines[-1]
@@ -98,4 +89,4 @@ def _join(words: list[OcrWord]) -> tuple[str, float]:
                 continue
         lines.append([w])
     text = "".join("".join(x.text for x in sorted(line, key=lambda x: x.left)) for line in lines)
-    return text, round(sum(w.confidence for w in words) / len(words), 3)
+    return "".join(text.split()), round(sum(w.confidence for w in words) / len(words), 3)

@@ -30,6 +30,20 @@ def column_of(line: Line, anchors: Sequence[Line]) -> int | None:
     Body text may start slightly left of its panel's label (labels are often
     indented), so an anchor counts as "left of" the line up to one glyph size.
     """
+    best = band_of(line, anchors)
+    if best is None:
+        return None
+    # Panels stacked in one column (a producer without side-by-side layout): the
+    # line belongs to the nearest anchor above it in that column.
+    stacked = [i for i, a in enumerate(anchors) if abs(a.bbox[0] - anchors[best].bbox[0]) <= a.size]
+    if len(stacked) > 1:
+        above = [i for i in stacked if anchors[i].bbox[1] <= line.bbox[1] + 1]
+        best = max(above, key=lambda i: anchors[i].bbox[1]) if above else min(stacked, key=lambda i: anchors[i].bbox[1])
+    return best
+
+
+def band_of(line: Line, anchors: Sequence[Line]) -> int | None:
+    """Index of the (first) anchor whose column holds ``line`` by left edges alone."""
     best = None
     for i, anchor in enumerate(anchors):
         if anchor.bbox[0] - anchor.size <= line.bbox[0] and (best is None or anchor.bbox[0] > anchors[best].bbox[0]):
@@ -37,6 +51,12 @@ def column_of(line: Line, anchors: Sequence[Line]) -> int | None:
     if best is None and anchors:
         best = min(range(len(anchors)), key=lambda i: anchors[i].bbox[0])
     return best
+
+
+def same_band(line: Line, anchors: Sequence[Line], index: int) -> bool:
+    """``line`` stands in the column of ``anchors[index]``, whichever stacked panel it is in."""
+    band = band_of(line, anchors)
+    return band is not None and abs(anchors[band].bbox[0] - anchors[index].bbox[0]) <= anchors[index].size
 
 
 def in_column(lines: Sequence[Line], anchors: Sequence[Line], index: int) -> list[Line]:

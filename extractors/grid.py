@@ -100,7 +100,7 @@ class Grid:
 
 def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
     """Every ruled table on ``page`` with at least ``min_cells`` cells, top to bottom."""
-    tables = cell_boxes_from_edges(page.edges)
+    tables = cell_boxes_from_edges(page.edges, close_page_breaks=True)
     grids = []
     for boxes in tables:
         if len(boxes) < min_cells:
@@ -110,13 +110,19 @@ def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
 
 
-def cell_boxes_from_edges(edges: Iterable[Edge]) -> list[list[BBox]]:
-    """Group ruling edges into tables of cell boxes (pdfplumber's algorithm)."""
+def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False) -> list[list[BBox]]:
+    """Group ruling edges into tables of cell boxes (pdfplumber's algorithm).
+
+    ``close_page_breaks`` closes rows a page break left open (drawn rulings only:
+    in a scan a missing rule is noise, not a page break).
+    """
     objs = [_edge_obj(e) for e in join_dotted(edges)]
     objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]
     if not objs:
         return []
     merged = plumber_table.merge_edges(objs, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE)
+    if close_page_breaks:
+        merged = list(merged) + _page_break_rules(merged)
     intersections = plumber_table.edges_to_intersections(merged, 1, 1)
     cells = plumber_table.intersections_to_cells(intersections)
     return [list(t) for t in plumber_table.cells_to_tables(cells)]
@@ -160,6 +166,43 @@ def join_dotted(edges: Iterable[Edge]) -> list[Edge]:
     return long
 
 
+def _page_break_rules(edges: list[dict]) -> list[dict]:
+    """Rules where a page cut a table: vertical rulings that end together with no rule there.
+
+    A producer that breaks a table over pages draws the shared border of the two rows
+    on one page only, so the last row on the page (or the first on the next) is open;
+    its column rulings still end at one height. Closing it keeps that row.
+    """
+    verticals = [e for e in edges if e["orientation"] == "v"]
+    horizontals = [e for e in edges if e["orientation"] == "h"]
+    out = []
+    for key in ("top", "bottom"):
+        ends: list[list[dict]] = []
+        for e in sorted(verticals, key=lambda e: e[key]):
+            if ends and e[key] - ends[-1][-1][key] <= SNAP_TOLERANCE:
+                ends[-1].append(e)
+            else:
+                ends.append([e])
+        for group in ends:
+            if len(group) < 3:
+                continue
+            y = sum(e[key] for e in group) / len(group)
+            x0, x1 = min(e["x0"] for e in group), max(e["x0"] for e in group)
+            closed = any(
+                abs(h["top"] - y) <= SNAP_TOLERANCE and h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
+                for h in horizontals
+            )
+            # Only a table's open end: at least two rules cross all of these rulings (rows of
+            # a table, not the axis under a chart's bars), all of them on the side away from this end.
+            across = [h["top"] for h in horizontals if h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
+                      and min(e["top"] for e in group) - SNAP_TOLERANCE <= h["top"] <= max(e["bottom"] for e in group) + SNAP_TOLERANCE]
+            open_end = len(across) >= 2 and (max(across) < y - SNAP_TOLERANCE if key == "bottom" else min(across) > y + SNAP_TOLERANCE)
+            if not closed and open_end:
+                out.append({"x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0.0,
+                            "orientation": "h", "object_type": "line"})
+    return out
+
+
 def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> Grid:
     """Index cell boxes into rows and columns, with spans."""
     xs = _cluster([b[0] for b in boxes] + [b[2] for b in boxes])
@@ -187,13 +230,40 @@ def grid_from_boxes(boxes: list[BBox], page_number: int, ocr: bool = False) -> G
 
 
 def fill_text(grid: Grid, chars: Iterable[Char]) -> Grid:
-    """Put each character into the cell holding its centre."""
+    """Put each character into the cell holding its centre.
+
+    Text inside the grid that no cell holds sits where a rule is missing (a
+    producer that draws each cell's own border may leave one out): the run of
+    uncovered slots in its column becomes a cell, so a header label is not lost.
+    """
+    chars = list(chars)
+    grid = _cells_for_orphan_text(grid, chars)
     inside: dict[int, list[Char]] = {i: [] for i in range(len(grid.cells))}
     for ch in chars:
         index = grid.index_at((ch.bbox[0] + ch.bbox[2]) / 2, (ch.bbox[1] + ch.bbox[3]) / 2)
         if index is not None:
             inside[index].append(ch)
     return grid.with_cells(replace(cell, text=chars_to_text(inside[i])) for i, cell in enumerate(grid.cells))
+
+
+def _cells_for_orphan_text(grid: Grid, chars: list[Char]) -> Grid:
+    xs, ys = grid.col_bounds, grid.row_bounds
+    runs: set[tuple[int, int, int]] = set()
+    for ch in chars:
+        x, y = (ch.bbox[0] + ch.bbox[2]) / 2, (ch.bbox[1] + ch.bbox[3]) / 2
+        c, r = bisect.bisect_right(xs, x) - 1, bisect.bisect_right(ys, y) - 1
+        if not (0 <= c < grid.n_cols and 0 <= r < grid.n_rows) or (r, c) in grid._slots:
+            continue
+        top, bottom = r, r
+        while top > 0 and (top - 1, c) not in grid._slots:
+            top -= 1
+        while bottom + 1 < grid.n_rows and (bottom + 1, c) not in grid._slots:
+            bottom += 1
+        runs.add((top, bottom, c))
+    if not runs:
+        return grid
+    added = [Cell(row=t, col=c, row_span=b - t + 1, col_span=1, bbox=(xs[c], ys[t], xs[c + 1], ys[b + 1])) for t, b, c in runs]
+    return grid.with_cells(sorted(grid.cells + tuple(added), key=lambda cell: (cell.row, cell.col)))
 
 
 def chars_to_text(chars: list[Char]) -> str:

@@ -54,7 +54,7 @@ def mark_from_shapes(cell_bbox: BBox, shapes: Iterable[Shape]) -> tuple[str | No
     background = 1.0
     marks: list[Shape] = []
     for shape in inside:
-        if _is_background(shape.bbox, cell_bbox):
+        if _is_background(shape, cell_bbox):
             if shape.filled and shape.fill_gray is not None:
                 background = min(background, shape.fill_gray)
             continue
@@ -173,10 +173,15 @@ def _concentric(a: BBox, b: BBox) -> bool:
     )
 
 
-def _is_background(shape: BBox, cell: BBox) -> bool:
-    sw, sh = _size(shape)
+def _is_background(shape: Shape, cell: BBox) -> bool:
+    sw, sh = _size(shape.bbox)
     cw, ch = _size(cell)
-    return sw >= BACKGROUND_SHARE * cw or sh >= BACKGROUND_SHARE * ch
+    wide, tall = sw >= BACKGROUND_SHARE * cw, sh >= BACKGROUND_SHARE * ch
+    if shape.kind == "curve" and _is_round(shape.bbox) and not (wide and tall):
+        # A round oval as tall as a wide cell (or as wide as a tall one) touches the
+        # rules but is a mark: a cell's paint spans it in its long direction too.
+        return False
+    return wide or tall
 
 
 def _centre_in(shape: BBox, cell: BBox) -> bool:

@@ -27,6 +27,8 @@ from extractors.base import provenance, register
 from extractors.grid import Cell, Grid, find_grids
 from extractors.marks import DASH, FILLED, RING, read_marks
 from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
+from pipeline.nlp.language import sudachi
+from pipeline.nlp.vocabulary import Choice, best_reading
 from pipeline.records import ParsedPage, Record, record_key, union_bbox
 
 NAME = "matrix"
@@ -127,6 +129,7 @@ def _header_row_count(grid: Grid) -> int:
 
 def _columns(grid: Grid, header_rows: int, settings: MatrixSettings) -> list[Column]:
     columns = []
+    blank: list[bool] = []
     for c in range(grid.n_cols):
         covering: list[Cell] = []
         for r in range(header_rows):
@@ -141,8 +144,26 @@ def _columns(grid: Grid, header_rows: int, settings: MatrixSettings) -> list[Col
             b.mark is not None for b in owned
         )
         columns.append(Column(index=c, label=label, group=group, is_mark=is_mark))
+        blank.append(not any(b.mark is not None or b.text.strip() for b in owned))
     _assign_roles(columns, settings)
+    _blank_mark_columns(columns, blank)
     return columns
+
+
+def _blank_mark_columns(columns: list[Column], blank: list[bool]) -> None:
+    """A theme column without a mark on this page is still a mark column: its header
+    shares a group with mark columns, or it stands between or beside them. Continuation
+    pages take their columns from here, so their marks in it would otherwise be lost."""
+    changed = True
+    while changed:
+        changed = False
+        for i, col in enumerate(columns):
+            if col.is_mark or col.role is not None or not blank[i] or not col.label:
+                continue
+            neighbours = [columns[j] for j in (i - 1, i + 1) if 0 <= j < len(columns)]
+            same_group = col.group is not None and any(c.is_mark and c.role is None and c.group == col.group for c in columns)
+            if same_group or any(c.is_mark and c.role is None for c in neighbours):
+                col.is_mark = changed = True
 
 
 def _assign_roles(columns: list[Column], settings: MatrixSettings) -> None:
@@ -161,12 +182,33 @@ def _assign_roles(columns: list[Column], settings: MatrixSettings) -> None:
 
 
 def _continues(previous: Fragment | None, grid: Grid) -> bool:
-    """A headerless grid continues ``previous`` when its columns line up."""
+    """A headerless grid continues ``previous`` when its columns line up, or hold what
+    ``previous``'s columns hold (a producer that sizes columns by their content gives a
+    page without header rows other widths)."""
     if previous is None or previous.grid.n_cols != grid.n_cols:
         return False
     widths_prev = _relative_widths(previous.grid)
     widths_new = _relative_widths(grid)
-    return all(abs(a - b) < 0.02 for a, b in zip(widths_prev, widths_new))
+    if all(abs(a - b) < 0.02 for a, b in zip(widths_prev, widths_new)):
+        return True
+    return _same_column_kinds(previous, grid)
+
+
+def _same_column_kinds(previous: Fragment, grid: Grid) -> bool:
+    """Marks fall only in ``previous``'s mark columns, and its text columns hold text."""
+    mark_cols = {c.index for c in previous.columns if c.is_mark}
+    if not mark_cols:
+        return False
+    marked, texts = set(), set()
+    for cell in grid.cells:
+        if cell.col_span != 1:
+            return False
+        if cell.mark in (FILLED, RING):
+            marked.add(cell.col)
+        elif cell.text.strip():
+            texts.add(cell.col)
+    label_cols = {c.index for c in previous.columns if not c.is_mark and c.role in ("name", "region", "round")}
+    return bool(marked) and marked <= mark_cols and label_cols <= texts and not (texts & (mark_cols - {c.index for c in previous.columns if c.role == "tour"}))
 
 
 def _relative_widths(grid: Grid) -> list[float]:
@@ -179,7 +221,8 @@ def _read_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previ
     header_rows = _header_row_count(grid)
     if header_rows == grid.n_rows:
         return None
-    if header_rows == 0:
+    if header_rows == 0 or _blank_rows(grid, header_rows):
+        # No header, or only empty strips above the body (a row cut by the page break).
         if not _continues(previous, grid):
             return None
         columns = previous.columns  # type: ignore[union-attr]
@@ -208,6 +251,10 @@ def _claims(columns: list[Column], settings: MatrixSettings) -> bool:
     groups = [c.group for c in columns if c.is_mark and c.role is None and c.group]
     largest = max((groups.count(g) for g in set(groups)), default=0)
     return {"round", "name", "region"} <= roles and largest >= settings.min_mark_columns
+
+
+def _blank_rows(grid: Grid, rows: int) -> bool:
+    return all(not c.text.strip() and c.mark is None for c in grid.cells if c.row < rows)
 
 
 def _read_list_fragment(page: ParsedPage, grid: Grid, settings: MatrixSettings, previous: Fragment | None) -> Fragment | None:
@@ -258,6 +305,7 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
     consortia: list[Record] = []
     marks: list[Record] = []
     row_number = 0
+    headers = _header_vocabulary(fragments)
     for frag in fragments:
         role_index = {c.role: i for i, c in enumerate(frag.columns) if c.role}
         for cells in frag.data_rows:
@@ -286,6 +334,9 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                 if cell.note and cell.row >= frag.header_rows:
                     marks.append(_review(page, doc_row_id, row_number, col, cell))
                 if col.role is None and col.is_mark and cell.mark in (FILLED, RING):
+                    theme = headers.get((frag.grid.n_cols, col.index), Choice(col.label, "exact", 1.0))
+                    if theme.value is None:
+                        marks.append(vocabulary_failure(page, doc_row_id, row_number, col, cell))
                     marks.append(
                         Record(
                             dataset="theme_marks",
@@ -293,7 +344,9 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                                 "consortium_id": doc_row_id,
                                 "row": row_number,
                                 "group": col.group,
-                                "theme": col.label,
+                                "theme_raw": col.label,
+                                "theme": theme.value,
+                                "theme_match": theme.method,
                                 "mark": cell.mark,
                                 "mark_source": cell.mark_source or "glyph",
                                 "confidence": float(cell.confidence),
@@ -303,6 +356,60 @@ def _matrix_records(fragments: list[Fragment]) -> tuple[list[Record], list[Recor
                         )
                     )
     return consortia, marks
+
+
+def _header_vocabulary(fragments: list[Fragment]) -> dict[tuple[int, int], Choice]:
+    """The table's own theme names for its scanned fragments: (columns, column) → the chosen name.
+
+    Every page that prints the header reads it again; the readings of one
+    column vote (pipeline.nlp.vocabulary.best_reading: the lexicon first, then
+    the majority). A name the dictionary still cannot read as words is not a
+    category: it is left out (value None) and the read text kept apart.
+    Headers printed as text are their own vocabulary and are not listed.
+    """
+    readings: dict[tuple[int, int], list[str]] = {}
+    for frag in fragments:
+        if frag.grid.ocr and frag.header_rows:
+            for col in frag.columns:
+                if col.role is None and col.is_mark:
+                    readings.setdefault((frag.grid.n_cols, col.index), []).append(col.label)
+    chosen = {}
+    for key, labels in readings.items():
+        choice = best_reading(labels)
+        if choice.value is not None and _has_unknown_word(choice.value):
+            choice = Choice(None, "none", choice.confidence)
+        chosen[key] = choice
+    return chosen
+
+
+def _has_unknown_word(text: str) -> bool:
+    """A word the dictionary does not know, or a person's name: a theme header is neither.
+
+    (Unknown kanji pairs often tokenize as rare given names: 経資 / 剛時.)
+    """
+    return any(m.is_oov() or tuple(m.part_of_speech()[1:3]) == ("固有名詞", "人名") for m in sudachi().tokenize(text))
+
+
+def vocabulary_failure(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:
+    """A row-level validation failure: the mark's header is outside the table's vocabulary.
+
+    The mark is published with ``theme`` empty and ``theme_raw`` as read; this
+    review row says why, for a person to name the column.
+    """
+    return Record(
+        dataset="cell_reviews",
+        values={
+            "consortium_id": consortium_id,
+            "row": row,
+            "col": col.index,
+            "column": col.label,
+            "reason": f"header outside the table's vocabulary: {col.label!r} (kept as theme_raw, theme left empty)",
+            "mark": cell.mark,
+            "mark_source": cell.mark_source,
+            "confidence": float(cell.confidence),
+        },
+        provenance=provenance(page, cell.bbox, NAME, VERSION),
+    )
 
 
 def _review(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:

@@ -8,7 +8,8 @@
    the text path (extractors.grid.cell_boxes_from_edges), so spans and header
    structure come out the same way.
 4. Each cell's pixels are classified (extractors.mark_pixels): a mark is read
-   from its shape, never by OCR; only cells holding text are OCR'd.
+   from its shape, never by OCR; the cells holding text are cleaned, laid on
+   one blank page and OCR'd together in one call (extractors.cell_ocr).
 
 Cell boxes are mapped back through the rotation, so they are PDF points on the
 page as printed; ``col_bounds``/``row_bounds`` stay in the deskewed frame,
@@ -28,6 +29,7 @@ import numpy as np
 from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.cell_ocr import ocr_cells
 from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from pipeline.ocr import OcrWord
 from pipeline.records import BBox, Edge, ParsedPage, PngRaster
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
@@ -90,15 +92,37 @@ def find_scanned_grids(
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
-    grids = []
-    for boxes in cell_boxes_from_edges(edges):
-        if len(boxes) < min_cells:
-            continue
-        grid = grid_from_boxes(boxes, page.page_number, ocr=True)
-        cells = _read_cells(grid.cells, straight, content, dpi, cache_dir, read_text)
+    grids = [
+        _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
+        for boxes in cell_boxes_from_edges(edges)
+        if len(boxes) >= min_cells
+    ]
+    words = _page_words(page, to_page)
+    read = _read_cells([g.cells for g in grids], straight, content, dpi, cache_dir, read_text, words)
+    out = []
+    for grid, cells in zip(grids, read):
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
-        grids.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
-    return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
+        out.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
+    return sorted(out, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+def _page_words(page: ParsedPage, to_page: np.ndarray) -> list[OcrWord] | None:
+    """The page's OCR text layer as glyphs in the deskewed image's pixels; None when it has none."""
+    if not page.chars or not all(c.font.startswith("ocr:") for c in page.chars):
+        return None
+    to_straight = cv2.invertAffineTransform(to_page)
+    px = page.image_dpi / 72.0
+    words = []
+    for ch in page.chars:
+        x0, y0, x1, y1 = (v * px for v in ch.bbox)
+        cx, cy = to_straight @ np.array([(x0 + x1) / 2, (y0 + y1) / 2, 1.0])
+        w, h = x1 - x0, y1 - y0
+        try:
+            confidence = float(ch.font.split(":", 1)[1])
+        except ValueError:
+            confidence = 1.0
+        words.append(OcrWord(ch.text, int(round(cx - w / 2)), int(round(cy - h / 2)), max(1, int(round(w))), max(1, int(round(h))), confidence))
+    return words
 
 
 def ocr_cache_dir() -> Path | None:
@@ -319,37 +343,78 @@ def _as_gray(image: np.ndarray | PngRaster) -> np.ndarray:
 # ---------------------------------------------------------------- cells
 
 
-def _read_cells(
-    cells: tuple[Cell, ...], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None,
-    read_text: bool = True,
-) -> list[Cell]:
-    """Marks from pixels; text cells (and only those) OCR'd together."""
-    out: list[Cell] = []
-    text_cells: list[tuple[int, np.ndarray]] = []
+def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
+    """Cells that span rows or columns only because a faint rule was lost in the scan.
+
+    A hairline grey rule between shaded rows can vanish at low resolution, and
+    two cells become one holding two marks (read as text). When cutting such a
+    cell along the grid's own row and column lines gives pieces that each hold
+    one whole mark or nothing, the rule was there: the pieces are the cells. A
+    truly merged cell holds text or one mark across the line, which no cut
+    leaves whole.
+    """
     inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
-    for cell in cells:
-        x0, y0, x1, y1 = _pixel_box(cell.bbox, dpi, inset, content.shape)
-        if x1 - x0 < 3 or y1 - y0 < 3:
-            out.append(replace(cell, text="", confidence=1.0))
+    out: list[Cell] = []
+    for cell in grid.cells:
+        if cell.row_span == 1 and cell.col_span == 1:
+            out.append(cell)
             continue
-        ink = strip_border_remnants(content[y0:y1, x0:x1])
-        reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
-        if reading.kind == "mark":
-            note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
-            cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
-        elif reading.kind == "text":
-            text_cells.append((len(out), text_image(gray[y0:y1, x0:x1], ink, dpi)))
+        pieces = [
+            Cell(r, c, 1, 1, (grid.col_bounds[c], grid.row_bounds[r], grid.col_bounds[c + 1], grid.row_bounds[r + 1]))
+            for r in range(cell.row, cell.row + cell.row_span)
+            for c in range(cell.col, cell.col + cell.col_span)
+        ]
+        kinds = []
+        for piece in pieces:
+            x0, y0, x1, y1 = _pixel_box(piece.bbox, dpi, inset, content.shape)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                kinds.append("empty")
+                continue
+            reading = classify_cell(strip_border_remnants(content[y0:y1, x0:x1]), speck_px=SPECK_INCHES * dpi,
+                                    min_mark_px=MIN_MARK_INCHES * dpi)
+            kinds.append("mark" if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE else reading.kind)
+        if all(k in ("mark", "empty") for k in kinds) and "mark" in kinds:
+            out.extend(pieces)
         else:
-            note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
-            cell = replace(cell, text="", mark=None, confidence=reading.confidence, note=note)
-        out.append(cell)
+            out.append(cell)
+    return replace(grid, cells=tuple(sorted(out, key=lambda c: (c.row, c.col))))
+
+
+def _read_cells(
+    grids: list[tuple[Cell, ...]], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None,
+    read_text: bool = True, page_words: list[OcrWord] | None = None,
+) -> list[list[Cell]]:
+    """Marks from pixels; the text cells of every grid on the page OCR'd together, in one call."""
+    out: list[list[Cell]] = []
+    text_cells: list[tuple[int, int, tuple[int, int, int, int], np.ndarray]] = []
+    inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    for g, cells in enumerate(grids):
+        read: list[Cell] = []
+        for cell in cells:
+            x0, y0, x1, y1 = _pixel_box(cell.bbox, dpi, inset, content.shape)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                read.append(replace(cell, text="", confidence=1.0))
+                continue
+            ink = strip_border_remnants(content[y0:y1, x0:x1])
+            reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            if reading.kind == "mark":
+                note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+                cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
+            elif reading.kind == "text":
+                text_cells.append((g, len(read), (x0, y0, x1, y1), text_image(gray[y0:y1, x0:x1], ink, dpi)))
+            else:
+                note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+                cell = replace(cell, text="", mark=None, confidence=reading.confidence, note=note)
+            read.append(cell)
+        out.append(read)
     if not read_text:
-        for i, _ in text_cells:
-            out[i] = replace(out[i], text="", mark=None, note="text not read (OCR off)")
+        for g, i, _, _ in text_cells:
+            out[g][i] = replace(out[g][i], text="", mark=None, note="text not read (OCR off)")
         return out
-    for (i, _), (text, confidence) in zip(text_cells, ocr_cells([image for _, image in text_cells], cache_dir)):
+    readings = ocr_cells(gray.shape, [(box, image) for _, _, box, image in text_cells], cache_dir, page_words)
+    for (g, i, _, _), (text, confidence) in zip(text_cells, readings):
         note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
-        out[i] = replace(out[i], text=text, mark=None, confidence=confidence, note=note)
+        out[g][i] = replace(out[g][i], text=text, mark=None, confidence=confidence, note=note)
     return out
 
 

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.columns import column_of, fragments, strip_symbols
+from extractors.columns import column_of, fragments, same_band, strip_symbols
 from extractors.grid import Grid, find_grids
 from extractors.layout import Line
 from extractors.values import age_band, fold
@@ -55,7 +55,7 @@ def extract_tours(pages: Sequence[ParsedPage]) -> list[Record]:
         text = fold("".join(c.text for c in page.chars))
         if not TOUR_PAGE.search(text):
             continue
-        for values, bbox, counts in _panels(page) + _tables(page, text):
+        for values, bbox, counts in _panels(page) + _tables(page, text) + _tour_lists(page):
             tour_no += 1
             records.append(Record("tours", {"tour_id": tour_no, **values}, provenance(page, bbox, NAME, VERSION)))
             for row in counts:
@@ -96,18 +96,20 @@ def _panels(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
     """
     lines = fragments(page)
     anchors = [ln for ln in lines if PANEL_LABEL.search(ln.text) and _PERSONS.search(fold(ln.text))]
-    columns = [column_of(anchor, anchors) for anchor in anchors]
     out = []
     for i, anchor in enumerate(anchors):
-        column = [ln for ln in lines if column_of(ln, anchors) == columns[i]]
-        heading = _heading_above(anchor, column)
+        # column_of gives each line to one panel, stacked ones included; the heading sits above
+        # the panel's label in the same band of the page.
+        column = [ln for ln in lines if column_of(ln, anchors) == i]
+        band = [ln for ln in lines if same_band(ln, anchors, i)]
+        heading = _heading_above(anchor, band)
         name = strip_symbols(heading.text) if heading is not None else None
-        below_next = [a for j, a in enumerate(anchors) if columns[j] == columns[i] and a.bbox[1] > anchor.bbox[1] + 1]
+        # A stacked panel ends where the next one's heading begins (that heading is not its text).
+        following = [a for j, a in enumerate(anchors) if j != i and same_band(a, anchors, i) and a.bbox[1] > anchor.bbox[1] + 1]
         end = float("inf")
-        if below_next:
-            following = min(below_next, key=lambda a: a.bbox[1])
-            next_heading = _heading_above(following, column)
-            end = (next_heading or following).bbox[1]
+        if following:
+            nearest = min(following, key=lambda a: a.bbox[1])
+            end = (_heading_above(nearest, band) or nearest).bbox[1]
         below = [ln for ln in column if anchor.bbox[1] - 1 <= ln.bbox[1] < end]
         boxes = [ln.bbox for ln in below + ([heading] if heading is not None else [])]
         if not boxes:
@@ -194,3 +196,45 @@ def _age_counts(grid: Grid) -> tuple[list[dict], int | None]:
         return [], None
     return rows, grand_total
 
+
+
+# Header meanings of a tour list (one tour per row), tried in this order.
+_LIST_ROLES = [
+    ("name", re.compile(r"コンソーシアム|団体|名称|事業者")),
+    ("male", re.compile(r"男")),
+    ("female", re.compile(r"女")),
+    ("households", re.compile(r"世帯")),
+    ("stay_days", re.compile(r"滞在日数|日数")),
+    ("participants", re.compile(r"参加")),
+]
+
+
+def _tour_lists(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
+    """Tour lists: a ruled table with a name column and a participants column, one tour a row."""
+    out = []
+    for grid in find_grids(page):
+        roles: dict[str, int] = {}
+        for col in range(grid.n_cols):
+            head = grid.cell_at(0, col)
+            if head is None or head.col != col:
+                continue
+            text = fold(head.text)
+            role = next((r for r, pattern in _LIST_ROLES if r not in roles and pattern.search(text)), None)
+            if role is not None:
+                roles[role] = col
+        if "name" not in roles or "participants" not in roles:
+            continue
+        for row in range(1, grid.n_rows):
+            cells = {role: grid.cell_at(row, col) for role, col in roles.items()}
+            name = cells["name"]
+            if name is None or name.row != row or not name.text.strip():
+                continue
+            numbers = {role: _int(re.search(r"(\d[\d,]*)", fold(c.text))) if c is not None else None for role, c in cells.items() if role != "name"}
+            if numbers.get("participants") is None:
+                continue
+            values = _tour_values(strip_symbols(name.text), numbers["participants"], "", None)
+            for role in ("male", "female", "households", "stay_days"):
+                values["participants_" + role if role in ("male", "female") else role] = numbers.get(role)
+            own = [c.bbox for c in cells.values() if c is not None and c.row == row]
+            out.append((values, union_bbox(own), []))
+    return out

@@ -27,6 +27,7 @@ from pipeline.nlp.gazetteer import default_cache_dir
 from pipeline.nlp.stage import run_text_stage
 from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.records import ParsedPage, PngRaster, Record
+from pipeline.renditions import mark_renditions
 from pipeline.sandbox import is_native_oom, report_stage
 from pipeline.sanitize import fixes_frame
 from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
@@ -193,14 +194,15 @@ def extract_pdf(
     timings.update(extract_timings)
     frames = records_to_frames(records)
     started = time.perf_counter()
-    linked, failure = run_step("link", link_document, frames)  # needs the whole document's consortia
+    linked, failure = run_step("link", lambda f: mark_renditions(link_document(f)), frames)  # needs the whole document's consortia
     if failure is None:
         frames = linked
     else:
         failures.append(failure)  # rows stay as the extractors made them: unlinked
     timings["link"] = time.perf_counter() - started
     started = time.perf_counter()
-    cleaned, failure = run_step("text", run_text_stage, frames, nlp_cache_dir=default_cache_dir() / "nlp")
+    ocr_pages = frozenset((doc_id, p.page_number) for p in pages if p.image is not None)
+    cleaned, failure = run_step("text", run_text_stage, frames, nlp_cache_dir=default_cache_dir() / "nlp", ocr_pages=ocr_pages)
     if failure is None:
         frames = cleaned
     else:

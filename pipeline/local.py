@@ -20,6 +20,7 @@ from pipeline.extract import DocumentExtraction, concat_frames, doc_id_for
 from pipeline.pdfstore import store_pdf, without_local_roots
 from pipeline.publish import _write_json, datapackage, new_run_id, validate_frames, write_datasets
 from pipeline.schema import SCHEMA_VERSION
+from pipeline.renditions import mark_renditions
 from pipeline.registry import SourceEntry
 from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame, step_failures
 from pipeline.fetch import FetchSettings
@@ -70,7 +71,7 @@ def extract_paths(pdfs: list[Path], limits: Limits | None = None, workers: int |
         else:
             report.extractions.append(result)
     report.failures = missing + report.failures + [f for ex in report.extractions for f in step_failures(ex)]
-    frames = concat_frames(ex.frames for ex in report.extractions)
+    frames = mark_renditions(concat_frames(ex.frames for ex in report.extractions))  # a scan given beside its text
     frames["documents"] = documents_frame(report.extractions, obtained, Path.cwd())
     if report.failures:
         frames["failures"] = failures_frame(report.failures)

@@ -23,8 +23,10 @@ from pipeline.checks import CheckResult, check_statements
 from pipeline.errors import DocumentError, ValidationFailed
 from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf
 from pipeline.limits import Limits
+from pipeline.ocr import engine_id
 from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
 from pipeline.registry import SourceEntry
+from pipeline.renditions import mark_renditions
 from pipeline.schema import DATASETS, SCHEMA_VERSION
 
 logger = logging.getLogger("nichiiki.run")
@@ -175,6 +177,7 @@ def documents_frame(extractions: list[DocumentExtraction], obtained: dict[str, O
                 "pages": ex.info.pages,
                 "producer": ex.info.producer,
                 "ocr_needed": ex.info.needs_ocr,
+                "ocr_engine": ocr_engine_label() if ex.info.needs_ocr else None,
                 "fetched_at": ob.fetched_at,
                 "stale": False,
                 "stale_reason": None,
@@ -183,12 +186,17 @@ def documents_frame(extractions: list[DocumentExtraction], obtained: dict[str, O
     return pd.DataFrame(rows)
 
 
+def ocr_engine_label() -> str:
+    """The default OCR engine as installed (what read every image-only page of this run)."""
+    return engine_id().label()
+
+
 def failures_frame(failures: list[Failure]) -> pd.DataFrame:
     return pd.DataFrame([f.__dict__ for f in failures])
 
 
 def assemble(extractions: list[DocumentExtraction], failures: list[Failure], obtained: dict[str, Obtained], repo_root: Path) -> dict[str, pd.DataFrame]:
-    frames = concat_frames(ex.frames for ex in extractions)
+    frames = mark_renditions(concat_frames(ex.frames for ex in extractions))  # a scan filed as its own document
     frames["documents"] = documents_frame(extractions, obtained, repo_root)
     if failures:
         frames["failures"] = failures_frame(failures)

@@ -84,6 +84,11 @@ class Consortia(Provenanced):
     consortium_name_raw: Series[str] = pa.Field(description="コンソーシアム名 exactly as printed")
     tour: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="ツアー実施: ○ → true, — → false")
     ocr: Series[bool] = pa.Field(description="True when the row was read from a scanned image")
+    preferred: Series[bool] = pa.Field(
+        description="False when this row is a second rendition (a scan) of a table also printed as text: "
+        "count only preferred rows"
+    )
+    rendition_of: Series[str] = pa.Field(nullable=True, description="doc_id of the preferred rendition of this table, when this is another")
     # Written by the text stage (pipeline.nlp.stage); the *_raw columns stay as printed.
     region: Series[str] = pa.Field(description="地域名 cleaned, damaged place names repaired (see corrections)")
     consortium_name: Series[str] = pa.Field(description="コンソーシアム名 cleaned (see corrections)")
@@ -111,12 +116,24 @@ class ThemeMarks(Provenanced):
     consortium_id: Series[str] = pa.Field(description="The consortia row this mark belongs to")
     row: Series[int] = pa.Field(ge=1, description="Matrix row (as consortia.row)")
     group: Series[str] = pa.Field(nullable=True, metadata=CATEGORICAL, description="Spanning group header (中長期的課題, 取組テーマ)")
-    theme: Series[str] = pa.Field(metadata=CATEGORICAL, description="The sub-column header the mark sits under")
+    theme_raw: Series[str] = pa.Field(description="The sub-column header as read on this page (OCR'd on scans)")
+    theme: Series[str] = pa.Field(
+        nullable=True,
+        metadata=CATEGORICAL,
+        description="The theme: one of the table's own names (a scan's header matched to its vocabulary); empty when none fits",
+    )
+    theme_match: Series[str] = pa.Field(
+        isin=["exact", "vote", "lexicon", "vocabulary", "none"],
+        description="How theme was chosen: as printed, by the header's readings on several pages, by the lexicon, "
+        "by the same table printed as text (another rendition), or none",
+    )
     mark: Series[str] = pa.Field(
         isin=list(MARKS), description="● or ○ as printed, glyph variants unified (docs/datasets.md: what each marks in the MLIT matrix)"
     )
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
     confidence: Series[float] = pa.Field(ge=0, le=1, description="Reader confidence for the mark")
+    preferred: Series[bool] = pa.Field(description="As consortia.preferred: False on a second rendition of the same table")
+    rendition_of: Series[str] = pa.Field(nullable=True, description="As consortia.rendition_of")
 
 
 class ConsortiumIssues(Provenanced):
@@ -167,6 +184,9 @@ class Documents(pa.DataFrameModel):
     pages: Series[int] = pa.Field(ge=1, description="Page count")
     producer: Series[str] = pa.Field(description="PDF producer from the file's metadata")
     ocr_needed: Series[bool] = pa.Field(description="True when some page has no text layer")
+    ocr_engine: Series[str] = pa.Field(
+        nullable=True, description="The OCR engine and model that read its image-only pages (name, model files, digest); empty when none"
+    )
     fetched_at: Series[UTC_TIMESTAMP] = pa.Field(description="When the bytes were obtained (UTC)")
     stale: Series[bool] = pa.Field(
         description="True when this run could not fetch or extract the document, so its rows are the last published ones"

@@ -64,12 +64,20 @@ def png_image() -> bytes:
     return pix.tobytes("png")
 
 
-def image_bomb(side: int = 60000) -> bytes:
-    """An image-only page whose one image inflates to ``side``² bytes (3.6 GB by default)."""
+def image_bomb(side: int = 60000, layers: int = 1) -> bytes:
+    """An image-only page whose one image inflates to ``side``² bytes (3.6 GB by default).
+
+    ``layers=2`` deflates the stream again (a filter chain of two FlateDecodes):
+    the file stays small while the image grows past what any machine inflates
+    within a page budget, so how fast the machine is cannot change the outcome.
+    """
     data = _zeros_flate(side * side)
+    for _ in range(layers - 1):
+        data = zlib.compress(data, 9)
+    filters = "[" + " ".join(["/FlateDecode"] * layers) + "]" if layers > 1 else "/FlateDecode"
     image = (
         f"<< /Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceGray "
-        f"/BitsPerComponent 8 /Filter /FlateDecode /Length {len(data)} >>\nstream\n"
+        f"/BitsPerComponent 8 /Filter {filters} /Length {len(data)} >>\nstream\n"
     ).encode() + bytes(data) + b"\nendstream"
     content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
     return _assemble(

@@ -28,13 +28,14 @@ def _frames() -> dict[str, pd.DataFrame]:
     documents = pd.DataFrame([{
         "doc_id": "doc", "sha256": SHA, "url": None, "local_path": "samples/doc.pdf", "publisher": "MLIT", "title": "表",
         "issued": "2026-03-01", "issued_precision": "month", "pages": 21, "producer": "p", "ocr_needed": False,
-        "fetched_at": "2026-12-01T03:00:00+00:00", "stale": False, "stale_reason": None,
+        "fetched_at": "2026-12-01T03:00:00+00:00", "stale": False, "stale_reason": None, "ocr_engine": None,
     }])
     consortia = pd.DataFrame([_row(
         consortium_id="doc|1", row=1, round=1, region_raw="釧路市", consortium_name_raw="名前", tour=None, ocr=False,
-        region="釧路市", consortium_name="名前", jis_codes=["01206"], prefecture="北海道",
+        region="釧路市", consortium_name="名前", jis_codes=["01206"], prefecture="北海道", preferred=True, rendition_of=None,
     )])
-    marks = pd.DataFrame([_row(consortium_id="doc|1", row=1, group="取組テーマ", theme="域内交通", mark="○", mark_source="glyph", confidence=1.0)])
+    marks = pd.DataFrame([_row(consortium_id="doc|1", row=1, group="取組テーマ", theme_raw="域内交通", theme="域内交通", theme_match="exact", mark="○",
+                               mark_source="glyph", confidence=1.0, preferred=True, rendition_of=None)])
     statements = pd.DataFrame([_row(statement="consortia_total", round=None, value=44, text_raw="計44団体", text="計44団体")])
     return {"documents": documents, "consortia": consortia, "theme_marks": marks, "report_statements": statements}
 

@@ -72,9 +72,11 @@ def test_sigint_ends_a_trickling_download_in_a_worker_thread(tmp_path):
 
 
 TEMPORARY_SERVER = """
-import time
-from flows.server import start_temporary_server
-print(start_temporary_server(), flush=True)
+import sys, time
+from pathlib import Path
+from flows.server import start_server
+_, url = start_server(Path(sys.argv[1]))
+print(url, flush=True)
 time.sleep(600)
 """
 
@@ -90,7 +92,7 @@ def _listening(url: str) -> bool:
 
 
 def test_temporary_prefect_server_dies_with_a_killed_run(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", TEMPORARY_SERVER], cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", TEMPORARY_SERVER, str(tmp_path / "server.log")], cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:") and _listening(url)
@@ -161,7 +163,7 @@ def test_disk_full_while_publishing_is_one_line_naming_the_path(tmp_path):
             f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "import tests.test_faults as t, pipeline.publish as p\n"
             "try:\n    t.publish_release = p.publish_release\n    import pandas as pd, random\n"
-            "    rows=[{'doc_id':f'd{i}','source':'s','sha256':None,'stage':'parse','error_class':'E','message':''.join(random.Random(i).choice('abcdefghijklmnopqrstuvwxyz') for _ in range(400)),'failed_at':'t'} for i in range(10000)]\n"
+            "    rows=[{'doc_id':f'd{i}','source':'s','sha256':None,'stage':'parse','error_class':'E','message':''.join(random.Random(i).choice('abcdefghijklmnopqrstuvwxyz') for _ in range(400)),'failed_at':'2026-12-01T00:00:00+00:00','page':None} for i in range(10000)]\n"
             "    rid=p.new_run_id(); frames=p.validate_frames({'failures':pd.DataFrame(rows)}, rid)\n"
             f"    p.publish_release(frames, {{'run_id': rid}}, __import__('pathlib').Path({str(outputs)!r}))\n"
             "except p.PublishFailed as exc:\n    print(exc)\n"

@@ -52,8 +52,10 @@ def _assert_tours_failure(failures: pd.DataFrame, doc_id: str) -> None:
     assert row["page"] == BROKEN_PAGE
 
 
-def test_nichiiki_extract_publishes_every_other_dataset_when_one_extractor_raises(broken_tours, tmp_path, capsys):
+def test_nichiiki_extract_publishes_every_other_dataset_when_one_extractor_raises(broken_tours, tmp_path, capsys, monkeypatch):
     from pipeline.cli import main
+
+    monkeypatch.setenv("NICHIIKI_SANDBOX", "false")  # the patched extractor lives in this process (the sandbox case is tested below)
 
     out = tmp_path / "out"
     assert main(["extract", str(SENKOTEKI), "--out", str(out)]) == 1  # something failed: say so
@@ -223,9 +225,11 @@ def _assert_rounds_set_aside(consortia: pd.DataFrame, reviews: pd.DataFrame, doc
     assert sorted(reviews["record_key"]) == sorted(f"{doc_id}|{row}" for row in range(MISREAD_FROM_ROW, 45))
 
 
-def test_a_misread_round_costs_only_that_value_in_nichiiki_extract_and_the_flow(prefect_harness, misread_rounds, tmp_path):
+def test_a_misread_round_costs_only_that_value_in_nichiiki_extract_and_the_flow(prefect_harness, misread_rounds, tmp_path, monkeypatch):
     from flows.main import nichiiki_flow
     from pipeline.cli import main
+
+    monkeypatch.setenv("NICHIIKI_SANDBOX", "false")  # the misreading reader is patched in this process
 
     out = tmp_path / "out"
     assert main(["extract", str(SENKOTEKI), "--out", str(out)]) == 0  # a set-aside value is not a failure

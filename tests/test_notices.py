@@ -141,7 +141,7 @@ def test_scanned_notice_matches_text_notice(text_notice, scan_notice):
     assert bool(s["ocr"]) and not bool(t["ocr"])
     shape = lambda f: [(r.level, r.kind.split(":")[0]) for r in f.itertuples()]  # noqa: E731
     ratio = difflib.SequenceMatcher(a=shape(text["notice_items"]), b=shape(scan["notice_items"]), autojunk=False).ratio()
-    assert ratio >= 0.88  # measured 0.92 with tesseract 5 (Debian); a little slack for other builds
+    assert ratio >= 0.88  # a little slack below what the OCR engine reads here (pipeline.ocr)
     amounts = {a for amounts in scan["notice_items"]["amounts_yen"] for a in amounts}
     rates = {r for rs in scan["notice_items"]["rates"] for r in rs}
     assert amounts == {5_000_000, 400_000} and rates == {0.5}

@@ -43,6 +43,8 @@ def _frames(n_rows: int = 2, region: str = "釧路市") -> dict[str, pd.DataFram
                 "consortium_name": f"名前{i}",
                 "jis_codes": [],
                 "prefecture": None,
+                "preferred": True,
+                "rendition_of": None,
             }
             for i in range(1, n_rows + 1)
         ]

@@ -25,6 +25,7 @@ def _consortia(regions_and_names: list[tuple[str, str]]) -> pd.DataFrame:
                 "doc_id": "selfmade", "source_sha256": SHA, "page": 1 + i // 20, "bbox": [10.0, 10.0 * i, 500.0, 10.0 * i + 9],
                 "extractor": "matrix", "extractor_version": "test", "consortium_id": f"selfmade|{i}", "row": i,
                 "round": 1, "region_raw": region, "consortium_name_raw": name, "tour": True, "ocr": False,
+                "preferred": True, "rendition_of": None,
             }
         )
     return pd.DataFrame(rows)

@@ -53,7 +53,17 @@ _glyphs_dirty = False
 def _glyph_cache_path() -> Path:
     from pipeline.nlp.gazetteer import default_cache_dir
 
-    return default_cache_dir() / f"glyphs-{GLYPH_SIZE}-{BLUR_SIGMA}-{GLYPH_GRID}.pickle"
+    # Keyed by the font's bytes too: another MuPDF build's font draws other glyphs.
+    return default_cache_dir() / f"glyphs-{GLYPH_SIZE}-{BLUR_SIGMA}-{GLYPH_GRID}-{_font_digest()}.pickle"
+
+
+@lru_cache(maxsize=1)
+def _font_digest() -> str:
+    import hashlib
+
+    import pymupdf
+
+    return hashlib.sha256(pymupdf.Font("japan").buffer).hexdigest()[:16]
 
 
 def _load_glyphs() -> None:

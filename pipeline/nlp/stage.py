@@ -27,9 +27,10 @@ import pandas as pd
 from pipeline.nlp.chunks import chunks
 from pipeline.nlp.gazetteer import load_gazetteer
 from pipeline.nlp.lookalike import save_glyph_cache
-from pipeline.nlp.normalize import Change, clean_text, is_japanese
+from pipeline.nlp.normalize import Change, CleanResult, clean_text, is_japanese
 from pipeline.nlp.places import ADMIN_END, KIND_REGION, METHOD_EXACT, Context, PlaceResolver, Resolution
 from pipeline.records import record_key
+from pipeline.nlp.vocabulary import repair_ocr_text
 from pipeline.schema import DATASETS
 
 ROW_PROVENANCE = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version")
@@ -55,8 +56,15 @@ class _Field:
     evidence: str | None = None
 
 
-def run_text_stage(frames: dict[str, pd.DataFrame], *, nlp_cache_dir: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Clean declared text fields, resolve place names; add ``corrections`` and ``places``."""
+def run_text_stage(
+    frames: dict[str, pd.DataFrame], *, nlp_cache_dir: Path | None = None, ocr_pages: frozenset[tuple[str, int]] = frozenset()
+) -> dict[str, pd.DataFrame]:
+    """Clean declared text fields, resolve place names; add ``corrections`` and ``places``.
+
+    Fields of rows read by OCR (their ``(doc_id, page)`` in ``ocr_pages``) are
+    also repaired for OCR noise (pipeline.nlp.vocabulary.repair_ocr_text):
+    text printed as text is never second-guessed by the lexicon.
+    """
     resolver = PlaceResolver(load_gazetteer())
     out = {name: frame.copy() for name, frame in frames.items()}
     cells: dict[tuple[str, Any, str], _Field] = {}
@@ -65,8 +73,12 @@ def run_text_stage(frames: dict[str, pd.DataFrame], *, nlp_cache_dir: Path | Non
         for column in spec.clean_fields if spec else ():
             if column not in frame.columns:
                 continue
+            ocr_rows = _ocr_rows(frame, ocr_pages)
             for index, value in frame[column].items():
                 result = clean_text(value if isinstance(value, str) else "")
+                if index in ocr_rows and result.text:
+                    repaired = repair_ocr_text(result.text)
+                    result = CleanResult(repaired.text, list(result.changes) + repaired.changes)
                 cells[(name, index, column)] = _Field(name, index, column, result.text, list(result.changes))
 
     region_places = _resolve_consortia(out, cells, resolver)
@@ -76,6 +88,12 @@ def run_text_stage(frames: dict[str, pd.DataFrame], *, nlp_cache_dir: Path | Non
     out["places"] = _places_frame(out, cells)
     save_glyph_cache()
     return out
+
+
+def _ocr_rows(frame: pd.DataFrame, ocr_pages: frozenset[tuple[str, int]]) -> set[Any]:
+    if not ocr_pages or "doc_id" not in frame.columns or "page" not in frame.columns:
+        return set()
+    return {i for i, d, p in zip(frame.index, frame["doc_id"], frame["page"]) if (d, int(p) if pd.notna(p) else -1) in ocr_pages}
 
 
 # -- consortia regions -------------------------------------------------------------------------

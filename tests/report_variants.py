@@ -1,0 +1,424 @@
+"""Whole-report re-renderings of the MLIT 二地域居住 report, with the gold the generator wrote.
+
+The content (44 consortia with their ●/○ marks, the issue table, case
+studies, monitor tours, a budget table) is ``tests/data/mlit_report.json``;
+a ``ReportVariant`` says how it is laid out: producer (headless Chromium or
+MuPDF's HTML engine), page size and orientation, font, where the matrix
+splits over pages and whether a continuation page repeats the header rows,
+mark glyphs or marks drawn as ovals (off-centre, touching the rules), grey
+rules and shaded header cells, tours and case studies as panels or as
+tables. ``scan`` degrades any rendering into an image-only PDF.
+
+Gold is what was written: ``gold()`` returns each dataset's expected rows.
+Used by tests/test_variants.py and benchmarks/variants.py.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pymupdf
+
+CONTENT = Path(__file__).resolve().parent / "data" / "mlit_report.json"
+CHROMIUM = "/usr/bin/chromium"
+A4 = (595.28, 841.89)  # points, portrait
+FONT_FILES = {  # Debian's font packages (scripts/setup.sh)
+    "IPAGothic": "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+    "IPAMincho": "/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf",
+    "VL Gothic": "/usr/share/fonts/truetype/vlgothic/VL-Gothic-Regular.ttf",
+}
+
+
+def content() -> dict:
+    return json.loads(CONTENT.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class ReportVariant:
+    name: str
+    producer: str = "chromium"  # chromium | mupdf
+    landscape: bool = True
+    font: str = "IPAGothic"
+    # Consortium rows on each matrix page; the last page takes the rest.
+    matrix_split: tuple[int, ...] = (15, 15)
+    repeat_header: bool = True  # continuation pages repeat the header rows
+    glyphs: dict = field(default_factory=dict)  # {"●": "⚫", "○": "〇", "—": "―"}
+    ovals: bool = False  # marks drawn as ovals instead of typed glyphs
+    oval_offset: tuple[float, float] = (0.0, 0.0)  # off-centre shift, in share of the cell
+    oval_touch: bool = False  # ovals as tall as the row: they touch the rules
+    grey_rules: bool = False  # thin grey rules (slides) instead of black ones
+    shaded_header: bool = False
+    slide: bool = False  # a slide table: hairline light rules, shaded header with white borders, zebra rows
+    tours_as: str = "panels"  # panels | table
+    cases_as: str = "panels"  # panels | table
+    issues_split: int = 22
+
+    @property
+    def page_size(self) -> tuple[float, float]:
+        return (A4[1], A4[0]) if self.landscape else A4
+
+
+# ------------------------------------------------------------------ gold
+
+
+def gold(data: dict | None = None) -> dict[str, list]:
+    """Every dataset's rows as the generator wrote them, in reading order."""
+    data = data or content()
+    return {
+        "theme_marks": sorted((n, t, m) for n, r in enumerate(data["consortia"], 1) for t, m in r["marks"].items()),
+        "consortia": [(r["round"], r["region"], r["name"], r["tour"]) for r in data["consortia"]],
+        "consortium_issues": [(r["name"], r["themes"], r["issues"]) for r in data["issues"]],
+        "case_studies": [(c["theme"], c["place"], c["name"], c["description"]) for c in data["case_studies"]],
+        "tours": [(t["name"], t["participants"], t["male"], t["female"], t["households"], t["stay_days"]) for t in data["tours"]],
+        "budget_items": [(b["item"], b["amount_text"], b["field"], b["description"], b["target"]) for b in data["budget"]],
+    }
+
+
+# ------------------------------------------------------------------ HTML
+
+
+def _e(text) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def _css(v: ReportVariant) -> str:
+    w, h = v.page_size
+    rule = "0.4pt solid #a6a6a6" if v.grey_rules else "0.75pt solid #000"
+    head_bg = "background:#d9e1f2;" if v.shaded_header else ""
+    if v.slide:
+        rule = "0.3pt solid #bfbfbf"
+    slide = (
+        "th { background:#d0d8e8; border: 1pt solid #fff; } tr:nth-child(even) td { background:#f2f2f2; }"
+        if v.slide else ""
+    )
+    return slide + f"""
+@page {{ size: {w:.2f}pt {h:.2f}pt; margin: 24pt; }}
+body {{ font-family: '{v.font}'; font-size: 8pt; margin: 0; }}
+.page {{ break-after: page; }}
+h1 {{ font-size: 22pt; margin-top: 120pt; }}
+h2 {{ font-size: 13pt; margin: 0 0 8pt 0; }}
+h3 {{ font-size: 11pt; margin: 0 0 4pt 0; }}
+table {{ border-collapse: collapse; width: 100%; }}
+td, th {{ border: {rule}; padding: 1pt 2pt; font-weight: normal; vertical-align: middle; }}
+th {{ {head_bg} }}
+td.m {{ text-align: center; padding: 0; }}
+.panels {{ display: flex; gap: 18pt; }}
+.panel {{ flex: 1; }}
+.label {{ font-size: 8pt; margin: 6pt 0 3pt 0; }}
+.case-head {{ font-weight: bold; margin-top: 5pt; }}
+.case-head span.place {{ margin-right: 1.5em; }}
+.tour-name {{ font-weight: bold; font-size: 10pt; }}
+p {{ margin: 2pt 0; }}
+"""
+
+
+def _mark(v: ReportVariant, mark: str, row_h: float, col_w: float) -> str:
+    if not mark:
+        return ""
+    if not v.ovals or mark not in "●○":
+        return _e(v.glyphs.get(mark, mark))
+    # An inline SVG: Chromium writes it as vector paths, as slide tools draw shapes.
+    h = row_h - 1.0
+    r = (h / 2) if v.oval_touch else min(row_h, col_w) * 0.3
+    cx = col_w / 2 + v.oval_offset[0] * col_w
+    cy = h / 2 + v.oval_offset[1] * h
+    cx = min(max(cx, r + 0.5), col_w - r - 0.5)
+    cy = min(max(cy, r), h - r)
+    paint = 'fill="#000"' if mark == "●" else 'fill="#fff" stroke="#000" stroke-width="0.9"'
+    return (
+        f'<svg width="{col_w:.1f}pt" height="{h:.1f}pt" viewBox="0 0 {col_w:.1f} {h:.1f}" style="display:block">'
+        f'<ellipse cx="{cx:.2f}" cy="{cy:.2f}" rx="{r:.2f}" ry="{r:.2f}" {paint}/></svg>'
+    )
+
+
+def _matrix(v: ReportVariant, data: dict) -> list[str]:
+    groups = data["groups"]
+    themes = [t for _, ts in groups for t in ts]
+    w = v.page_size[0] - 48
+    mark_w = min(30.0, (w - 330) / len(themes))
+    row_h = 22.0
+    # Slack for producers that add padding and borders outside the widths (MuPDF).
+    name_w = round(w - 26 - 60 - 26 - mark_w * len(themes) - 4 * (len(themes) + 4), 1)
+    head = ["<tr>"]
+    for label, width in (("採択次", 26), ("地域名", 60), ("コンソーシアム名", None), ("ツアー実施", 26)):
+        style = f' style="width:{width}pt"' if width else ""
+        head.append(f'<th rowspan="2"{style}>{label}</th>')
+    head += [f'<th colspan="{len(ts)}">{_e(g)}</th>' for g, ts in groups]
+    head.append("</tr><tr>")
+    head += [f'<th style="width:{mark_w:.1f}pt;font-size:6pt">{_e(t)}</th>' for t in themes]
+    head.append("</tr>")
+    rows = data["consortia"]
+    bounds, start = [], 0
+    for n in v.matrix_split:
+        bounds.append((start, min(start + n, len(rows))))
+        start += n
+    if start < len(rows):
+        bounds.append((start, len(rows)))
+    pages = []
+    for k, (a, b) in enumerate(bounds):
+        body = []
+        for r in rows[a:b]:
+            tour = {True: "○", False: "—", None: ""}[r["tour"]]
+            cells = [f'<td>{r["round"]}次</td>', f'<td>{_e(r["region"])}</td>', f'<td>{_e(r["name"])}</td>',
+                     f'<td class="m">{_mark(v, tour, row_h, 26)}</td>']
+            cells += [f'<td class="m">{_mark(v, r["marks"].get(t, ""), row_h, mark_w)}</td>' for t in themes]
+            body.append(f'<tr style="height:{row_h}pt">' + "".join(cells) + "</tr>")
+        header = "".join(head) if (k == 0 or v.repeat_header) else ""
+        # Fixed column widths: a page without header rows is the same table, its columns as wide.
+        cols = "".join(f'<col style="width:{x}pt">' for x in [26, 60, name_w, 26] + [mark_w] * len(themes))
+        header = f"<colgroup>{cols}</colgroup>" + header
+        title = "<h2>1. 一覧表</h2>" if k == 0 else ""
+        pages.append(f'<div class="page">{title}<table style="table-layout:fixed">{header}{"".join(body)}</table></div>')
+    return pages
+
+
+def _issues(v: ReportVariant, data: dict) -> list[str]:
+    rows = data["issues"]
+    head = "<tr><th>採択次</th><th>コンソーシアム名</th><th>二地域居住を進める上でのテーマ</th><th>解決しようとした地域課題</th></tr>"
+    pages = []
+    for a in range(0, len(rows), v.issues_split):
+        body = "".join(
+            f'<tr><td>{r["round"]}次</td><td>{_e(r["name"])}</td><td>{_e(r["themes"])}</td><td>{_e(r["issues"])}</td></tr>'
+            for r in rows[a : a + v.issues_split]
+        )
+        pages.append(f'<div class="page"><h2>2. 一覧表(二地域居住を進める上でのテーマ・解決しようとした地域課題)</h2><table>{head}{body}</table></div>')
+    return pages
+
+
+def _cases(v: ReportVariant, data: dict) -> list[str]:
+    cases = data["case_studies"]
+    themes: list[str] = []
+    for c in cases:
+        if c["theme"] not in themes:
+            themes.append(c["theme"])
+    title = "<h2>3. テーマ別の取組概要と主な事例</h2>"
+    if v.cases_as == "table":
+        head = "<tr><th>テーマ</th><th>地域</th><th>コンソーシアム名</th><th>取組内容</th></tr>"
+        pages = []
+        for a in range(0, len(cases), 9):
+            body = "".join(
+                f'<tr><td>{_e(c["theme"])}</td><td>{_e(c["place"])}</td><td>{_e(c["name"])}</td><td>{_e(c["description"])}</td></tr>'
+                for c in cases[a : a + 9]
+            )
+            pages.append(f'<div class="page">{title}<p>主な事例</p><table>{head}{body}</table></div>')
+        return pages
+    per_page = 3 if v.landscape else 2
+    pages = []
+    for a in range(0, len(themes), per_page):
+        panels = []
+        for theme in themes[a : a + per_page]:
+            blocks = "".join(
+                f'<div class="case-head"><span class="place">{_e(c["place"])}</span><span>{_e(c["name"])}</span></div><p>{_e(c["description"])}</p>'
+                for c in cases
+                if c["theme"] == theme
+            )
+            panels.append(f'<div class="panel"><h3>{_e(theme)}</h3><p>テーマ概要</p><p>二地域居住者の{_e(theme[:4])}を支える取組。</p>'
+                          f'<div class="label">主な事例</div>{blocks}</div>')
+        pages.append(f'<div class="page">{title}<div class="panels">{"".join(panels)}</div></div>')
+    return pages
+
+
+def _tour_lines(t: dict) -> str:
+    head = f"モニターツアー参加実績{t['participants']}名" + (f" ({t['households']}世帯)" if t["households"] else "")
+    lines = [head]
+    if t["male"] is not None:
+        lines.append(f"(内訳：男性{t['male']}名 / 女性{t['female']}名)")
+    if t["stay_days"] is not None:
+        lines.append(f"総滞在日数: {t['stay_days']}日")
+    lines += ["1 プログラム概要", "地域の暮らしと仕事を体験する滞在型プログラムを実施した。"]
+    return "".join(f"<p>{_e(x)}</p>" for x in lines)
+
+
+def _tours(v: ReportVariant, data: dict) -> list[str]:
+    tours = data["tours"]
+    title = "<h2>5. モニターツアー事例</h2>"
+    if v.tours_as == "table":
+        head = "<tr><th>コンソーシアム名</th><th>参加者数</th><th>男性</th><th>女性</th><th>世帯数</th><th>総滞在日数</th></tr>"
+
+        def num(x, unit):
+            return "" if x is None else f"{x}{unit}"
+
+        body = "".join(
+            f'<tr><td>{_e(t["name"])}</td><td>{num(t["participants"], "名")}</td><td>{num(t["male"], "名")}</td>'
+            f'<td>{num(t["female"], "名")}</td><td>{num(t["households"], "世帯")}</td><td>{num(t["stay_days"], "日")}</td></tr>'
+            for t in tours
+        )
+        return [f'<div class="page">{title}<p>各団体が実施したモニターツアーの参加実績</p><table>{head}{body}</table></div>']
+    pages = []
+    for a in range(0, len(tours), 2):
+        panels = "".join(
+            f'<div class="panel"><p class="tour-name">{_e(t["name"])}</p>{_tour_lines(t)}</div>' for t in tours[a : a + 2]
+        )
+        pages.append(f'<div class="page">{title}<div class="panels">{panels}</div></div>')
+    return pages
+
+
+def _budget(v: ReportVariant, data: dict) -> list[str]:
+    head = "<tr><th>分野</th><th>事業名</th><th>内容</th><th>対象</th><th>R7当初予算</th></tr>"
+    rows = data["budget"]
+    body = []
+    for i, b in enumerate(rows):
+        cells = ""
+        if i == 0 or rows[i - 1]["field"] != b["field"]:
+            span = 1
+            while i + span < len(rows) and rows[i + span]["field"] == b["field"]:
+                span += 1
+            cells += f'<td rowspan="{span}">{_e(b["field"])}</td>'
+        cells += "".join(f"<td>{_e(b[k])}</td>" for k in ("item", "description", "target", "amount_text"))
+        body.append(f"<tr>{cells}</tr>")
+    return [f'<div class="page"><h2>参考 二地域居住の推進に関する予算</h2><table>{head}{"".join(body)}</table></div>']
+
+
+def report_pages(v: ReportVariant, data: dict | None = None) -> list[str]:
+    """Each page's HTML (a ``div.page``); a page too long for the paper runs onto more."""
+    data = data or content()
+    pages = [
+        f'<div class="page"><h1>{_e(data["title"])}</h1><p>国土交通省国土政策局地方政策課</p></div>',
+        '<div class="page"><h2>0. 二地域居住先導的プロジェクトの概要</h2><p>【採択状況】計44団体</p>'
+        "<p>二地域居住等の促進を通じて地方への人の流れを創出・拡大するため、先導的な取組を支援した。</p></div>",
+    ]
+    return pages + _matrix(v, data) + _issues(v, data) + _cases(v, data) + _tours(v, data) + _budget(v, data)
+
+
+def report_html(v: ReportVariant, data: dict | None = None) -> str:
+    pages = report_pages(v, data)
+    return f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><style>{_css(v)}</style></head><body>{"".join(pages)}</body></html>'
+
+
+# ------------------------------------------------------------------ producers
+
+
+def render(v: ReportVariant, data: dict | None = None) -> bytes:
+    if v.producer == "chromium":
+        return _chromium(report_html(v, data))
+    if v.producer == "mupdf":
+        return _mupdf_story(report_pages(v, data), _css(v), v.page_size)
+    raise ValueError(f"unknown producer {v.producer!r}")
+
+
+def _chromium(doc: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
+        src.write_text(doc, encoding="utf-8")
+        subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+             f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", src.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )
+        return out.read_bytes()
+
+
+def _mupdf_story(pages: list[str], css: str, size: tuple[float, float]) -> bytes:
+    """MuPDF's own HTML layout engine: another producer with other line and table breaking
+    (and no flexbox: side-by-side panels come out stacked)."""
+    import io
+
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    mediabox = pymupdf.Rect(0, 0, *size)
+    where = mediabox + (24, 24, -24, -24)
+    # The variant's font from the system's font files (MuPDF finds no system fonts by itself).
+    archive = pymupdf.Archive()
+    faces = ""
+    for family, path in FONT_FILES.items():
+        if Path(path).exists():
+            archive.add(Path(path).read_bytes(), Path(path).name)
+            faces += f"@font-face {{ font-family: '{family}'; src: url({Path(path).name}); }}\n"
+    for page in pages:
+        story = pymupdf.Story(html=page, user_css=faces + css, archive=archive)
+        more = True
+        while more:
+            device = writer.begin_page(mediabox)
+            more, _ = story.place(where)
+            story.draw(device)
+            writer.end_page()
+    writer.close()
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ scans
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    dpi: int = 200
+    angle: float = 0.0
+    noise: float = 0.0
+    jpeg_quality: int = 85
+    seed: int = 0
+
+
+def scan(pdf: bytes, options: ScanOptions, pages: list[int] | None = None) -> bytes:
+    """An image-only greyscale PDF of ``pdf``: rasterised, skewed, noisy, JPEG-compressed."""
+    rng = np.random.default_rng(options.seed)
+    src = pymupdf.open(stream=pdf, filetype="pdf")
+    out = pymupdf.open()
+    for index in pages if pages is not None else range(src.page_count):
+        page = src[index]
+        pix = page.get_pixmap(dpi=options.dpi, colorspace=pymupdf.csGRAY)
+        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
+        if options.angle:
+            h, w = img.shape
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), options.angle, 1.0)
+            img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+        if options.noise:
+            img = np.clip(img.astype(np.float32) + rng.normal(0, options.noise, img.shape), 0, 255).astype(np.uint8)
+        ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality])
+        assert ok
+        new = out.new_page(width=page.rect.width, height=page.rect.height)
+        new.insert_image(new.rect, stream=jpg.tobytes())
+    return out.tobytes()
+
+
+def matrix_pages(pdf: bytes) -> list[int]:
+    """0-based pages of ``pdf`` that hold the matrix: from its section title to the next section's."""
+    doc = pymupdf.open(stream=pdf, filetype="pdf")
+    texts = ["".join(page.get_text().split()) for page in doc]
+    first = next(i for i, t in enumerate(texts) if "1.一覧表" in t)
+    end = next(i for i, t in enumerate(texts) if "2.一覧表" in t)
+    return list(range(first, end))
+
+
+# ------------------------------------------------------------------ the suite
+
+
+def variants() -> list[ReportVariant]:
+    """The text and drawn-shape renderings of the suite (scans are made from these)."""
+    base = ReportVariant("chromium_landscape")
+    return [
+        base,
+        replace(base, name="chromium_portrait", landscape=False, matrix_split=(20, 20)),
+        replace(base, name="chromium_mincho", font="IPAMincho"),
+        replace(base, name="chromium_vlgothic_split_10_25", font="VL Gothic", matrix_split=(10, 25)),
+        replace(base, name="chromium_no_header_continuation", matrix_split=(16, 16), repeat_header=False),
+        replace(base, name="chromium_split_3_pages_portrait", landscape=False, matrix_split=(14, 14), repeat_header=False),
+        replace(base, name="chromium_glyphs_circle_ideograph", glyphs={"●": "⚫", "○": "〇", "—": "―"}),
+        replace(base, name="chromium_glyphs_large_circle", glyphs={"●": "⬤", "○": "◯"}),
+        replace(base, name="chromium_glyphs_bullseye", glyphs={"○": "◎"}),
+        replace(base, name="chromium_tours_cases_tables", tours_as="table", cases_as="table"),
+        replace(base, name="chromium_grey_rules_shaded", grey_rules=True, shaded_header=True),
+        replace(base, name="slide_ovals", ovals=True, slide=True, matrix_split=(16, 16), repeat_header=False),
+        replace(base, name="ovals_off_centre", ovals=True, oval_offset=(0.18, -0.12)),
+        replace(base, name="ovals_touching_rules", ovals=True, oval_touch=True),
+        replace(base, name="ovals_portrait_no_header", ovals=True, landscape=False, matrix_split=(18, 18), repeat_header=False),
+        replace(base, name="mupdf_landscape", producer="mupdf"),
+        replace(base, name="mupdf_portrait", producer="mupdf", landscape=False, matrix_split=(22,)),
+        replace(base, name="mupdf_no_header_continuation", producer="mupdf", matrix_split=(12, 20), repeat_header=False),
+        replace(base, name="mupdf_grey_shaded_glyphs", producer="mupdf", grey_rules=True, shaded_header=True, glyphs={"●": "⚫", "○": "〇"}),
+        replace(base, name="mupdf_mincho_portrait", producer="mupdf", font="IPAMincho", landscape=False, matrix_split=(20, 20)),
+        replace(base, name="mupdf_tours_cases_tables", producer="mupdf", tours_as="table", cases_as="table"),
+    ]
+
+
+SCANS = {
+    "150dpi": ScanOptions(dpi=150, angle=-1.2, noise=6, jpeg_quality=70, seed=1),
+    "200dpi": ScanOptions(dpi=200, angle=0.8, noise=10, jpeg_quality=80, seed=2),
+    "300dpi": ScanOptions(dpi=300, angle=-2.0, noise=12, jpeg_quality=85, seed=3),
+}

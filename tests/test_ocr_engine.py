@@ -1,0 +1,106 @@
+"""PP-OCR through rapidocr: reads Japanese offline, deterministically, cached by content and engine."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pymupdf
+import pytest
+
+from extractors.cell_ocr import ocr_cells
+from pipeline.ocr import OcrWord, _japanese_mask, engine_id, ocr_words
+
+
+def rendered_line(text: str, dpi: int = 300) -> np.ndarray:
+    """``text`` set in MuPDF's built-in Japanese font, rendered gray as a scanner would."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=60)
+    page.insert_font(fontname="jp", fontbuffer=pymupdf.Font("japan").buffer)
+    page.insert_text((20, 38), text, fontname="jp", fontsize=16)
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+    return np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy()
+
+
+def test_ppocr_reads_a_japanese_line_the_same_way_twice(tmp_path):
+    image = rendered_line("二地域居住の推進について")
+    first = ocr_words(image, cache_dir=None)
+    again = ocr_words(image, cache_dir=None)
+    assert "".join(w.text for w in first) == "二地域居住の推進について"
+    assert first == again
+    # One box per glyph, left to right, each inside the image.
+    assert len(first) == 12 and all(0 <= w.left < image.shape[1] for w in first)
+    assert [w.left for w in first] == sorted(w.left for w in first)
+
+
+def test_cache_key_holds_engine_model_and_params(tmp_path):
+    image = rendered_line("居住")
+    words = ocr_words(image, cache_dir=tmp_path)
+    entries = list((tmp_path / "ocr").rglob("*.json"))
+    assert len(entries) == 1
+    # A cached answer is what is read back: edit it and the edit comes back.
+    entries[0].write_text(json.dumps([dict(w.__dict__, text="X") for w in words]), encoding="utf-8")
+    assert {w.text for w in ocr_words(image, cache_dir=tmp_path)} == {"X"}
+    ident = engine_id("ppocr")
+    assert ident.name == "ppocr" and "PP-OCRv6" in ident.model and "sha256" in ident.model
+    assert ident.key() != engine_id("tesseract").key()
+
+
+def test_a_damaged_cache_entry_is_read_again(tmp_path):
+    image = rendered_line("地域")
+    ocr_words(image, cache_dir=tmp_path)
+    entry = next((tmp_path / "ocr").rglob("*.json"))
+    entry.write_text("{not json", encoding="utf-8")
+    assert "".join(w.text for w in ocr_words(image, cache_dir=tmp_path)) == "地域"
+
+
+def test_recogniser_may_not_answer_chinese_only_characters():
+    mask = _japanese_mask(["课", "課", "减", "a", "—", "●", "ー"])
+    assert mask.tolist() == [False, True, True, True, True, True, True]
+
+
+def test_page_glyphs_go_to_the_cell_holding_their_centre_and_specks_are_dropped():
+    sheet_shape = (100, 200)
+    ink = np.full((40, 80), 255, np.uint8)
+    ink[10:30, 5:75] = 0  # the cleaned cell's text
+    cells = [((0, 0, 80, 40), ink), ((100, 0, 180, 40), ink)]
+    words = [
+        OcrWord("地", 10, 10, 20, 20, 0.9),
+        OcrWord("域", 40, 10, 20, 20, 0.8),
+        OcrWord("名", 110, 10, 20, 20, 0.7),
+        OcrWord(".", 100 + 78, 36, 2, 2, 0.3),  # in the second cell, but no cleaned ink under it
+    ]
+    assert ocr_cells(sheet_shape, cells, page_words=words) == [("地域", 0.85), ("名", 0.7)]
+
+
+@pytest.mark.parametrize("engine", ["nonsense"])
+def test_unknown_engine_is_refused(engine):
+    with pytest.raises(ValueError, match="unknown OCR engine"):
+        ocr_words(np.full((10, 10), 255, np.uint8), engine=engine)
+
+
+@pytest.mark.slow
+def test_scanned_notice_reads_within_3_percent_character_errors_and_fewer_after_cleaning():
+    """samples/mic_tsuchi_71_scan.pdf against its source text (NFKC, whitespace ignored)."""
+    import unicodedata
+    from pathlib import Path
+
+    from benchmarks.text_stage import cer, ocr_page_text
+    from pipeline.extract import REPO_CACHE_DIR
+    from pipeline.nlp.normalize import clean_text
+    from pipeline.nlp.vocabulary import repair_ocr_text
+    from pipeline.pdf import iter_pages, open_document
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    fold = lambda text: "".join(unicodedata.normalize("NFKC", text).split())  # noqa: E731
+    reference = (samples / "source-texts" / "mic_tsuchi_71.txt").read_text(encoding="utf-8")
+    path = samples / "mic_tsuchi_71_scan.pdf"
+    doc = open_document(path, str(path))
+    try:
+        raw = "\n".join(ocr_page_text(p.image, cache_dir=REPO_CACHE_DIR) for p in iter_pages(doc, "scan", "0" * 64))
+    finally:
+        doc.close()
+    before = cer(fold(raw), fold(reference))
+    after = cer(fold(repair_ocr_text(clean_text(raw).text).text), fold(clean_text(reference).text))
+    assert before <= 0.03
+    assert after < before

@@ -1,0 +1,101 @@
+"""A fast subset of the whole-report variant suite (benchmarks/variants.py runs all of it).
+
+Each rendering is made by the generator in tests/report_variants.py and read
+with every extractor; what is read is compared with what the generator wrote.
+Known misreadings are xfail with their reason, so a fix shows up as XPASS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+
+import pytest
+
+from tests.report_variants import SCANS, gold, matrix_pages, render, scan, variants
+from tests.variant_score import read, scan_cells, score
+
+BY_NAME = {v.name: v for v in variants()}
+FAST = (
+    "chromium_landscape",
+    "chromium_no_header_continuation",
+    "slide_ovals",
+    "ovals_touching_rules",
+    "chromium_glyphs_bullseye",
+    "mupdf_portrait",
+    "chromium_tours_cases_tables",
+)
+# (variant, dataset): why it is not read yet.
+KNOWN = {
+    (name, "case_studies"): "a wrapped case heading in a synthetic-bold face reads as the first description line"
+    for name in FAST
+    if name.startswith(("chromium", "slide", "ovals")) and name != "chromium_tours_cases_tables"
+} | {
+    ("mupdf_portrait", "case_studies"): "MuPDF sets a case heading like its description (no bold face, no gap after the place)",
+}
+
+
+@cache
+def _read(name: str):
+    return read(render(BY_NAME[name]))
+
+
+def test_gold_is_what_the_generator_writes():
+    g = gold()
+    assert len(g["consortia"]) == 44 and len(g["theme_marks"]) == 199
+    assert len(g["consortium_issues"]) == 44 and len(g["case_studies"]) == 26 and len(g["budget_items"]) == 12
+    assert len(variants()) >= 20 and len({v.name for v in variants()}) == len(variants())
+
+
+@pytest.mark.parametrize(
+    "name,dataset",
+    [
+        pytest.param(n, d, marks=[pytest.mark.xfail(reason=KNOWN[(n, d)], strict=True)] if (n, d) in KNOWN else [])
+        for n in FAST
+        for d in ("theme_marks", "consortia", "consortium_issues", "case_studies", "tours", "budget_items")
+    ],
+)
+def test_variant_reads_every_dataset(name, dataset):
+    rows, failed, _ = _read(name)
+    result = score(rows, (dataset,))[dataset]
+    assert result["f1"] == 1.0, (failed, result["missing"], result["extra"])
+
+
+@pytest.mark.parametrize("name", ["chromium_landscape", "slide_ovals"])
+def test_no_variant_loses_a_whole_page_of_the_matrix(name):
+    """Every matrix page is read: rows are numbered across pages without a gap."""
+    rows, _, _ = _read(name)
+    assert sorted(r[0] for r in rows["theme_marks"] if r[0]) == sorted(r[0] for r in gold()["theme_marks"])
+
+
+@pytest.mark.parametrize(
+    "name,label",
+    [
+        ("chromium_landscape", "150dpi"),
+        # Hairline grey rules between zebra rows, lost in a 150 dpi JPEG.
+        ("slide_ovals", "150dpi"),
+        pytest.param("ovals_touching_rules", "150dpi", marks=pytest.mark.xfail(
+            reason="marks touching the rulings are not read from a scan (cell F1 0.30 at 150 dpi; cause not yet found)",
+            strict=True)),
+        pytest.param("chromium_vlgothic_split_10_25", "150dpi", marks=pytest.mark.xfail(
+            reason="a table broken by the page itself (open row at the page foot): cell F1 0.84 at 150 dpi, 0.99 at 200 and 300",
+            strict=True)),
+    ],
+)
+def test_scan_matrix_cells(name, label):
+    pdf = render(BY_NAME[name])
+    pages = matrix_pages(pdf)
+    result = scan_cells(pdf, scan(pdf, SCANS[label], pages), pages)
+    assert result["f1"] >= 0.99, result
+
+
+def test_renderings_are_deterministic():
+    """Same variant, same text and drawings (Chromium stamps only its dates)."""
+    import pymupdf
+
+    v = replace(BY_NAME["mupdf_portrait"], name="again")
+    a, b = (pymupdf.open(stream=render(v), filetype="pdf") for _ in range(2))
+    assert [p.get_text() for p in a] == [p.get_text() for p in b]
+    # The scan's image (the PDF wrapper stamps its own ids): the same pixels, seed for seed.
+    s1, s2 = (pymupdf.open(stream=scan(render(v), SCANS["150dpi"], [0]), filetype="pdf") for _ in range(2))
+    assert s1.extract_image(s1[0].get_images()[0][0])["image"] == s2.extract_image(s2[0].get_images()[0][0])["image"]
