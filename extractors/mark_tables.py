@@ -146,7 +146,7 @@ def table_records(table: MarkTable) -> list[Record]:
                             "col": c,
                             "row_label": label,
                             "row_headers": headers,
-                            "column": table.paths[c][-1] if table.paths[c] else "",
+                            "column_raw": table.paths[c][-1] if table.paths[c] else "",
                             "column_path": list(table.paths[c]),
                             "mark_raw": "".join(cell.text.split()) or cell.mark,
                             "mark": cell.mark,

@@ -63,17 +63,8 @@ def read_marks(grid: Grid, page: ParsedPage) -> Grid:
     return grid.with_cells(_read_cell(cell, shapes) for cell in grid.cells)
 
 
-def _double_ring(text: str) -> bool:
-    """◎ (BULLSEYE): a ring variant some producers type for ○; how it maps is for a person to confirm."""
-    symbol = "".join(text.split())
-    return len(symbol) == 1 and "BULLSEYE" in unicodedata.name(symbol, "")
-
-
 def _read_cell(cell: Cell, shapes: list[Shape]) -> Cell:
     glyph = classify_symbol(cell.text)
-    if glyph is None and _double_ring(cell.text):
-        # Read so that its column and row are not lost, and listed for review.
-        return replace(cell, mark=RING, mark_source="glyph", confidence=0.5, note="◎ read as ○")
     drawn, problem = mark_from_shapes(cell.bbox, shapes) if shapes else (None, None)
     if glyph is not None:
         if drawn is not None or problem is not None:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from extractors.base import provenance, register
 from extractors.grid import Cell, Grid, find_grids
-from extractors.marks import DASH, FILLED, RING, read_marks
+from extractors.marks import DASH, DOUBLE, FILLED, RING, read_marks
 from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
 from pipeline.nlp.language import sudachi
 from pipeline.nlp.vocabulary import Choice, best_reading
@@ -93,13 +93,22 @@ def page_grids(page: ParsedPage) -> list[Grid]:
     return [read_marks(g, page) for g in find_grids(page)]
 
 
+def _matrix_marks(grid: Grid) -> Grid:
+    """The matrix marks only ● and ○: a ◎ some producer typed or drew for the ring is read as ○, for review."""
+    return grid.with_cells(
+        replace(c, mark=RING, confidence=min(c.confidence, 0.5), note=c.note or "◎ read as ○ (the matrix marks only ● and ○)")
+        if c.mark == DOUBLE else c
+        for c in grid.cells
+    )
+
+
 @register(NAME, VERSION, ("consortia", "theme_marks", "consortium_issues", "cell_reviews"))
 def extract_matrices(pages: Sequence[ParsedPage], settings: MatrixSettings = DEFAULT_SETTINGS) -> list[Record]:
     """Consortia, their marks and their issue lists from every page of one document."""
     matrix_fragments: list[Fragment] = []
     list_fragments: list[Fragment] = []
     for page in pages:
-        for grid in page_grids(page):
+        for grid in map(_matrix_marks, page_grids(page)):
             frag = _read_fragment(page, grid, settings, matrix_fragments[-1] if matrix_fragments else None)
             if frag is not None:
                 matrix_fragments.append(frag)

@@ -118,7 +118,19 @@ def cell_value(frames: dict[str, pd.DataFrame], entry: dict) -> object:
     rows = frame.index[mask]
     if len(rows) != 1:
         raise KeyError(f"{entry['dataset']} {entry['key']}: {len(rows)} rows")
-    return frame.at[rows[0], entry["column"]]
+    value = frame.at[rows[0], entry["column"]]
+    return list(value) if _is_list(value) else value
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str) and getattr(value, "ndim", 0) == 1
+
+
+def _equals(value: object, expected: object) -> bool:
+    """Cell equality for scalars and list cells (a row's headers, a table's row labels)."""
+    if _is_list(value):
+        return isinstance(expected, list) and list(value) == expected
+    return not isinstance(expected, list) and value == expected
 
 
 def read_as_truth(frames: dict[str, pd.DataFrame], entries: list[dict]) -> dict[str, pd.DataFrame]:
@@ -131,8 +143,9 @@ def read_as_truth(frames: dict[str, pd.DataFrame], entries: list[dict]) -> dict[
         mask = pd.Series(True, index=frame.index)
         for column, value in entry["key"].items():
             mask &= frame[column] == value
-        mask &= frame[entry["column"]] == entry["read"]
-        frame.loc[mask, entry["column"]] = entry["truth"]
+        mask &= frame[entry["column"]].map(lambda v: _equals(v, entry["read"]))
+        for index in frame.index[mask]:
+            frame.at[index, entry["column"]] = entry["truth"]
     return out
 
 

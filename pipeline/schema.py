@@ -575,8 +575,9 @@ class Marks(Provenanced):
     col: Series[int] = pa.Field(ge=0, description="0-based grid column of the cell")
     row_label: Series[str] = pa.Field(description="The row's own label: its innermost non-empty row-header cell")
     row_headers: Series[object] = pa.Field(metadata=STRINGS, description="Every row-header cell of the row, left to right, merged cells repeated")
-    column: Series[str] = pa.Field(description="The leaf column header the mark sits under")
-    column_path: Series[object] = pa.Field(metadata=STRINGS, description="Column header path, from the outermost spanning header down to the leaf")
+    column_raw: Series[str] = pa.Field(description="The leaf column header the mark sits under, as read (OCR'd on scans)")
+    column: Series[str] = pa.Field(description="column_raw cleaned; on scans OCR noise repaired by the lexicon (see corrections)")
+    column_path: Series[object] = pa.Field(metadata=STRINGS, description="Column header path as read, from the outermost spanning header down to the leaf")
     mark_raw: Series[str] = pa.Field(description="The mark as printed (a glyph); for drawn or scanned marks, what was seen")
     mark: Series[str] = pa.Field(isin=list(MARK_CLASSES), description="Normalised class: ◎ ● ○ △ × ✓ —")
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")
@@ -607,7 +608,10 @@ class MarkTables(Provenanced):
 
 
 MARK_DATASETS = [
-    DatasetSpec("marks", Marks, ("doc_id", "table_id", "row", "col"), "Marked cells of every mark table (●○◎△×✓—)"),
+    DatasetSpec(
+        "marks", Marks, ("doc_id", "table_id", "row", "col"), "Marked cells of every mark table (●○◎△×✓—)",
+        clean_fields=("column_raw",),
+    ),
     DatasetSpec("mark_tables", MarkTables, ("doc_id", "table_id"), "Shape of every mark table, so absence can be queried"),
 ]
 # --- end marks ---

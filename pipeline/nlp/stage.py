@@ -37,6 +37,7 @@ ROW_PROVENANCE = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extra
 REGION_FIELD = ("consortia", "region_raw")
 # A table column whose header says this holds places; other table cells get a place
 # repaired only inside a sentence (a header fragment or a label is never "repaired").
+MARK_COLUMN_FIELD = ("marks", "column_raw")
 PLACE_HEADER = re.compile(r"地域|地名|地区|市町村|市区町村|都道府県|自治体|団体名|所在地|住所|場所|管轄")
 TABLE_SENTENCE = re.compile(r"[^。]{8,}[。]|[^、]{4,}、[^、]{4,}")
 _SENTENCE = re.compile(r"[^。！？\n]+[。！？]?")
@@ -214,6 +215,8 @@ def _find_text_places(
     for (dataset, index, column), cell in cells.items():
         if (dataset, column) == REGION_FIELD or not cell.text:
             continue
+        if (dataset, column) == MARK_COLUMN_FIELD:
+            continue  # a mark table's column header: no place is plausible in it, none is repaired
         if dataset == "tables":
             evidence = table_evidence.get(index)
             if evidence is None:
