@@ -79,7 +79,8 @@ def test_one_cell_change_is_listed_once_and_provenance_is_counted(one_cell_chang
     assert list(diff.source_changes) == ["matrix"]
     assert diff_main(["diff", str(old), str(new), "--limit", "0"]) == 1
     out = capsys.readouterr().out
-    assert out.count("mark: ● → ○") == 1 and "source_sha256:" not in out
+    # Once per dataset that holds the cell: the matrix's theme_marks and the generic marks.
+    assert out.count("mark: ● → ○") == 2 and "source_sha256:" not in out
     assert len(out.splitlines()) < 60, out
 
 
@@ -108,7 +109,7 @@ def test_report_of_a_one_cell_change_is_small_and_shows_it_first_with_both_crops
     assert all(img.get_attribute("loading") == "lazy" for img in browser.find_elements("css selector", "img.crop"))
     # Provenance-only rows are counted, not listed: only value changes have cards.
     kinds = browser.execute_script("return [...document.querySelectorAll('.row-card')].map(c => c.closest('section').id)")
-    assert kinds and all(k in ("ds-theme_marks", "ds-tables") for k in kinds), kinds
+    assert kinds and all(k in ("ds-theme_marks", "ds-marks", "ds-tables") for k in kinds), kinds
     assert browser.find_element("css selector", "tr[data-dataset=consortia] .count-provenance").get_attribute("data-count") == "44"
     # It fits the window: nothing scrolls sideways.
     overflow = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")

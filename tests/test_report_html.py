@@ -92,8 +92,11 @@ def two_outputs(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def load(browser: webdriver.Chrome, path: Path) -> None:
     browser.get(path.as_uri())
+    # Lazy images load only when shown: wait for the ones on screen (hidden pages of cards never load).
     browser.execute_script(
-        "return Promise.all([...document.images].map(i => i.complete ? 0 : new Promise(r => { i.onload = i.onerror = r; })))"
+        "return Promise.all([...document.images]"
+        ".filter(i => i.loading !== 'lazy' || (i.offsetParent !== null && i.getBoundingClientRect().top < window.innerHeight))"
+        ".map(i => i.complete ? 0 : new Promise(r => { i.onload = i.onerror = r; })))"
     )
 
 
