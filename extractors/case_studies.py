@@ -53,18 +53,11 @@ _TABLE_ROLES = [
 
 def _read_tables(page: ParsedPage, start: int) -> list[Record]:
     """Case studies laid out as a ruled table: name and description columns, theme and place if given."""
-    from extractors.grid import find_grids
+    from extractors.grid import find_grids, header_roles
 
     out: list[Record] = []
     for grid in find_grids(page):
-        roles: dict[str, int] = {}
-        for col in range(grid.n_cols):
-            head = grid.cell_at(0, col)
-            if head is None or head.col != col:
-                continue
-            role = next((r for r, pattern in _TABLE_ROLES if r not in roles and pattern.search(head.text)), None)
-            if role is not None:
-                roles[role] = col
+        roles = header_roles(grid, _TABLE_ROLES)
         if not {"name", "description"} <= set(roles):
             continue
         for row in range(1, grid.n_rows):

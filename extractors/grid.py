@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Iterable
+from typing import Callable, Iterable, Pattern, Sequence
 
 from pdfplumber import table as plumber_table
 
@@ -330,3 +330,17 @@ def _drop_enclosing(cells: list[Cell]) -> list[Cell]:
     spanning = [a for a in cells if a.row_span > 1 or a.col_span > 1]
     enclosing = {id(a) for a in spanning if any(encloses(a, b) for b in cells)}
     return [a for a in cells if id(a) not in enclosing]
+
+
+def header_roles(grid: Grid, roles: Sequence[tuple[str, Pattern[str]]], normalise: Callable[[str], str] = str) -> dict[str, int]:
+    """Columns a table's first row names: each role at the first column whose header matches its pattern."""
+    found: dict[str, int] = {}
+    for col in range(grid.n_cols):
+        head = grid.cell_at(0, col)
+        if head is None or head.col != col:
+            continue
+        text = normalise(head.text)
+        role = next((r for r, pattern in roles if r not in found and pattern.search(text)), None)
+        if role is not None:
+            found[role] = col
+    return found

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from extractors.base import provenance, register
 from extractors.columns import column_of, fragments, same_band, strip_symbols
-from extractors.grid import Grid, find_grids
+from extractors.grid import Grid, find_grids, header_roles
 from extractors.layout import Line
 from extractors.values import age_band, fold
 from pipeline.records import ParsedPage, Record, union_bbox
@@ -213,15 +213,7 @@ def _tour_lists(page: ParsedPage) -> list[tuple[dict, tuple, list[dict]]]:
     """Tour lists: a ruled table with a name column and a participants column, one tour a row."""
     out = []
     for grid in find_grids(page):
-        roles: dict[str, int] = {}
-        for col in range(grid.n_cols):
-            head = grid.cell_at(0, col)
-            if head is None or head.col != col:
-                continue
-            text = fold(head.text)
-            role = next((r for r, pattern in _LIST_ROLES if r not in roles and pattern.search(text)), None)
-            if role is not None:
-                roles[role] = col
+        roles = header_roles(grid, _LIST_ROLES, fold)
         if "name" not in roles or "participants" not in roles:
             continue
         for row in range(1, grid.n_rows):

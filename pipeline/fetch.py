@@ -280,7 +280,9 @@ def abort_downloads() -> None:
         watch.fire(aborted=True)
 
 
-class _WatchedHTTP(http.client.HTTPConnection):
+class _Watched:
+    """A connection whose socket the deadline can shut, and whose timeout never outlasts it."""
+
     def __init__(self, *args, deadline: _Deadline, **kwargs) -> None:  # noqa: ANN002, ANN003
         kwargs["timeout"] = min(kwargs.get("timeout") or deadline.left(), deadline.left())
         super().__init__(*args, **kwargs)
@@ -291,15 +293,12 @@ class _WatchedHTTP(http.client.HTTPConnection):
         self._deadline.track(self.sock)
 
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, *args, deadline: _Deadline, **kwargs) -> None:  # noqa: ANN002, ANN003
-        kwargs["timeout"] = min(kwargs.get("timeout") or deadline.left(), deadline.left())
-        super().__init__(*args, **kwargs)
-        self._deadline = deadline
+class _WatchedHTTP(_Watched, http.client.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self._deadline.track(self.sock)
+
+class _WatchedHTTPS(_Watched, http.client.HTTPSConnection):
+    pass
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
