@@ -344,7 +344,7 @@ def _as_gray(image: np.ndarray | PngRaster) -> np.ndarray:
 
 
 def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
-    """Cells that span rows or columns only because a faint rule was lost in the scan.
+    """Cells that span rows only because a faint rule was lost in the scan.
 
     A hairline grey rule between shaded rows can vanish at low resolution, and
     two cells become one holding two marks (read as text). When cutting such a
@@ -356,7 +356,9 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
     inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
     out: list[Cell] = []
     for cell in grid.cells:
-        if cell.row_span == 1 and cell.col_span == 1:
+        if cell.row_span == 1 or cell.col_span != 1:
+            # Only rows merge over a lost rule (a hairline between shaded rows); a cell spanning
+            # columns is a spanning header, whose glyphs can each look like a blob at low resolution.
             out.append(cell)
             continue
         pieces = [
