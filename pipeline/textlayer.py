@@ -47,11 +47,33 @@ def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPa
     ocr = glyph_chars(ocr_page_chars(page, cache_dir=cache_dir))
     if not page.has_text:
         return replace(page, chars=ocr)
-    verdict = layer_contradicted(page.chars, ocr)
+    # The layer is checked where it claims text: on a large page a short line shrinks below what
+    # the detector finds when the whole page is read at once.
+    claimed = glyph_chars(_ocr_where_claimed(page, cache_dir))
+    verdict = layer_contradicted(page.chars, claimed)
     if verdict is None:
         return replace(page, image=None, image_dpi=0)
-    fix = TextFix(page.page_number, "text_layer", _excerpt(page.chars), _excerpt(ocr), "untrusted_text_layer")
-    return replace(page, chars=ocr, text_fixes=page.text_fixes + (fix,))
+    shown = ocr if len(ocr) >= len(claimed) else claimed
+    fix = TextFix(page.page_number, "text_layer", _excerpt(page.chars), _excerpt(shown), "untrusted_text_layer")
+    return replace(page, chars=shown, text_fixes=page.text_fixes + (fix,))
+
+
+def _ocr_where_claimed(page: ParsedPage, cache_dir: Path | None) -> tuple[Char, ...]:
+    """OCR of the rendered page cropped to the layer's glyphs (with a margin), in page points."""
+    margin = 2 * max((c.size for c in page.chars if c.size), default=12.0)
+    scale = page.image_dpi / 72.0
+    height, width = page.image.shape[:2]
+    left = max(0, int((min(c.bbox[0] for c in page.chars) - margin) * scale))
+    top = max(0, int((min(c.bbox[1] for c in page.chars) - margin) * scale))
+    right = min(width, int((max(c.bbox[2] for c in page.chars) + margin) * scale) + 1)
+    bottom = min(height, int((max(c.bbox[3] for c in page.chars) + margin) * scale) + 1)
+    if right - left < 8 or bottom - top < 8:
+        return ()
+    dx, dy = left / scale, top / scale
+    crop = replace(page, image=page.image[top:bottom, left:right])
+    return tuple(
+        replace(c, bbox=(c.bbox[0] + dx, c.bbox[1] + dy, c.bbox[2] + dx, c.bbox[3] + dy)) for c in ocr_page_chars(crop, cache_dir=cache_dir)
+    )
 
 
 # The layer is contradicted when the page shows less than this share of the kanji/kana it claims.
