@@ -405,6 +405,12 @@ def vocabulary_failure(page: ParsedPage, consortium_id: str, row: int, col: Colu
     The mark is published with ``theme`` empty and ``theme_raw`` as read; this
     review row says why, for a person to name the column.
     """
+    reason = f"header outside the table's vocabulary: {col.label!r} (kept as theme_raw, theme left empty)"
+    return _review(page, consortium_id, row, col, cell, reason)
+
+
+def _review(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell, reason: str | None = None) -> Record:
+    """A cell whose reading a person should check (its reader left a note, or ``reason``)."""
     return Record(
         dataset="cell_reviews",
         values={
@@ -412,25 +418,7 @@ def vocabulary_failure(page: ParsedPage, consortium_id: str, row: int, col: Colu
             "row": row,
             "col": col.index,
             "column": col.label,
-            "reason": f"header outside the table's vocabulary: {col.label!r} (kept as theme_raw, theme left empty)",
-            "mark": cell.mark,
-            "mark_source": cell.mark_source,
-            "confidence": float(cell.confidence),
-        },
-        provenance=provenance(page, cell.bbox, NAME, VERSION),
-    )
-
-
-def _review(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:
-    """A cell whose reading a person should check (its reader left a note)."""
-    return Record(
-        dataset="cell_reviews",
-        values={
-            "consortium_id": consortium_id,
-            "row": row,
-            "col": col.index,
-            "column": col.label,
-            "reason": cell.note,
+            "reason": reason or cell.note,
             "mark": cell.mark,
             "mark_source": cell.mark_source,
             "confidence": float(cell.confidence),
