@@ -177,13 +177,6 @@ def _inside(line: tuple, box: tuple) -> bool:
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def _starts_with_place(line: Line) -> bool:
-    """A heading set in the body face still reads "<place>  <name>": a prefecture
-    or municipality, a visible gap, then the name (for producers without bold faces)."""
-    split = _gap_split(line)
-    return split is not None and _is_place(split[0])
-
-
 def _is_place(text: str) -> bool:
     return bool(PREFECTURE.match(text)) or bool(prefectures_of(text))
 
@@ -197,8 +190,15 @@ def _theme_above(label: Line, column: list[Line]) -> str | None:
 
 
 def _blocks(lines: list[Line], body_size: float) -> list[tuple[list[Line], list[Line]]]:
-    """Split lines below a label into (bold heading lines, description lines) blocks."""
-    blocks: list[tuple[list[Line], list[Line]]] = []
+    """Split lines below a label into (heading lines, description lines) blocks.
+
+    A heading is set in a bold face, or, where the producer has none (a
+    synthetic bold drawn as outlines, or no bold at all), it is the paragraph
+    that opens with "<place> ⎵ <name>": a short run, a wide gap, the name. A
+    heading without a bold face runs on while its lines fill the column and no
+    paragraph break follows; the next paragraph is its description.
+    """
+    ordered: list[Line] = []
     for ln in sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
         text = ln.text.strip()
         if not text:
@@ -207,11 +207,54 @@ def _blocks(lines: list[Line], body_size: float) -> list[tuple[list[Line], list[
             break  # a new heading in this column: the case list has ended
         if text.isdigit() and ln.size < body_size - 0.5:
             continue  # page number
-        if ln.bold or _starts_with_place(ln):
-            if blocks and not blocks[-1][1]:
+        ordered.append(ln)
+    breaks = _paragraph_starts(ordered)
+    blocks: list[tuple[list[Line], list[Line]]] = []
+    for i, ln in enumerate(ordered):
+        open_heading = bool(blocks) and not blocks[-1][1]
+        if ln.bold:
+            if open_heading and blocks[-1][0][-1].bold:
                 blocks[-1][0].append(ln)  # wrapped heading
             else:
                 blocks.append(([ln], []))
+        elif i in breaks and _opens_with_place(ln):
+            blocks.append(([ln], []))
+        elif open_heading and i not in breaks and not blocks[-1][0][-1].bold and abs(ln.size - blocks[-1][0][-1].size) < 0.5:
+            blocks[-1][0].append(ln)  # a heading without a bold face, wrapped
         elif blocks:
             blocks[-1][1].append(ln)
     return [(h, d) for h, d in blocks if d]
+
+
+def _paragraph_starts(lines: list[Line]) -> set[int]:
+    """Indexes of lines that open a paragraph: the first, one after a line that ends short
+    of the column's right edge, or one below a gap wider than the column's line spacing."""
+    if not lines:
+        return set()
+    # The column's measure is the right edge that more than one line reaches (the running
+    # text's); with no such edge no line is known to run on, so each line ends a paragraph.
+    ends = sorted((ln.bbox[2] for ln in lines), reverse=True)
+    right = ends[0] if len(ends) > 1 and ends[1] >= ends[0] - 1.5 * max(lines[0].size, 1.0) else float("inf")
+    gaps = sorted(b.bbox[1] - a.bbox[3] for a, b in zip(lines, lines[1:]))
+    leading = gaps[len(gaps) // 2] if gaps else 0.0
+    starts = {0}
+    for i in range(1, len(lines)):
+        prev, ln = lines[i - 1], lines[i]
+        size = max(ln.size, 1.0)
+        if prev.bbox[2] < right - 1.5 * size or ln.bbox[1] - prev.bbox[3] > leading + 0.2 * size:
+            starts.add(i)
+    return starts
+
+
+# A place before the gap of a case heading is at most this many characters (和歌山県和歌山市, 静岡・宮城).
+MAX_PLACE = 12
+
+
+def _opens_with_place(line: Line) -> bool:
+    """A line that reads "<place> ⎵ <name>": a known place before the gap, or any short run
+    before it (複数地域, 静岡・宮城)."""
+    split = _gap_split(line)
+    if split is None:
+        return False
+    place = split[0]
+    return _is_place(place) or (2 <= len(place) <= MAX_PLACE and sum(ch.isalpha() for ch in place) >= 2)

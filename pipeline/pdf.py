@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +184,7 @@ def _page_errors(doc: pymupdf.Document, index: int, source: str | None) -> Itera
 def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEFAULT_SCAN_DPI) -> ParsedPage:
     fixes: list[TextFix] = []
     chars = tuple(_chars(page, fixes))
-    edges, shapes = _drawings(page)
+    edges, shapes = _drawings(page, chars)
     image = None
     dpi = 0
     # A page with no text, or with a text layer that may not say what the page shows, is
@@ -278,10 +279,11 @@ def _chars(page: pymupdf.Page, fixes: list[TextFix]) -> Iterator[Char]:
                         yield Char(text=text, bbox=tuple(ch["bbox"]), size=span["size"], font=font)
 
 
-def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
+def _drawings(page: pymupdf.Page, chars: tuple[Char, ...] = ()) -> tuple[list[Edge], list[Shape]]:
     """Split vector drawings into ruling edges and candidate mark shapes."""
     edges: list[Edge] = []
     shapes: list[Shape] = []
+    behind_text = _GlyphBoxes(chars)
     page_area = page.rect.width * page.rect.height
     for path in page.get_drawings():
         kinds = {item[0] for item in path["items"]}
@@ -310,6 +312,8 @@ def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
             continue
         for item in path["items"]:
             if item[0] == "re":
+                if filled and not stroked and behind_text.covers(item[1]):
+                    continue  # a highlight behind glyphs (shading set per glyph), not a cell or a mark
                 edges.extend(_rect_edges(item[1], stroked, path))
                 r = item[1]
                 if (RULE_THICKNESS < r.width <= MAX_MARK_SHAPE and RULE_THICKNESS < r.height <= MAX_MARK_SHAPE) or (
@@ -326,6 +330,39 @@ def _drawings(page: pymupdf.Page) -> tuple[list[Edge], list[Shape]]:
                 elif abs(p1.x - p2.x) <= 1.0:
                     edges.append(Edge("v", p1.x, min(p1.y, p2.y), p1.x, max(p1.y, p2.y)))
     return edges, shapes
+
+
+class _GlyphBoxes:
+    """The page's glyph boxes, to tell a fill laid behind text from a shaded cell.
+
+    A producer that shades text glyph by glyph draws one rectangle per glyph box;
+    a shaded cell is larger than its text by the cell's padding.
+    """
+
+    def __init__(self, chars: tuple[Char, ...]) -> None:
+        self.boxes = sorted((c.bbox for c in chars), key=lambda b: b[1])
+        self.tops = [b[1] for b in self.boxes]
+        self.tallest = max((b[3] - b[1] for b in self.boxes), default=0.0)
+
+    def covers(self, r: pymupdf.Rect, slack: float = 0.5) -> bool:
+        """Whether ``r`` lies within the union box of the glyphs it overlaps: exactly across
+        (the glyphs' advances), within a fifth of their height up and down (line box against
+        glyph box)."""
+        if not self.boxes or r.height > 1.2 * self.tallest + slack:
+            return False
+        start = bisect_left(self.tops, r.y0 - self.tallest)
+        stop = bisect_right(self.tops, r.y1)
+        hits = [b for b in self.boxes[start:stop] if b[0] < r.x1 and b[2] > r.x0 and b[1] < r.y1 and b[3] > r.y0]
+        if not hits:
+            return False
+        top, bottom = min(b[1] for b in hits), max(b[3] for b in hits)
+        play = slack + 0.2 * (bottom - top)
+        return (
+            r.x0 >= min(b[0] for b in hits) - slack
+            and r.x1 <= max(b[2] for b in hits) + slack
+            and r.y0 >= top - play
+            and r.y1 <= bottom + play
+        )
 
 
 def _rect_edges(r: pymupdf.Rect, stroked: bool, path: dict) -> list[Edge]:

@@ -214,8 +214,10 @@ def _cases(v: ReportVariant, data: dict) -> list[str]:
     for a in range(0, len(themes), per_page):
         panels = []
         for theme in themes[a : a + per_page]:
+            # MuPDF sets no margin on an inline span: its gap is an ideographic space, as typed.
+            sep = "\u3000" if v.producer == "mupdf" else ""
             blocks = "".join(
-                f'<div class="case-head"><span class="place">{_e(c["place"])}</span><span>{_e(c["name"])}</span></div><p>{_e(c["description"])}</p>'
+                f'<div class="case-head"><span class="place">{_e(c["place"])}</span>{sep}<span>{_e(c["name"])}</span></div><p>{_e(c["description"])}</p>'
                 for c in cases
                 if c["theme"] == theme
             )

@@ -91,3 +91,31 @@ def test_golden_file_is_sorted_pretty_json():
     path = Path(GOLDENS / "mlit_gaiyo" / "budget_items.json")
     rows = json.loads(path.read_text(encoding="utf-8"))
     assert all(list(r) == sorted(r) and "run_id" not in r for r in rows)
+
+
+def test_header_shaded_glyph_by_glyph_is_one_header_row():
+    """A producer that shades header text glyph by glyph (MuPDF) draws a small filled box
+    behind each glyph; those boxes are no cell borders, so the header stays one row of five cells."""
+
+    def budget_page(shade: bool) -> list:
+        doc = pymupdf.open()
+        page = new_page(doc)
+        rows = [
+            ["分野", "事業名", "内容", "対象", "R7当初予算"],
+            ["住まい", "空き家対策総合支援事業", "二地域居住の促進を支援", "市町村", "5,900百万円"],
+            [None, "住宅市場整備推進事業", "住まいの確保を支援", "民間事業者等", "1,000百万円"],
+        ]
+        table(page, 40, 60, [80, 160, 200, 120, 100], rows, height=12)  # rows as tight as a line of text
+        if shade:
+            for c in parsed(doc)[0].chars:
+                if 60 < c.bbox[1] < 72 and c.text.strip():
+                    page.draw_rect(pymupdf.Rect(c.bbox[0], c.bbox[1] + 0.6, c.bbox[2], c.bbox[3] + 0.6), color=None, fill=(0.85, 0.88, 0.95), overlay=False)
+        return parsed(doc)
+
+    from extractors.grid import find_grids
+
+    assert [(g.n_rows, g.n_cols) for g in find_grids(budget_page(True)[0])] == [(3, 5)]
+    plain = [r.values for r in extract_budget_items(budget_page(False))]
+    shaded = [r.values for r in extract_budget_items(budget_page(True))]
+    assert len(plain) == 2 and [r["item"] for r in plain] == ["空き家対策総合支援事業", "住宅市場整備推進事業"]
+    assert [{k: v for k, v in r.items() if k != "bbox"} for r in shaded] == [{k: v for k, v in r.items() if k != "bbox"} for r in plain]

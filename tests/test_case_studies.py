@@ -143,3 +143,42 @@ def test_place_reading_and_agreement():
     assert place_agreement(read_places("複数地域"), read_places("高知県、鳥取県、佐賀県")) == "unknown"
     assert parse_place("和歌山県田辺市等").municipality == "田辺市等"
     assert name_similarity("CHIZU Incubation Platform", "CHizu Incubation Platform") == 1.0
+
+
+def _headings_without_bold_face() -> list:
+    """A case list set in one face: headings are told by layout only (no bold, no size).
+
+    The first heading wraps (its first line fills the column, its second ends short);
+    the second heading's place is no prefecture (複数地域) and is set off by a gap.
+    """
+    doc = pymupdf.open()
+    page = new_page(doc)
+    x0, size, pitch = 40, 10, 14
+    text(page, x0, 70, "移動に関する取組", 14)
+    text(page, x0, 100, "主な事例", 10)
+    y = 100
+    for parts in [
+        ("秋田県大館市", "なりわい共創コミュニティ"),  # fills the measure: 6 + 1.5 gap + 12 = 19.5 glyphs
+        (None, "構築型コンソーシアム"),
+        (None, "地域の担い手不足や仕事の魅力不足といった"),  # 20 glyphs: the column's measure
+        (None, "課題に対応した。"),
+        ("複数地域", "ANA二地域居住推進"),
+        (None, "航空移動を伴う二地域居住を促進するため、"),
+        (None, "負担軽減策を設定。"),
+    ]:
+        y += pitch
+        place, rest = parts
+        if place:
+            text(page, x0, y, place, size)
+            text(page, x0 + size * (len(place) + 1.5), y, rest, size)
+        else:
+            text(page, x0, y, rest, size)
+    return parsed(doc)
+
+
+def test_headings_without_a_bold_face_are_read_from_layout():
+    rows = [r.values for r in extract_case_studies(_headings_without_bold_face())]
+    assert [(r["theme"], r["place_raw"], r["consortium_name_raw"], r["description"]) for r in rows] == [
+        ("移動に関する取組", "秋田県大館市", "なりわい共創コミュニティ構築型コンソーシアム", "地域の担い手不足や仕事の魅力不足といった課題に対応した。"),
+        ("移動に関する取組", "複数地域", "ANA二地域居住推進", "航空移動を伴う二地域居住を促進するため、負担軽減策を設定。"),
+    ]

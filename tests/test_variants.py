@@ -26,13 +26,7 @@ FAST = (
     "chromium_tours_cases_tables",
 )
 # (variant, dataset): why it is not read yet.
-KNOWN = {
-    (name, "case_studies"): "a wrapped case heading in a synthetic-bold face reads as the first description line"
-    for name in FAST
-    if name.startswith(("chromium", "slide", "ovals")) and name != "chromium_tours_cases_tables"
-} | {
-    ("mupdf_portrait", "case_studies"): "MuPDF sets a case heading like its description (no bold face, no gap after the place)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @cache
