@@ -217,7 +217,9 @@ def _blocks(lines: list[Line], body_size: float) -> list[tuple[list[Line], list[
                 blocks[-1][0].append(ln)  # wrapped heading
             else:
                 blocks.append(([ln], []))
-        elif i in breaks and _opens_with_place(ln):
+        elif _opens_with_place(ln, known_only=i not in breaks):
+            # A known place (a prefecture) opens a heading even where the description
+            # above happens to fill its last line; any other short run only opens a paragraph.
             blocks.append(([ln], []))
         elif open_heading and i not in breaks and not blocks[-1][0][-1].bold and abs(ln.size - blocks[-1][0][-1].size) < 0.5:
             blocks[-1][0].append(ln)  # a heading without a bold face, wrapped
@@ -250,11 +252,13 @@ def _paragraph_starts(lines: list[Line]) -> set[int]:
 MAX_PLACE = 12
 
 
-def _opens_with_place(line: Line) -> bool:
-    """A line that reads "<place> ⎵ <name>": a known place before the gap, or any short run
-    before it (複数地域, 静岡・宮城)."""
+def _opens_with_place(line: Line, known_only: bool = False) -> bool:
+    """A line that reads "<place> ⎵ <name>": a known place before the gap, or a short run of
+    Japanese before it (複数地域, 静岡・宮城); a Latin word before a space (TWIN GATE) is no place."""
     split = _gap_split(line)
     if split is None:
         return False
     place = split[0]
-    return _is_place(place) or (2 <= len(place) <= MAX_PLACE and sum(ch.isalpha() for ch in place) >= 2)
+    if known_only:
+        return _is_place(place)
+    return _is_place(place) or (len(place) <= MAX_PLACE and sum(ch.isalpha() and not ch.isascii() for ch in place) >= 2)

@@ -28,6 +28,7 @@ import pymupdf
 
 CONTENT = Path(__file__).resolve().parent / "data" / "mlit_report.json"
 CHROMIUM = "/usr/bin/chromium"
+SOFFICE = "/usr/bin/soffice"
 A4 = (595.28, 841.89)  # points, portrait
 FONT_FILES = {  # Debian's font packages (scripts/setup.sh)
     "IPAGothic": "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
@@ -43,7 +44,7 @@ def content() -> dict:
 @dataclass(frozen=True)
 class ReportVariant:
     name: str
-    producer: str = "chromium"  # chromium | mupdf
+    producer: str = "chromium"  # chromium | mupdf | writer (LibreOffice, .odt) | impress (LibreOffice, .pptx) | reportlab
     landscape: bool = True
     font: str = "IPAGothic"
     # Consortium rows on each matrix page; the last page takes the rest.
@@ -214,8 +215,9 @@ def _cases(v: ReportVariant, data: dict) -> list[str]:
     for a in range(0, len(themes), per_page):
         panels = []
         for theme in themes[a : a + per_page]:
-            # MuPDF sets no margin on an inline span: its gap is an ideographic space, as typed.
-            sep = "\u3000" if v.producer == "mupdf" else ""
+            # MuPDF and Writer's HTML import set no margin on an inline span: there the gap
+            # is an ideographic space, as typed.
+            sep = "" if v.producer == "chromium" else "\u3000"
             blocks = "".join(
                 f'<div class="case-head"><span class="place">{_e(c["place"])}</span>{sep}<span>{_e(c["name"])}</span></div><p>{_e(c["description"])}</p>'
                 for c in cases
@@ -302,7 +304,42 @@ def render(v: ReportVariant, data: dict | None = None) -> bytes:
         return _chromium(report_html(v, data))
     if v.producer == "mupdf":
         return _mupdf_story(report_pages(v, data), _css(v), v.page_size)
+    if v.producer == "writer":
+        return _writer(v, data)
+    if v.producer == "impress":
+        return _impress(v, data or content())
+    if v.producer == "reportlab":
+        return _reportlab(v, data or content())
     raise ValueError(f"unknown producer {v.producer!r}")
+
+
+def _soffice(src: Path, to: str, profile: Path, infilter: str | None = None) -> Path:
+    """Convert ``src`` beside itself with headless LibreOffice (its own user profile, so
+    runs neither share state nor wait for each other's lock)."""
+    cmd = [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore"]
+    if infilter:
+        cmd.append(f"--infilter={infilter}")
+    cmd += ["--convert-to", to, "--outdir", str(src.parent), str(src)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    out = src.with_suffix("." + to.split(":")[0])
+    if not out.exists():
+        raise RuntimeError(f"LibreOffice wrote no {out.name} from {src.name}")
+    return out
+
+
+def _writer(v: ReportVariant, data: dict | None) -> bytes:
+    """LibreOffice Writer: the report's HTML imported as a Writer document, saved as .odt,
+    and the .odt exported to PDF. Writer's HTML import reads table borders from the table's
+    attributes and page breaks from a paragraph's style, not from the print CSS."""
+    pages = report_pages(v, data)
+    body = '<p style="page-break-before: always"></p>'.join(pages)
+    body = body.replace("<table", '<table border="1" cellspacing="0" cellpadding="2"')
+    doc = f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><style>{_css(v)}</style></head><body>{body}</body></html>'
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "report.html"
+        src.write_text(doc, encoding="utf-8")
+        odt = _soffice(src, "odt", Path(tmp) / "profile", infilter="HTML (StarWriter)")
+        return _soffice(odt, "pdf", Path(tmp) / "profile").read_bytes()
 
 
 def _chromium(doc: str) -> bytes:
@@ -343,6 +380,308 @@ def _mupdf_story(pages: list[str], css: str, size: tuple[float, float]) -> bytes
             writer.end_page()
     writer.close()
     return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ producers that do not read HTML
+
+
+def _themes(data: dict) -> list[str]:
+    return [t for _, ts in data["groups"] for t in ts]
+
+
+def _matrix_chunks(v: ReportVariant, data: dict) -> list[tuple[int, int]]:
+    rows = data["consortia"]
+    bounds, start = [], 0
+    for n in v.matrix_split:
+        bounds.append((start, min(start + n, len(rows))))
+        start += n
+    if start < len(rows):
+        bounds.append((start, len(rows)))
+    return bounds
+
+
+def _matrix_cells(v: ReportVariant, r: dict, themes: list[str]) -> list[str]:
+    tour = {True: "○", False: "—", None: ""}[r["tour"]]
+    return [f'{r["round"]}次', r["region"], r["name"], v.glyphs.get(tour, tour)] + [
+        v.glyphs.get(r["marks"].get(t, ""), r["marks"].get(t, "")) for t in themes
+    ]
+
+
+def _case_themes(data: dict) -> list[str]:
+    out: list[str] = []
+    for c in data["case_studies"]:
+        if c["theme"] not in out:
+            out.append(c["theme"])
+    return out
+
+
+def _tour_texts(t: dict) -> list[str]:
+    lines = [f"モニターツアー参加実績{t['participants']}名" + (f" ({t['households']}世帯)" if t["households"] else "")]
+    if t["male"] is not None:
+        lines.append(f"(内訳：男性{t['male']}名 / 女性{t['female']}名)")
+    if t["stay_days"] is not None:
+        lines.append(f"総滞在日数: {t['stay_days']}日")
+    return lines + ["1 プログラム概要", "地域の暮らしと仕事を体験する滞在型プログラムを実施した。"]
+
+
+def _unit(x, unit: str) -> str:
+    return "" if x is None else f"{x}{unit}"
+
+
+ISSUE_HEAD = ["採択次", "コンソーシアム名", "二地域居住を進める上でのテーマ", "解決しようとした地域課題"]
+CASE_HEAD = ["テーマ", "地域", "コンソーシアム名", "取組内容"]
+TOUR_HEAD = ["コンソーシアム名", "参加者数", "男性", "女性", "世帯数", "総滞在日数"]
+BUDGET_HEAD = ["分野", "事業名", "内容", "対象", "R7当初予算"]
+ISSUES_TITLE = "2. 一覧表(二地域居住を進める上でのテーマ・解決しようとした地域課題)"
+CASES_TITLE = "3. テーマ別の取組概要と主な事例"
+TOURS_TITLE = "5. モニターツアー事例"
+BUDGET_TITLE = "参考 二地域居住の推進に関する予算"
+
+
+def _reportlab(v: ReportVariant, data: dict) -> bytes:
+    """reportlab's platypus: tables with GRID rules and spans, panels as borderless tables.
+    Its CJK fonts have no bold face and reportlab draws none, so headings differ by size only."""
+    import io
+
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = v.font.replace(" ", "")
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(font, FONT_FILES[v.font]))
+
+    def style(size: float, space_before: float = 0.0, space_after: float = 2.0) -> ParagraphStyle:
+        return ParagraphStyle(f"s{size}", fontName=font, fontSize=size, leading=size * 1.3,
+                              spaceBefore=space_before, spaceAfter=space_after, wordWrap="CJK")
+
+    body, cell, small, h1, h2, h3 = style(8), style(7, 0, 0), style(6, 0, 0), style(22, 120), style(13, 0, 8), style(11, 0, 4)
+    rule = (0.4, colors.HexColor("#a6a6a6")) if v.grey_rules else (0.75, colors.black)
+    w, h = v.page_size
+    inner = w - 48
+
+    def P(text, st=body) -> Paragraph:
+        return Paragraph(_e(text), st)
+
+    def ruled(rows, widths, spans=(), header_rows=1, heights=None) -> Table:
+        t = Table(rows, colWidths=widths, rowHeights=heights)
+        cmds = [("GRID", (0, 0), (-1, -1), *rule), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 7),
+                ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]
+        if v.shaded_header and header_rows:
+            cmds.append(("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#d9e1f2")))
+        cmds += [("SPAN", a, b) for a, b in spans]
+        t.setStyle(TableStyle(cmds))
+        return t
+
+    story: list = [P(data["title"], h1), P("国土交通省国土政策局地方政策課"), PageBreak(),
+                   P("0. 二地域居住先導的プロジェクトの概要", h2), P("【採択状況】計44団体"),
+                   P("二地域居住等の促進を通じて地方への人の流れを創出・拡大するため、先導的な取組を支援した。"), PageBreak()]
+    # The matrix: two header rows, the first four columns spanning both.
+    themes = _themes(data)
+    mark_w = min(30.0, (inner - 330) / len(themes))
+    name_w = inner - 26 - 60 - 26 - mark_w * len(themes)
+    widths = [26, 60, name_w, 26] + [mark_w] * len(themes)
+    head1: list = [P(x, cell) for x in ("採択次", "地域名", "コンソーシアム名", "ツアー実施")]
+    head2: list = ["", "", "", ""]
+    spans = [((c, 0), (c, 1)) for c in range(4)]
+    col = 4
+    for group, ts in data["groups"]:
+        head1 += [group] + [""] * (len(ts) - 1)
+        spans.append(((col, 0), (col + len(ts) - 1, 0)))
+        col += len(ts)
+        head2 += [P(t, small) for t in ts]
+    for k, (a, b) in enumerate(_matrix_chunks(v, data)):
+        header = k == 0 or v.repeat_header
+        rows = ([head1, head2] if header else []) + [
+            [P(x, cell) if i in (1, 2) else x for i, x in enumerate(_matrix_cells(v, r, themes))] for r in data["consortia"][a:b]
+        ]
+        heights = [None] * (2 if header else 0) + [22] * (b - a)
+        t = ruled(rows, widths, spans if header else (), header_rows=2 if header else 0, heights=heights)
+        t.setStyle(TableStyle([("ALIGN", (3, 0), (-1, -1), "CENTER")]))
+        story += ([P("1. 一覧表", h2)] if k == 0 else []) + [t, PageBreak()]
+    for a in range(0, len(data["issues"]), v.issues_split):
+        rows = [ISSUE_HEAD] + [[f'{r["round"]}次', P(r["name"], cell), P(r["themes"], cell), P(r["issues"], cell)]
+                               for r in data["issues"][a : a + v.issues_split]]
+        story += [P(ISSUES_TITLE, h2), ruled(rows, [40, inner * 0.35, inner * 0.3, inner * 0.35 - 40]), PageBreak()]
+    cases = data["case_studies"]
+    if v.cases_as == "table":
+        for a in range(0, len(cases), 9):
+            rows = [CASE_HEAD] + [[P(c["theme"], cell), P(c["place"], cell), P(c["name"], cell), P(c["description"], cell)] for c in cases[a : a + 9]]
+            story += [P(CASES_TITLE, h2), P("主な事例"), ruled(rows, [inner * 0.14, inner * 0.12, inner * 0.22, inner * 0.52]), PageBreak()]
+    else:
+        per_page = 3 if v.landscape else 2
+        ts = _case_themes(data)
+        for a in range(0, len(ts), per_page):
+            panels = []
+            for theme in ts[a : a + per_page]:
+                flow = [P(theme, h3), P("テーマ概要"), P(f"二地域居住者の{theme[:4]}を支える取組。"), Spacer(1, 4), P("主な事例")]
+                for c in cases:
+                    if c["theme"] == theme:
+                        # reportlab sets an ideographic space half as wide: the gap is three no-break spaces.
+                        flow += [Spacer(1, 3), P(f'{c["place"]}\u00a0\u00a0\u00a0{c["name"]}'), P(c["description"])]
+                panels.append(flow)
+            panels += [[]] * (per_page - len(panels))
+            t = Table([panels], colWidths=[inner / per_page] * per_page)
+            t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 24)]))
+            story += [P(CASES_TITLE, h2), t, PageBreak()]
+    tours = data["tours"]
+    if v.tours_as == "table":
+        rows = [TOUR_HEAD] + [[P(t["name"], cell), _unit(t["participants"], "名"), _unit(t["male"], "名"), _unit(t["female"], "名"),
+                               _unit(t["households"], "世帯"), _unit(t["stay_days"], "日")] for t in tours]
+        story += [P(TOURS_TITLE, h2), P("各団体が実施したモニターツアーの参加実績"), ruled(rows, [inner * 0.4] + [inner * 0.12] * 5), PageBreak()]
+    else:
+        for a in range(0, len(tours), 2):
+            panels = [[P(t["name"], style(10))] + [P(x) for x in _tour_texts(t)] for t in tours[a : a + 2]]
+            panels += [[]] * (2 - len(panels))
+            t = Table([panels], colWidths=[inner / 2] * 2)
+            t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+            story += [P(TOURS_TITLE, h2), t, PageBreak()]
+    budget = data["budget"]
+    rows, spans = [BUDGET_HEAD], []
+    for i, b in enumerate(budget):
+        first = i == 0 or budget[i - 1]["field"] != b["field"]
+        if first:
+            n = 1
+            while i + n < len(budget) and budget[i + n]["field"] == b["field"]:
+                n += 1
+            if n > 1:
+                spans.append(((0, i + 1), (0, i + n)))
+        rows.append([P(b["field"], cell) if first else "", P(b["item"], cell), P(b["description"], cell), P(b["target"], cell), P(b["amount_text"], cell)])
+    story += [P(BUDGET_TITLE, h2), ruled(rows, [inner * 0.12, inner * 0.22, inner * 0.36, inner * 0.15, inner * 0.15], spans)]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=(w, h), leftMargin=24, rightMargin=24, topMargin=24, bottomMargin=24,
+                      invariant=1, title=data["title"]).build(story)
+    return buffer.getvalue()
+
+
+def _impress(v: ReportVariant, data: dict) -> bytes:
+    """LibreOffice Impress: a .pptx built slide by slide (python-pptx: tables in the default
+    table style, shaded header and banded rows with white rules, text boxes as panels),
+    exported to PDF by Impress."""
+    from pptx import Presentation
+    from pptx.util import Pt
+
+    prs = Presentation()
+    w, h = v.page_size
+    prs.slide_width, prs.slide_height = Pt(w), Pt(h)
+    inner = w - 48
+
+    def slide():
+        return prs.slides.add_slide(prs.slide_layouts[6])
+
+    def box(s, x, y, width, height, paragraphs):
+        """A text box; ``paragraphs`` are (text, size) pairs."""
+        frame = s.shapes.add_textbox(Pt(x), Pt(y), Pt(width), Pt(height)).text_frame
+        frame.word_wrap = True
+        for i, (text, size) in enumerate(paragraphs):
+            para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            para.space_before = Pt(3 if size >= 10 else 1)
+            run = para.add_run()
+            run.text = text
+            run.font.size = Pt(size)
+            run.font.name = v.font
+
+    def table(s, y, rows, widths, merges=(), size=7.0, row_h=None):
+        shape = s.shapes.add_table(len(rows), len(widths), Pt(24), Pt(y), Pt(sum(widths)), Pt((row_h or 12) * len(rows)))
+        t = shape.table
+        for c, x in enumerate(widths):
+            t.columns[c].width = Pt(x)
+        for r, row in enumerate(rows):
+            if row_h:
+                t.rows[r].height = Pt(row_h)
+            for c, text in enumerate(row):
+                cell = t.cell(r, c)
+                cell.margin_left = cell.margin_right = Pt(2)
+                cell.margin_top = cell.margin_bottom = Pt(1)
+                para = cell.text_frame.paragraphs[0]
+                run = para.add_run()
+                run.text = text or ""
+                run.font.size = Pt(size)
+                run.font.name = v.font
+        for (r0, c0), (r1, c1) in merges:
+            t.cell(r0, c0).merge(t.cell(r1, c1))
+        return t
+
+    s = slide()
+    box(s, 24, 140, inner, 60, [(data["title"], 22), ("国土交通省国土政策局地方政策課", 8)])
+    s = slide()
+    box(s, 24, 24, inner, 80, [("0. 二地域居住先導的プロジェクトの概要", 13), ("【採択状況】計44団体", 8),
+                               ("二地域居住等の促進を通じて地方への人の流れを創出・拡大するため、先導的な取組を支援した。", 8)])
+    themes = _themes(data)
+    mark_w = min(30.0, (inner - 330) / len(themes))
+    widths = [26, 60, inner - 26 - 60 - 26 - mark_w * len(themes), 26] + [mark_w] * len(themes)
+    head1 = ["採択次", "地域名", "コンソーシアム名", "ツアー実施"] + [""] * len(themes)
+    head2 = [""] * 4 + themes
+    merges = [((0, c), (1, c)) for c in range(4)]
+    col = 4
+    for group, ts in data["groups"]:
+        head1[col] = group
+        merges.append(((0, col), (0, col + len(ts) - 1)))
+        col += len(ts)
+    for k, (a, b) in enumerate(_matrix_chunks(v, data)):
+        s = slide()
+        header = k == 0 or v.repeat_header
+        if k == 0:
+            box(s, 24, 20, inner, 20, [("1. 一覧表", 13)])
+        rows = ([head1, head2] if header else []) + [_matrix_cells(v, r, themes) for r in data["consortia"][a:b]]
+        table(s, 44, rows, widths, merges if header else (), size=6.5, row_h=(h - 70) / max(len(rows), 1))
+    for a in range(0, len(data["issues"]), v.issues_split):
+        s = slide()
+        box(s, 24, 20, inner, 20, [(ISSUES_TITLE, 13)])
+        rows = [ISSUE_HEAD] + [[f'{r["round"]}次', r["name"], r["themes"], r["issues"]] for r in data["issues"][a : a + v.issues_split]]
+        table(s, 44, rows, [40, inner * 0.35, inner * 0.3, inner * 0.35 - 40], size=6.5)
+    cases = data["case_studies"]
+    if v.cases_as == "table":
+        for a in range(0, len(cases), 6):
+            s = slide()
+            box(s, 24, 20, inner, 30, [(CASES_TITLE, 13), ("主な事例", 8)])
+            rows = [CASE_HEAD] + [[c["theme"], c["place"], c["name"], c["description"]] for c in cases[a : a + 6]]
+            table(s, 60, rows, [inner * 0.14, inner * 0.12, inner * 0.22, inner * 0.52], size=6.5)
+    else:
+        per_page = 3 if v.landscape else 2
+        ts = _case_themes(data)
+        for a in range(0, len(ts), per_page):
+            s = slide()
+            box(s, 24, 20, inner, 20, [(CASES_TITLE, 13)])
+            for i, theme in enumerate(ts[a : a + per_page]):
+                paras = [(theme, 11), ("テーマ概要", 8), (f"二地域居住者の{theme[:4]}を支える取組。", 8), ("主な事例", 8)]
+                for c in cases:
+                    if c["theme"] == theme:
+                        paras += [(f'{c["place"]}\u3000{c["name"]}', 8), (c["description"], 8)]
+                box(s, 24 + i * inner / per_page, 48, inner / per_page - 14, h - 80, paras)
+    tours = data["tours"]
+    if v.tours_as == "table":
+        s = slide()
+        box(s, 24, 20, inner, 30, [(TOURS_TITLE, 13), ("各団体が実施したモニターツアーの参加実績", 8)])
+        rows = [TOUR_HEAD] + [[t["name"], _unit(t["participants"], "名"), _unit(t["male"], "名"), _unit(t["female"], "名"),
+                               _unit(t["households"], "世帯"), _unit(t["stay_days"], "日")] for t in tours]
+        table(s, 64, rows, [inner * 0.4] + [inner * 0.12] * 5)
+    else:
+        for a in range(0, len(tours), 2):
+            s = slide()
+            box(s, 24, 20, inner, 20, [(TOURS_TITLE, 13)])
+            for i, t in enumerate(tours[a : a + 2]):
+                box(s, 24 + i * inner / 2, 48, inner / 2 - 14, h - 80, [(t["name"], 10)] + [(x, 8) for x in _tour_texts(t)])
+    s = slide()
+    box(s, 24, 20, inner, 20, [(BUDGET_TITLE, 13)])
+    budget = data["budget"]
+    rows, merges = [BUDGET_HEAD], []
+    for i, b in enumerate(budget):
+        first = i == 0 or budget[i - 1]["field"] != b["field"]
+        n = 1
+        while first and i + n < len(budget) and budget[i + n]["field"] == b["field"]:
+            n += 1
+        if first and n > 1:
+            merges.append(((i + 1, 0), (i + n, 0)))
+        rows.append([b["field"] if first else "", b["item"], b["description"], b["target"], b["amount_text"]])
+    table(s, 44, rows, [inner * 0.12, inner * 0.22, inner * 0.36, inner * 0.15, inner * 0.15], merges, size=6.5)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "report.pptx"
+        prs.save(src)
+        return _soffice(src, "pdf", Path(tmp) / "profile").read_bytes()
 
 
 # ------------------------------------------------------------------ scans
@@ -416,6 +755,15 @@ def variants() -> list[ReportVariant]:
         replace(base, name="mupdf_grey_shaded_glyphs", producer="mupdf", grey_rules=True, shaded_header=True, glyphs={"●": "⚫", "○": "〇"}),
         replace(base, name="mupdf_mincho_portrait", producer="mupdf", font="IPAMincho", landscape=False, matrix_split=(20, 20)),
         replace(base, name="mupdf_tours_cases_tables", producer="mupdf", tours_as="table", cases_as="table"),
+        replace(base, name="writer_landscape", producer="writer"),
+        replace(base, name="writer_portrait_no_header", producer="writer", landscape=False, matrix_split=(20, 20), repeat_header=False),
+        replace(base, name="writer_tables_mincho", producer="writer", font="IPAMincho", tours_as="table", cases_as="table"),
+        replace(base, name="impress_slides", producer="impress"),
+        replace(base, name="impress_no_header_glyphs", producer="impress", matrix_split=(16, 16), repeat_header=False, glyphs={"●": "⬤", "○": "◯"}),
+        replace(base, name="impress_tables", producer="impress", tours_as="table", cases_as="table"),
+        replace(base, name="reportlab_landscape", producer="reportlab"),
+        replace(base, name="reportlab_portrait_mincho_grey", producer="reportlab", landscape=False, font="IPAMincho", matrix_split=(20, 20), grey_rules=True, shaded_header=True),
+        replace(base, name="reportlab_tables_no_header", producer="reportlab", tours_as="table", cases_as="table", matrix_split=(12, 20), repeat_header=False),
     ]
 
 

@@ -149,7 +149,8 @@ def _headings_without_bold_face() -> list:
     """A case list set in one face: headings are told by layout only (no bold, no size).
 
     The first heading wraps (its first line fills the column, its second ends short);
-    the second heading's place is no prefecture (複数地域) and is set off by a gap.
+    the second heading's place is no prefecture (複数地域) and is set off by a gap; its
+    description opens with a Latin word and a space, which is no place.
     """
     doc = pymupdf.open()
     page = new_page(doc)
@@ -163,7 +164,7 @@ def _headings_without_bold_face() -> list:
         (None, "地域の担い手不足や仕事の魅力不足といった"),  # 20 glyphs: the column's measure
         (None, "課題に対応した。"),
         ("複数地域", "ANA二地域居住推進"),
-        (None, "航空移動を伴う二地域居住を促進するため、"),
+        (None, "JRE ポイントで移動費を還元するため、"),  # a Latin word and a space: no place
         (None, "負担軽減策を設定。"),
     ]:
         y += pitch
@@ -180,5 +181,5 @@ def test_headings_without_a_bold_face_are_read_from_layout():
     rows = [r.values for r in extract_case_studies(_headings_without_bold_face())]
     assert [(r["theme"], r["place_raw"], r["consortium_name_raw"], r["description"]) for r in rows] == [
         ("移動に関する取組", "秋田県大館市", "なりわい共創コミュニティ構築型コンソーシアム", "地域の担い手不足や仕事の魅力不足といった課題に対応した。"),
-        ("移動に関する取組", "複数地域", "ANA二地域居住推進", "航空移動を伴う二地域居住を促進するため、負担軽減策を設定。"),
+        ("移動に関する取組", "複数地域", "ANA二地域居住推進", "JREポイントで移動費を還元するため、負担軽減策を設定。"),
     ]
