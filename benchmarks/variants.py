@@ -10,7 +10,7 @@ cores), so only the scans of ``END_TO_END`` are also read end to end, scored
 on theme_marks and consortia (OCR'd header labels and names included).
 
     .venv/bin/python benchmarks/variants.py            # writes benchmarks/variants.json
-    .venv/bin/python benchmarks/variants.py --no-scans # text and drawn-shape renderings only
+    .venv/bin/python benchmarks/variants.py --no-scans # text and drawn-shape renderings only (scans kept from the last report)
 """
 
 from __future__ import annotations
@@ -97,6 +97,15 @@ def main() -> None:
                 results[name]["datasets"].update(score(rows, ("theme_marks", "consortia")))
             results[name]["seconds"] = round(time.perf_counter() - started, 2)
             print(name, {k: s["f1"] for k, s in results[name]["datasets"].items()}, failed or "", file=sys.stderr, flush=True)
+    if args.no_scans or args.only:
+        # A partial run keeps the rest of the last report (scans take hours of OCR).
+        names = {v.name for v in variants()}
+        previous = json.loads(OUT.read_text(encoding="utf-8"))["variants"] if OUT.exists() else {}
+        kept = {k: r for k, r in previous.items() if k not in results and k.split("@")[0] in names
+                and not (args.no_scans and "@" not in k and not args.only)}
+        order = [n for v in variants() for n in (v.name, *(f"{v.name}@scan{label}" for label in SCANS))]
+        merged = kept | results
+        results = {n: merged[n] for n in order if n in merged}
     report = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "datasets": list(DATASETS),

@@ -240,7 +240,12 @@ def fill_text(grid: Grid, chars: Iterable[Char]) -> Grid:
     grid = _cells_for_orphan_text(grid, chars)
     inside: dict[int, list[Char]] = {i: [] for i in range(len(grid.cells))}
     for ch in chars:
-        index = grid.index_at((ch.bbox[0] + ch.bbox[2]) / 2, (ch.bbox[1] + ch.bbox[3]) / 2)
+        cy = (ch.bbox[1] + ch.bbox[3]) / 2
+        index = grid.index_at((ch.bbox[0] + ch.bbox[2]) / 2, cy)
+        if index is None:
+            # Punctuation may hang past the table's outer rule (ぶら下げ組み: 。、 set beyond
+            # the line's end); its glyph starts inside the cell it ends.
+            index = grid.index_at(ch.bbox[0] + 0.25 * (ch.bbox[2] - ch.bbox[0]), cy)
         if index is not None:
             inside[index].append(ch)
     return grid.with_cells(replace(cell, text=chars_to_text(inside[i])) for i, cell in enumerate(grid.cells))

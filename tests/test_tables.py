@@ -87,3 +87,17 @@ def test_robustness_script_reports_every_file(tmp_path):
     assert rows["good.pdf"]["error"] is None and rows["good.pdf"]["pages"] == 1 and rows["good.pdf"]["sections"] >= 1
     assert "not a PDF" in rows["broken.pdf"]["error"] and "broken.pdf" in rows["broken.pdf"]["error"]
     assert "good.pdf" in proc.stdout and "1/2 documents" in proc.stdout
+
+
+def test_punctuation_hanging_past_the_outer_rule_stays_in_its_cell(tmp_path):
+    """LibreOffice hangs a line-end 。 past the margin (ぶら下げ組み): in the last column its
+    glyph crosses the table's outer rule, its centre outside every cell."""
+    size = 10.0
+    # The last column runs 250..330; six glyphs from 266 end at 326, the 。 spans 326..336.
+    spec = PageSpec(
+        texts=[Text(70, 118, "地域名", size), Text(190, 118, "交通", size), Text(270, 118, "取組", size),
+               Text(70, 143, "甲市", size), Text(200, 143, "●", size), Text(266, 143, "住まいを整備。", size)],
+        rules=grid_rules(60, 100, [110, 80, 80], 25, 2),
+    )
+    table = {(c["row"], c["col"]): c for c in _cells(tmp_path, spec)}
+    assert table[(1, 2)]["text_raw"] == "住まいを整備。"
