@@ -562,6 +562,8 @@ def _impress(v: ReportVariant, data: dict) -> bytes:
     table style, shaded header and banded rows with white rules, text boxes as panels),
     exported to PDF by Impress."""
     from pptx import Presentation
+    from pptx.dml.color import RGBColor
+    from pptx.enum.shapes import MSO_SHAPE
     from pptx.util import Pt
 
     prs = Presentation()
@@ -626,8 +628,29 @@ def _impress(v: ReportVariant, data: dict) -> bytes:
         header = k == 0 or v.repeat_header
         if k == 0:
             box(s, 24, 20, inner, 20, [("1. 一覧表", 13)])
-        rows = ([head1, head2] if header else []) + [_matrix_cells(v, r, themes) for r in data["consortia"][a:b]]
-        table(s, 44, rows, widths, merges if header else (), size=6.5, row_h=(h - 70) / max(len(rows), 1))
+        body = [_matrix_cells(v, r, themes) for r in data["consortia"][a:b]]
+        drawn = []
+        if v.ovals:  # marks as oval shapes laid over empty cells, as slides draw them
+            drawn = [(r, c, x) for r, row in enumerate(body) for c, x in enumerate(row) if c >= 3 and x in ("●", "○")]
+            for r, c, _ in drawn:
+                body[r][c] = ""
+        rows = ([head1, head2] if header else []) + body
+        row_h = (h - 70) / max(len(rows), 1)
+        table(s, 44, rows, widths, merges if header else (), size=6.5, row_h=row_h)
+        first = 2 if header else 0
+        for r, c, mark in drawn:
+            d = min(row_h, widths[c]) * 0.6
+            cx = 24 + sum(widths[:c]) + widths[c] / 2 + v.oval_offset[0] * widths[c]
+            cy = 44 + (first + r + 0.5) * row_h + v.oval_offset[1] * row_h
+            oval = s.shapes.add_shape(MSO_SHAPE.OVAL, Pt(cx - d / 2), Pt(cy - d / 2), Pt(d), Pt(d))
+            oval.shadow.inherit = False
+            oval.line.color.rgb = RGBColor(0, 0, 0)
+            oval.line.width = Pt(0.9)
+            if mark == "●":
+                oval.fill.solid()
+                oval.fill.fore_color.rgb = RGBColor(0, 0, 0)
+            else:
+                oval.fill.background()
     for a in range(0, len(data["issues"]), v.issues_split):
         s = slide()
         box(s, 24, 20, inner, 20, [(ISSUES_TITLE, 13)])
@@ -761,6 +784,7 @@ def variants() -> list[ReportVariant]:
         replace(base, name="impress_slides", producer="impress"),
         replace(base, name="impress_no_header_glyphs", producer="impress", matrix_split=(16, 16), repeat_header=False, glyphs={"●": "⬤", "○": "◯"}),
         replace(base, name="impress_tables", producer="impress", tours_as="table", cases_as="table"),
+        replace(base, name="impress_ovals_no_header", producer="impress", ovals=True, oval_offset=(0.12, -0.1), matrix_split=(16, 16), repeat_header=False),
         replace(base, name="reportlab_landscape", producer="reportlab"),
         replace(base, name="reportlab_portrait_mincho_grey", producer="reportlab", landscape=False, font="IPAMincho", matrix_split=(20, 20), grey_rules=True, shaded_header=True),
         replace(base, name="reportlab_tables_no_header", producer="reportlab", tours_as="table", cases_as="table", matrix_split=(12, 20), repeat_header=False),
