@@ -84,6 +84,21 @@ def _narrative_report() -> bytes:
 GENERATED["narrative_report"] = _narrative_report
 
 
+def _whole_report(name: str) -> Callable[[], bytes]:
+    """A whole-report rendering of the variant suite (reportlab: fast, needs no browser or office)."""
+
+    def build() -> bytes:
+        from tests.report_variants import render, variants
+
+        return render(next(v for v in variants() if v.name == name))
+
+    return build
+
+
+GENERATED["report_reportlab_tables_no_header"] = _whole_report("reportlab_tables_no_header")
+GENERATED["report_reportlab_portrait_mincho_grey"] = _whole_report("reportlab_portrait_mincho_grey")
+
+
 def _tables4_pages() -> dict[str, Callable[[], list[ParsedPage]]]:
     """The tables4 tests' redrawn pages (case studies, budget, opinions, tours), parsed as the pipeline does."""
     from tests.test_budget import _variant_pages
