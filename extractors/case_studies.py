@@ -230,7 +230,8 @@ def _blocks(lines: list[Line], body_size: float) -> list[tuple[list[Line], list[
 
 def _paragraph_starts(lines: list[Line]) -> set[int]:
     """Indexes of lines that open a paragraph: the first, one after a line that ends short
-    of the column's right edge, or one below a gap wider than the column's line spacing."""
+    of the column's right edge, or one below a gap wider than the column's line spacing (by more than
+    0.15 em: lines of one paragraph are set at one pitch)."""
     if not lines:
         return set()
     # The column's measure is the right edge that more than one line reaches (the running
@@ -243,7 +244,7 @@ def _paragraph_starts(lines: list[Line]) -> set[int]:
     for i in range(1, len(lines)):
         prev, ln = lines[i - 1], lines[i]
         size = max(ln.size, 1.0)
-        if prev.bbox[2] < right - 1.5 * size or ln.bbox[1] - prev.bbox[3] > leading + 0.2 * size:
+        if prev.bbox[2] < right - 1.5 * size or ln.bbox[1] - prev.bbox[3] > leading + 0.15 * size:
             starts.add(i)
     return starts
 

@@ -166,9 +166,13 @@ def _headings_without_bold_face() -> list:
         ("複数地域", "ANA二地域居住推進"),
         (None, "JRE ポイントで移動費を還元するため、"),  # a Latin word and a space: no place
         (None, "負担軽減策を設定。"),
+        ("長野県上田市", "上田移動推進協議会の交通"),  # fills the measure, as does the line below,
+        ("+2", "バスの定期券を二地域居住者に提供した事業。"),  # set off by a paragraph's extra 2 pt only
     ]:
         y += pitch
         place, rest = parts
+        if place == "+2":
+            place, y = None, y + 2
         if place:
             text(page, x0, y, place, size)
             text(page, x0 + size * (len(place) + 1.5), y, rest, size)
@@ -182,4 +186,5 @@ def test_headings_without_a_bold_face_are_read_from_layout():
     assert [(r["theme"], r["place_raw"], r["consortium_name_raw"], r["description"]) for r in rows] == [
         ("移動に関する取組", "秋田県大館市", "なりわい共創コミュニティ構築型コンソーシアム", "地域の担い手不足や仕事の魅力不足といった課題に対応した。"),
         ("移動に関する取組", "複数地域", "ANA二地域居住推進", "JREポイントで移動費を還元するため、負担軽減策を設定。"),
+        ("移動に関する取組", "長野県上田市", "上田移動推進協議会の交通", "バスの定期券を二地域居住者に提供した事業。"),
     ]
