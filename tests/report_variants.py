@@ -329,11 +329,18 @@ def _soffice(src: Path, to: str, profile: Path, infilter: str | None = None) -> 
 
 def _writer(v: ReportVariant, data: dict | None) -> bytes:
     """LibreOffice Writer: the report's HTML imported as a Writer document, saved as .odt,
-    and the .odt exported to PDF. Writer's HTML import reads table borders from the table's
-    attributes and page breaks from a paragraph's style, not from the print CSS."""
+    and the .odt exported to PDF. Writer's HTML import reads cell borders from each cell's own
+    style and page breaks from a paragraph's style, not from the print CSS (from a bare
+    ``border="1"`` it draws 0.1 pt grey hairlines)."""
+    import re
+
     pages = report_pages(v, data)
     body = '<p style="page-break-before: always"></p>'.join(pages)
     body = body.replace("<table", '<table border="1" cellspacing="0" cellpadding="2"')
+    rule = "border: 0.4pt solid #a6a6a6" if v.grey_rules else "border: 0.75pt solid #000000"
+    shade = "; background: #d9e1f2" if v.shaded_header else ""
+    body = re.sub(r'<(td|th) style="', lambda m: f'<{m.group(1)} style="{rule}{shade if m.group(1) == "th" else ""}; ', body)
+    body = re.sub(r"<(td|th)(?![^>]*style=)", lambda m: f'<{m.group(1)} style="{rule}{shade if m.group(1) == "th" else ""}"', body)
     doc = f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><style>{_css(v)}</style></head><body>{body}</body></html>'
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "report.html"
@@ -780,7 +787,7 @@ def variants() -> list[ReportVariant]:
         replace(base, name="mupdf_tours_cases_tables", producer="mupdf", tours_as="table", cases_as="table"),
         replace(base, name="writer_landscape", producer="writer"),
         replace(base, name="writer_portrait_no_header", producer="writer", landscape=False, matrix_split=(20, 20), repeat_header=False),
-        replace(base, name="writer_tables_mincho", producer="writer", font="IPAMincho", tours_as="table", cases_as="table"),
+        replace(base, name="writer_tables_mincho_grey", producer="writer", font="IPAMincho", tours_as="table", cases_as="table", grey_rules=True, shaded_header=True),
         replace(base, name="impress_slides", producer="impress"),
         replace(base, name="impress_no_header_glyphs", producer="impress", matrix_split=(16, 16), repeat_header=False, glyphs={"●": "⬤", "○": "◯"}),
         replace(base, name="impress_tables", producer="impress", tours_as="table", cases_as="table"),
