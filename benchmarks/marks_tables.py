@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from extractors.mark_tables import extract_mark_tables  # noqa: E402
-from pipeline.pdf import iter_pages  # noqa: E402
+from pipeline.reading.pdf import iter_pages  # noqa: E402
 from tests.mark_tables_pdf import (  # noqa: E402
     f1, gold, gold_positional, labelled, layouts, positional, render, render_scan, with_rule,
 )

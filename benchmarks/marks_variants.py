@@ -26,10 +26,10 @@ import pymupdf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from extractors.grid import Grid  # noqa: E402
+from extractors.grids.grid import Grid  # noqa: E402
 from extractors.matrix import extract_matrices, page_grids  # noqa: E402
-from extractors.scan_grid import find_scanned_grids  # noqa: E402
-from pipeline.pdf import iter_pages  # noqa: E402
+from extractors.grids.scan_grid import find_scanned_grids  # noqa: E402
+from pipeline.reading.pdf import iter_pages  # noqa: E402
 from tests.matrix_pdf import Variant, render  # noqa: E402
 from tests.scan_pdf import scan  # noqa: E402
 from tests.test_mark_shapes import SPEC, _powerpoint_style  # noqa: E402

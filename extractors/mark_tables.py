@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.grid import Cell, Grid
-from extractors.marks import DASH
+from extractors.grids.grid import Cell, Grid
+from extractors.grids.marks import DASH
 from extractors.matrix import page_grids
-from pipeline.records import ParsedPage, Record
+from pipeline.model.records import ParsedPage, Record
 
 NAME = "mark_tables"
 VERSION = "1"

@@ -2,7 +2,7 @@
 
 The reading is structural, never positional:
 
-1. every ruled grid on every page, with its mark cells read (extractors.marks);
+1. every ruled grid on every page, with its mark cells read (extractors.grids.marks);
 2. header rows are the leading rows without a ●/○; a column whose body holds
    only marks or nothing is a mark column; a header cell spanning several mark
    columns is their group (中長期的課題, 取組テーマ);
@@ -24,12 +24,12 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from extractors.base import provenance, register
-from extractors.grid import Cell, Grid, find_grids
-from extractors.marks import DASH, DOUBLE, FILLED, RING, read_marks
-from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
-from pipeline.nlp.language import sudachi
-from pipeline.nlp.vocabulary import Choice, best_reading
-from pipeline.records import ParsedPage, Record, record_key, union_bbox
+from extractors.grids.grid import Cell, Grid, find_grids
+from extractors.grids.marks import DASH, DOUBLE, FILLED, RING, read_marks
+from extractors.grids.scan_grid import find_scanned_grids, ocr_cache_dir
+from pipeline.text.language import sudachi
+from pipeline.text.vocabulary import Choice, best_reading
+from pipeline.model.records import ParsedPage, Record, record_key, union_bbox
 
 NAME = "matrix"
 VERSION = "1.0"
@@ -371,7 +371,7 @@ def _header_vocabulary(fragments: list[Fragment]) -> dict[tuple[int, int], Choic
     """The table's own theme names for its scanned fragments: (columns, column) → the chosen name.
 
     Every page that prints the header reads it again; the readings of one
-    column vote (pipeline.nlp.vocabulary.best_reading: the lexicon first, then
+    column vote (pipeline.text.vocabulary.best_reading: the lexicon first, then
     the majority). A name the dictionary still cannot read as words is not a
     category: it is left out (value None) and the read text kept apart.
     Headers printed as text are their own vocabulary and are not listed.

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.layout import Line
-from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
-from extractors.pagetext import DocumentText, PageText, document_text
-from extractors.values import find_dates, find_rates, yen_amounts
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.text.layout import Line
+from extractors.text.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
+from extractors.text.pagetext import DocumentText, PageText, document_text
+from extractors.text.values import find_dates, find_rates, yen_amounts
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 EXTRACTOR = "notices"
 VERSION = "1"

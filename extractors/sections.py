@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.footnotes import Marker, NoteBody, kome_note, markers_in, split_note_bodies
-from extractors.layout import Line
-from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
-from extractors.values import find_quantities, fold
-from extractors.pagetext import DocumentText, PageText, document_text
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.text.footnotes import Marker, NoteBody, kome_note, markers_in, split_note_bodies
+from extractors.text.layout import Line
+from extractors.text.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
+from extractors.text.values import find_quantities, fold
+from extractors.text.pagetext import DocumentText, PageText, document_text
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 EXTRACTOR = "sections"
 VERSION = "1"

@@ -5,12 +5,12 @@
 - ``nichiiki run``: the main Prefect flow over sources.yaml (what ``make run`` does);
   ``--dry-run`` (= ``nichiiki validate``) only checks the settings, the registry and the folders.
 - ``nichiiki diff [OLD NEW] [--html report.html]``: what changed between two
-  extractions or releases (pipeline/diff_cli.py); exit 1 when anything changed.
+  extractions or releases (pipeline/review/diff_cli.py); exit 1 when anything changed.
 - ``nichiiki releases list|prune``: the releases of an output folder.
 - ``nichiiki discover`` / ``nichiiki sources accept|list``: propose new PDFs from
-  the registry's index pages, accept them into it (pipeline/discover_cli.py).
+  the registry's index pages, accept them into it (pipeline/ingest/discover_cli.py).
 
-The flags of ``run`` are generated from ``pipeline.settings.Settings``, so
+The flags of ``run`` are generated from ``pipeline.ingest.settings.Settings``, so
 the settings have one definition. Heavy modules (Prefect, pandas, PyMuPDF,
 spaCy) are imported only inside a command, so ``--help``, ``--version`` and
 argument errors answer at once. A user error is one line on stderr and exit
@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, UsageError
 
 from pipeline import __version__
-from pipeline.settings import ENV_PREFIX, Settings
+from pipeline.ingest.settings import ENV_PREFIX, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -129,7 +129,7 @@ def _with_settings_options(func):
 
 
 def _load_settings(config: Path | None, flags: dict[str, Any]) -> Settings:
-    from pipeline.settings import SettingsError, load_settings
+    from pipeline.ingest.settings import SettingsError, load_settings
 
     try:
         return load_settings(flags, config)
@@ -138,7 +138,7 @@ def _load_settings(config: Path | None, flags: dict[str, Any]) -> Settings:
 
 
 def _preflight(settings: Settings):
-    from pipeline.preflight import check_run
+    from pipeline.ingest.preflight import check_run
 
     checked = check_run(settings)
     for message in checked.warnings:
@@ -214,7 +214,7 @@ def extract_command(
 
     Exit code 1 when any file failed; the others are still written.
     """
-    from pipeline.preflight import folder_problem
+    from pipeline.ingest.preflight import folder_problem
 
     for path in pdfs:
         if path.is_dir():
@@ -222,8 +222,8 @@ def extract_command(
     problem = folder_problem(out, "output folder")
     if problem:
         raise UserError(problem)
-    from pipeline.errors import ValidationFailed
-    from pipeline.local import extract_to_folder
+    from pipeline.model.errors import ValidationFailed
+    from pipeline.runs.local import extract_to_folder
 
     settings = _load_settings(None, {})
     try:
@@ -251,7 +251,7 @@ def extract_command(
 )
 def diff_command(ctx: typer.Context) -> int:
     """Show rows added, removed and changed between two extractions (exit 1 when anything changed)."""
-    from pipeline.diff_cli import main as diff_main
+    from pipeline.review.diff_cli import main as diff_main
 
     try:
         return diff_main(["diff", *ctx.args])
@@ -267,7 +267,7 @@ OUTPUTS_OPTION = typer.Option(Path("outputs"), "--outputs", help="output folder 
 @releases_app.command("list")
 def releases_list(outputs: Path = OUTPUTS_OPTION) -> int:
     """Releases, newest first; * marks the current one."""
-    from pipeline.releases import list_releases
+    from pipeline.publish.releases import list_releases
 
     found = list_releases(outputs)
     if not found:
@@ -286,7 +286,7 @@ def releases_prune(
     dry_run: bool = typer.Option(False, "--dry-run", help="only say what would be removed"),
 ) -> int:
     """Remove all but the newest KEEP releases; never the current one."""
-    from pipeline.releases import prune_releases
+    from pipeline.publish.releases import prune_releases
 
     removed = prune_releases(outputs, keep, dry_run=dry_run)
     for r in removed:
@@ -307,7 +307,7 @@ def discover(
     config: Optional[Path] = CONFIG_OPTION,
 ) -> int:
     """Find new PDFs on the registry's index pages and propose them (sources.discovered.yaml)."""
-    from pipeline.discover_cli import discover_command
+    from pipeline.ingest.discover_cli import discover_command
 
     return discover_command(sources, cache_dir, accept, delay, config)
 
@@ -322,7 +322,7 @@ def sources_accept(
     sources: Path = SOURCES_OPTION,
 ) -> int:
     """Copy discovered documents into the registry."""
-    from pipeline.discover_cli import accept_command
+    from pipeline.ingest.discover_cli import accept_command
 
     return accept_command(list(ids or []), sources, all_proposed)
 
@@ -330,7 +330,7 @@ def sources_accept(
 @sources_app.command("list")
 def sources_list(sources: Path = SOURCES_OPTION) -> int:
     """Documents discovery proposed that wait for review."""
-    from pipeline.discover_cli import list_command
+    from pipeline.ingest.discover_cli import list_command
 
     return list_command(sources)
 

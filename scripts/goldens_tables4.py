@@ -17,8 +17,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.extract import extract_pdf  # noqa: E402
-from pipeline.schema import DATASETS  # noqa: E402
+from pipeline.document.extract import extract_pdf  # noqa: E402
+from pipeline.model.schema import DATASETS  # noqa: E402
 
 GOLDENS = {
     "mlit_r7_senkoteki": ("case_studies", "tours", "tour_age_counts"),

@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.extract import extract_pdf  # noqa: E402
+from pipeline.document.extract import extract_pdf  # noqa: E402
 
 GOLDENS = {
     "mic_tsuchi_71": ("sections", "footnotes", "notices", "notice_items"),

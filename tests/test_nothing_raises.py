@@ -4,7 +4,7 @@ Every registered extractor runs over each document as the pipeline runs it
 (all pages at once) and over each page alone (a one-page excerpt is a
 document too, and a layout an extractor does not expect is most often met on
 one page). An extractor finding nothing is fine; raising is not, since it
-would cost the document that step's datasets (pipeline.extract records it and
+would cost the document that step's datasets (pipeline.document.extract records it and
 goes on). Each PDF is parsed once per session (OCR'd pages from .cache/ocr).
 
 PDFs: samples/*.pdf, samples/real/*.pdf (12 real government PDFs, sources in
@@ -23,9 +23,9 @@ import pytest
 
 from conftest import SAMPLES
 from extractors.base import all_extractors
-from pipeline.errors import DocumentError
-from pipeline.extract import REPO_CACHE_DIR, _ocr_cache_for_extractors, parse_pages, sha256_file
-from pipeline.records import ParsedPage
+from pipeline.model.errors import DocumentError
+from pipeline.document.extract import REPO_CACHE_DIR, _ocr_cache_for_extractors, parse_pages, sha256_file
+from pipeline.model.records import ParsedPage
 from tests import hostile
 from tests.matrix_pdf import Variant, render
 from tests.scan_pdf import scan

@@ -1,8 +1,8 @@
 """Text of a scanned grid's cells from one OCR of the page: each glyph goes to its cell.
 
 The caller cleans each text cell (shading flattened, rulings, marks and dust
-blanked: ``extractors.scan_grid.text_image``). When the page already has an
-OCR text layer (pipeline.textlayer reads every image-only page once), its
+blanked: ``extractors.grids.scan_grid.text_image``). When the page already has an
+OCR text layer (pipeline.reading.textlayer reads every image-only page once), its
 glyphs are handed to the cells that hold their centres, and a glyph with no
 cleaned ink under it (a speck, a ruling's fringe) is dropped. Without one,
 the cleaned cells are laid back at their places on one white page and that
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.ocr import OcrWord, ocr_words
+from pipeline.reading.ocr import OcrWord, ocr_words
 
 PixelBox = tuple[int, int, int, int]
 # A glyph box with less cleaned ink than this share is a speck or a ruling's fringe.

@@ -3,7 +3,7 @@
 The text path finds cells from ruling edges with pdfplumber's own chain
 (merge_edges → edges_to_intersections → intersections_to_cells →
 cells_to_tables) and fills them with the page's characters. The scan path
-(extractors.scan_grid) builds the same ``Grid`` from pixels, so everything
+(extractors.grids.scan_grid) builds the same ``Grid`` from pixels, so everything
 downstream — matrix reading, generic tables — reads one structure.
 """
 
@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Pattern, Sequence
 
 from pdfplumber import table as plumber_table
 
-from pipeline.records import BBox, Char, Edge, ParsedPage
+from pipeline.model.records import BBox, Char, Edge, ParsedPage
 
 # Edges closer than this (points) are snapped / joined into one line.
 SNAP_TOLERANCE = 3.0

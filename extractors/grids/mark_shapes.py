@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pipeline.records import BBox, Shape
+from pipeline.model.records import BBox, Shape
 
 FILLED = "●"
 RING = "○"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 
-from extractors.grid import Cell, Grid
-from extractors.mark_shapes import mark_from_shapes
-from pipeline.records import ParsedPage, Shape
+from extractors.grids.grid import Cell, Grid
+from extractors.grids.mark_shapes import mark_from_shapes
+from pipeline.model.records import ParsedPage, Shape
 
 FILLED = "●"
 RING = "○"

@@ -5,11 +5,11 @@
 2. Rulings: morphological opening with long thin kernels keeps only strokes
    longer than any glyph; each remaining thin component is one ruling edge.
 3. Cells: those edges go through the same edge → intersection → cell chain as
-   the text path (extractors.grid.cell_boxes_from_edges), so spans and header
+   the text path (extractors.grids.grid.cell_boxes_from_edges), so spans and header
    structure come out the same way.
-4. Each cell's pixels are classified (extractors.mark_pixels): a mark is read
+4. Each cell's pixels are classified (extractors.grids.mark_pixels): a mark is read
    from its shape, never by OCR; the cells holding text are cleaned, laid on
-   one blank page and OCR'd together in one call (extractors.cell_ocr).
+   one blank page and OCR'd together in one call (extractors.grids.cell_ocr).
 
 Cell boxes are mapped back through the rotation, so they are PDF points on the
 page as printed; ``col_bounds``/``row_bounds`` stay in the deskewed frame,
@@ -26,11 +26,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
-from extractors.cell_ocr import ocr_cells
-from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
-from pipeline.ocr import OcrWord
-from pipeline.records import BBox, Edge, ParsedPage, PngRaster
+from pipeline import REPO_ROOT
+from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
+from extractors.grids.cell_ocr import ocr_cells
+from extractors.grids.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from pipeline.reading.ocr import OcrWord
+from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
 MAX_SKEW = 5.0
@@ -130,11 +131,11 @@ def ocr_cache_dir() -> Path | None:
 
     Extractors receive only pages, so a deployment chooses another cache by
     setting this variable; the default is the same folder the text layer of
-    scanned prose uses (pipeline.extract.REPO_CACHE_DIR).
+    scanned prose uses (pipeline.document.extract.REPO_CACHE_DIR).
     """
     value = os.environ.get("NICHIIKI_OCR_CACHE")
     if value is None:
-        return Path(__file__).resolve().parent.parent / ".cache"
+        return REPO_ROOT / ".cache"
     return Path(value) if value else None  # set but empty: no cache
 
 

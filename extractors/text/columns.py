@@ -12,8 +12,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Sequence
 
-from extractors.layout import Line, text_lines
-from pipeline.records import ParsedPage, union_bbox
+from extractors.text.layout import Line, text_lines
+from pipeline.model.records import ParsedPage, union_bbox
 
 # Gap (in glyph sizes) that separates two fragments on one visual row.
 FRAGMENT_GAP = 1.0

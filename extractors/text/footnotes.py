@@ -13,8 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from extractors.layout import Line
-from pipeline.records import BBox, ParsedPage, union_bbox
+from extractors.text.layout import Line
+from pipeline.model.records import BBox, ParsedPage, union_bbox
 
 # A marker glyph is at most this share of its line's size.
 MARKER_SIZE_RATIO = 0.8

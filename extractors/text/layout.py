@@ -16,7 +16,7 @@ import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from pipeline.records import BBox, Char, ParsedPage, union_bbox
+from pipeline.model.records import BBox, Char, ParsedPage, union_bbox
 
 
 @dataclass(frozen=True)

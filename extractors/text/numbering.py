@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from extractors.layout import Line
+from extractors.text.layout import Line
 
 _DIGIT = "0-9０-９"
 _KATAKANA = "ア-ンｱ-ﾝ"

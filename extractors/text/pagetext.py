@@ -17,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from extractors.grid import cell_boxes_from_edges
-from extractors.layout import Line, text_lines
-from pipeline.overprint import dedupe_overprinted
-from pipeline.records import BBox, ParsedPage, union_bbox
+from extractors.grids.grid import cell_boxes_from_edges
+from extractors.text.layout import Line, text_lines
+from pipeline.reading.overprint import dedupe_overprinted
+from pipeline.model.records import BBox, ParsedPage, union_bbox
 
 # Running headers/footers live in these top/bottom fractions of the page.
 MARGIN_BAND = 0.10

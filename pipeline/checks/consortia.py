@@ -1,28 +1,14 @@
-"""Checks across datasets: do the extracted tables add up to what the report says?
+"""Consortia counts the report states (計44団体, per round) against the matrix's rows.
 
 A failed check is a ``CheckResult`` with both values and the rows involved;
-pipeline.publish refuses to publish while any blocking check fails.
+pipeline.publish.writer refuses to publish while any blocking check fails.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    doc_id: str
-    expected: int | None
-    actual: int | None
-    ok: bool
-    detail: str
-    blocking: bool = True
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from pipeline.checks.result import CheckResult
 
 
 def check_statements(frames: dict[str, pd.DataFrame]) -> list[CheckResult]:

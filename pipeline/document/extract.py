@@ -19,22 +19,24 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
 
-from extractors.base import Registered, all_extractors
-from extractors.linking import link_document
-from pipeline.errors import DocumentError
-from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.nlp.gazetteer import default_cache_dir
-from pipeline.nlp.stage import run_text_stage
-from pipeline.pdf import DocumentInfo, document_info, iter_pages, open_document
-from pipeline.records import ParsedPage, PngRaster, Record
-from pipeline.renditions import mark_renditions
-from pipeline.sandbox import is_native_oom, report_stage
-from pipeline.sanitize import fixes_frame
-from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
-from pipeline.textlayer import with_text_layer
+from pipeline import REPO_ROOT
+from extractors.base import Registered
+from extractors.catalogue import all_extractors
+from pipeline.document.linking import link_document
+from pipeline.model.errors import DocumentError
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.text.gazetteer import default_cache_dir
+from pipeline.text.stage import run_text_stage
+from pipeline.reading.pdf import DocumentInfo, document_info, iter_pages, open_document
+from pipeline.model.records import ParsedPage, PngRaster, Record
+from pipeline.document.renditions import mark_renditions
+from pipeline.reading.sandbox import is_native_oom, report_stage
+from pipeline.reading.sanitize import fixes_frame
+from pipeline.model.schema import DATASETS, PROVENANCE_COLUMNS
+from pipeline.reading.textlayer import with_text_layer
 
 # OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
-REPO_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
+REPO_CACHE_DIR = REPO_ROOT / ".cache"
 
 
 @dataclass(frozen=True)

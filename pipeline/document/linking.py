@@ -30,7 +30,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from pipeline.gazetteer import prefecture_names, prefectures_of
+from pipeline.text.prefectures import prefecture_names, prefectures_of
 
 # A name at least this similar (and clearly ahead of the runner-up) is a link.
 FUZZY_THRESHOLD = 0.6

@@ -10,11 +10,11 @@ Forked workers share the loaded models' memory.
 
 import gc
 
-from extractors.base import all_extractors
-import pipeline.extract  # noqa: F401
-import pipeline.pdf  # noqa: F401
-from pipeline.sandbox import few_arenas_and_threads
-from pipeline.schema import DATASETS
+from extractors.catalogue import all_extractors
+import pipeline.document.extract  # noqa: F401
+import pipeline.reading.pdf  # noqa: F401
+from pipeline.reading.sandbox import few_arenas_and_threads
+from pipeline.model.schema import DATASETS
 
 all_extractors()
 few_arenas_and_threads()
@@ -23,10 +23,10 @@ for spec in DATASETS.values():
     spec.columns
 
 try:
-    from pipeline.nlp.gazetteer import load_gazetteer
-    from pipeline.nlp.language import ginza_ner, sudachi
-    from pipeline.nlp.lookalike import on_readings
-    from pipeline.nlp.normalize import equivalent_unified_ideographs, kyujitai_table
+    from pipeline.text.gazetteer import load_gazetteer
+    from pipeline.text.language import ginza_ner, sudachi
+    from pipeline.text.lookalike import on_readings
+    from pipeline.text.normalize import equivalent_unified_ideographs, kyujitai_table
 
     load_gazetteer()
     kyujitai_table()  # kyujipy parses its CSON table: ~1 s

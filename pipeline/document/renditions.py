@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from extractors.matrix import link_by_name
-from pipeline.nlp.vocabulary import match_vocabulary
+from pipeline.text.vocabulary import match_vocabulary
 
 # A scanned matrix is a rendition when at least this share of its rows link to the text matrix.
 MIN_LINKED_SHARE = 0.8

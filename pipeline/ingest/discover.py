@@ -5,7 +5,7 @@ One run, as plain functions (flows/discover.py wraps them in Prefect tasks):
     read_index (conditional GET) → pdf_links → probe new links → update the ledger
 
 A link is proposed once: the ledger (``sources.discovered.yaml``, see
-pipeline/discovered.py) remembers every PDF URL found, with the page it was
+pipeline/ingest/discovered.py) remembers every PDF URL found, with the page it was
 found on and the date first seen. A link that no longer appears on a page
 that was read is reported as gone and marked so; nothing is removed from the
 registry, so its published data stays. A link whose target does not answer
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline.crawl import CrawlError, CrawlSettings, PoliteClient, decode_html, host_key, html_tree
-from pipeline.discovered import Discovered, accept, discovered_path, new_id, read_discovered, write_discovered
-from pipeline.registry import IndexPage, SourceEntry, load_indexes, load_registry
+from pipeline.ingest.crawl import CrawlError, CrawlSettings, PoliteClient, decode_html, host_key, html_tree
+from pipeline.ingest.discovered import Discovered, accept, discovered_path, new_id, read_discovered, write_discovered
+from pipeline.ingest.registry import IndexPage, SourceEntry, load_indexes, load_registry
 
 _PDF_MAGIC = b"%PDF-"
 _PROBE_BYTES = 1024

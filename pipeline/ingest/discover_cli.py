@@ -1,4 +1,4 @@
-"""``nichiiki discover`` and ``nichiiki sources accept|list``: a function per command (pipeline/cli.py wires them).
+"""``nichiiki discover`` and ``nichiiki sources accept|list``: a function per command (flows/cli.py wires them).
 
 ``discover`` runs the same steps as flows/discover.py's flow, without a
 Prefect server, for an engineer at a terminal.
@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipeline.registry import RegistryError
-from pipeline.settings import SettingsError, load_settings
+from pipeline.ingest.registry import RegistryError
+from pipeline.ingest.settings import SettingsError, load_settings
 
 
 def discover_command(sources: Path | None = None, cache_dir: Path | None = None, accept: bool | None = None, delay: float | None = None, config: Path | None = None) -> int:
     """Read the index pages, print what is new, gone or broken; exit 0 (1 when no index page could be read)."""
-    from pipeline.discover import run_discovery
-    from pipeline.discovered import discovered_path
+    from pipeline.ingest.discover import run_discovery
+    from pipeline.ingest.discovered import discovered_path
 
     try:
         settings = load_settings({"sources": sources, "cache_dir": cache_dir, "accept_discovered": accept, "crawl_delay": delay}, config)
@@ -47,7 +47,7 @@ def discover_command(sources: Path | None = None, cache_dir: Path | None = None,
 
 def accept_command(ids: list[str], sources: Path = Path("sources.yaml"), all_proposed: bool = False) -> int:
     """Copy discovered documents into the registry."""
-    from pipeline.discovered import accept
+    from pipeline.ingest.discovered import accept
 
     if bool(ids) == all_proposed:
         print("nichiiki: name the ids to accept, or --all", file=sys.stderr)
@@ -63,7 +63,7 @@ def accept_command(ids: list[str], sources: Path = Path("sources.yaml"), all_pro
 
 def list_command(sources: Path = Path("sources.yaml")) -> int:
     """Print the discovered documents waiting for review."""
-    from pipeline.discovered import discovered_path, read_discovered
+    from pipeline.ingest.discovered import discovered_path, read_discovered
 
     try:
         records = read_discovered(discovered_path(sources))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.registry import RegistryError, load_registry
+from pipeline.ingest.registry import RegistryError, load_registry
 
 STATUSES = ("proposed", "accepted", "registered", "rejected")
 _HEADER = """\

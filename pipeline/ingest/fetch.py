@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.errors import FetchError
-from pipeline.registry import SourceEntry
-from pipeline.safepath import UnsafePath, inside, safe_name
+from pipeline.model.clock import utc_now
+from pipeline.model.errors import FetchError
+from pipeline.ingest.registry import SourceEntry
+from pipeline.ingest.safepath import UnsafePath, inside, safe_name
 
 _CHUNK = 64 * 1024
 # PDF readers accept the header anywhere in the first KiB and %%EOF in the last KiB.
@@ -113,10 +114,6 @@ def _with_fallback(fetched: Fetched, reason: str) -> Fetched:
     )
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 # --------------------------------------------------------------------------- local files
 
 
@@ -138,7 +135,7 @@ def _read_local(doc_id: str, path: Path, settings: FetchSettings) -> Fetched:
     problem = pdf_body_problem(head, tail, size)
     if problem:
         raise FetchError(source, problem)
-    return Fetched(doc_id, source, path, digest.hexdigest(), _now(), False, None)
+    return Fetched(doc_id, source, path, digest.hexdigest(), utc_now(), False, None)
 
 
 # --------------------------------------------------------------------------- body checks
@@ -394,7 +391,7 @@ def _attempt(
         exc.close()
         if exc.code == 304 and previous:
             cached = pdf_dir / f"{previous['sha256']}.pdf"
-            return Fetched(doc_id, url, cached, previous["sha256"], _now(), True, 304)
+            return Fetched(doc_id, url, cached, previous["sha256"], utc_now(), True, 304)
         if exc.code in (301, 302, 303, 307, 308):
             raise FetchError(url, f"redirect loop or more than {settings.max_redirects} redirects ({exc.reason})")
         if exc.code == 429 or exc.code >= 500:
@@ -438,10 +435,10 @@ def _attempt(
             "etag": response.headers.get("ETag"),
             "last_modified": response.headers.get("Last-Modified"),
             "sha256": sha,
-            "fetched_at": _now(),
+            "fetched_at": utc_now(),
         },
     )
-    return Fetched(doc_id, url, final, sha, _now(), False, status)
+    return Fetched(doc_id, url, final, sha, utc_now(), False, status)
 
 
 def _stream(url, response, tmp, declared: int | None, settings: FetchSettings, deadline: _Deadline) -> tuple[str, int, bytes, bytes]:

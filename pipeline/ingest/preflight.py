@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.registry import RegistryError, SourceEntry, load_registry
-from pipeline.settings import Settings
+from pipeline.ingest.registry import RegistryError, SourceEntry, load_registry
+from pipeline.ingest.settings import Settings
 
 
 @dataclass

@@ -23,6 +23,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from pipeline import REPO_ROOT
+
 _ID = re.compile(r"[a-z0-9][a-z0-9_\-]{0,80}")
 _ISSUED = re.compile(r"\d{4}-\d{2}(-\d{2})?")
 # Control characters (C0, DEL, C1) and bidirectional overrides have no place in a registry value.
@@ -33,7 +35,7 @@ MAX_DEPTH = 8
 TOP_KEYS = ("documents", "indexes")
 ENTRY_KEYS = ("id", "publisher", "title", "issued", "url", "sample")
 # The project's own folder: bundled samples live under it.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = REPO_ROOT
 
 
 class RegistryError(ValueError):

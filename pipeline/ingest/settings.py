@@ -4,7 +4,7 @@ Values come from, highest priority first: command-line flags, environment
 variables (``NICHIIKI_<FIELD>``, e.g. ``NICHIIKI_WORKERS=2``), a TOML or YAML
 file (``--config FILE`` or ``NICHIIKI_CONFIG``), then the defaults below.
 ``nichiiki run --help`` prints every field with its default and variable
-(its flags are generated from this model by pipeline/cli.py).
+(its flags are generated from this model by flows/cli.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.crawl import CrawlSettings
-from pipeline.fetch import FetchSettings
-from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.ingest.crawl import CrawlSettings
+from pipeline.ingest.fetch import FetchSettings
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
 
 ENV_PREFIX = "NICHIIKI_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"

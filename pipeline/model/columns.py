@@ -1,6 +1,6 @@
 """What each declared column is, in the vocabularies users load it with: Table Schema and Arrow.
 
-pipeline/schema.py declares every column once, as a pandera field (dtype,
+pipeline/model/schema.py declares every column once, as a pandera field (dtype,
 checks, description, metadata). This module reads those declarations and
 nothing else, so a dataset added there gets its Table Schema field, its
 Parquet type and its data-dictionary entry without further code:
@@ -25,7 +25,7 @@ from typing import Any
 import pandera.pandas as pa
 import pyarrow
 
-from pipeline.schema import DatasetSpec
+from pipeline.model.schema import DatasetSpec
 
 _ITEM_TYPES = {"string": pyarrow.string(), "integer": pyarrow.int64(), "number": pyarrow.float64()}
 
@@ -116,7 +116,7 @@ def _column_type(name: str, column: pa.Column) -> ColumnType:
         if meta.get("box"):
             constraints["minLength"] = constraints["maxLength"] = 4
     else:
-        raise UndeclaredType(f"column {name}: dtype {dtype} has no Table Schema type (pipeline/columns.py)")
+        raise UndeclaredType(f"column {name}: dtype {dtype} has no Table Schema type (pipeline/model/columns.py)")
     return ColumnType(
         name=name,
         description=column.description or "",

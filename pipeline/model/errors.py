@@ -48,7 +48,7 @@ class ParseError(DocumentError):
 
 
 class ResourceLimitExceeded(DocumentError):
-    """Reading the document went over a time or memory budget (pipeline.limits)."""
+    """Reading the document went over a time or memory budget (pipeline.model.limits)."""
 
 
 class TimeBudgetExceeded(ResourceLimitExceeded):

@@ -74,7 +74,7 @@ class ParsedPage:
     shapes: tuple[Shape, ...] = ()
     image: Any = None
     image_dpi: int = 0
-    # Unsafe characters removed from the text layer (pipeline.sanitize.TextFix), for corrections.
+    # Unsafe characters removed from the text layer (pipeline.reading.sanitize.TextFix), for corrections.
     text_fixes: tuple[Any, ...] = ()
 
     @property

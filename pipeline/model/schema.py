@@ -17,11 +17,11 @@ from pandera.typing import Series
 
 SCHEMA_VERSION = "1.0"
 
-# Stamped on every row of every dataset by pipeline.publish / records.Record.
+# Stamped on every row of every dataset by pipeline.publish.writer / records.Record.
 PROVENANCE_COLUMNS = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version", "run_id")
 
 MARKS = ("●", "○")
-# Declared on fields as metadata, read by pipeline/columns.py (Table Schema, Parquet, docs/datasets.md):
+# Declared on fields as metadata, read by pipeline/model/columns.py (Table Schema, Parquet, docs/datasets.md):
 # list columns name their item type; closed vocabularies without an isin list are marked categorical
 # (stored dictionary-encoded); columns with isin are categorical already.
 STRINGS = {"items": "string"}
@@ -89,7 +89,7 @@ class Consortia(Provenanced):
         "count only preferred rows"
     )
     rendition_of: Series[str] = pa.Field(nullable=True, description="doc_id of the preferred rendition of this table, when this is another")
-    # Written by the text stage (pipeline.nlp.stage); the *_raw columns stay as printed.
+    # Written by the text stage (pipeline.text.stage); the *_raw columns stay as printed.
     region: Series[str] = pa.Field(description="地域名 cleaned, damaged place names repaired (see corrections)")
     consortium_name: Series[str] = pa.Field(description="コンソーシアム名 cleaned (see corrections)")
     jis_codes: Series[object] = pa.Field(
@@ -221,7 +221,7 @@ class Failures(pa.DataFrameModel):
         coerce = True
 
 
-# --- text stage (pipeline.nlp) -------------------------------------------------------------
+# --- text stage (pipeline.text) -------------------------------------------------------------
 
 PLACE_KINDS = ["prefecture", "municipality", "region"]
 PLACE_METHODS = ["exact", "fuzzy", "context"]

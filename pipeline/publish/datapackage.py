@@ -1,6 +1,6 @@
 """A release as a Frictionless (tabular) data package: typed Parquet files and their descriptor.
 
-Both are projections of pipeline/schema.py through pipeline/columns.py: the
+Both are projections of pipeline/model/schema.py through pipeline/model/columns.py: the
 Parquet schema carries each column's declared type and description (field
 metadata) plus the licence and schema version (file metadata); the
 ``datapackage.json`` descriptor carries the same as Table Schema fields,
@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
-from pipeline.columns import column_types
-from pipeline.schema import DATASETS, SCHEMA_VERSION, DatasetSpec
+from pipeline.model.columns import column_types
+from pipeline.model.schema import DATASETS, SCHEMA_VERSION, DatasetSpec
 
 LICENSE = {
     "name": "CC-BY-4.0",

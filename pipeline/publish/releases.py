@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.publish import RELEASES, current_release, output_lock
+from pipeline.publish.writer import RELEASES, current_release, output_lock
 
 
 @dataclass(frozen=True)

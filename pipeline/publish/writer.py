@@ -28,11 +28,12 @@ from typing import Iterator
 import pandas as pd
 import pandera.errors
 
-from pipeline import __version__
-from pipeline.datapackage import descriptor, write_parquet
-from pipeline.errors import ValidationFailed
-from pipeline.safepath import safe_name
-from pipeline.schema import DATASETS, SCHEMA_VERSION, _is_bbox, empty_frame
+from pipeline import REPO_ROOT, __version__
+from pipeline.publish.datapackage import descriptor, write_parquet
+from pipeline.model.clock import utc_now
+from pipeline.model.errors import ValidationFailed
+from pipeline.ingest.safepath import safe_name
+from pipeline.model.schema import DATASETS, SCHEMA_VERSION, _is_bbox, empty_frame
 
 logger = logging.getLogger("nichiiki.publish")
 
@@ -70,17 +71,13 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def code_version() -> str:
     """Package version plus a hash of the code that produces data.
 
     A hash of the sources (not a git commit) so an uncommitted change, or a
     checkout without .git, still changes the version.
     """
-    root = Path(__file__).resolve().parent.parent
+    root = REPO_ROOT
     digest = hashlib.sha256()
     for folder in ("pipeline", "extractors", "flows"):
         for path in sorted((root / folder).rglob("*.py")):
@@ -91,7 +88,7 @@ def code_version() -> str:
 
 # ---------------------------------------------------------------- validation
 
-# Where values that broke a column check are listed (pipeline/schema.py: ValueReviews).
+# Where values that broke a column check are listed (pipeline/model/schema.py: ValueReviews).
 REVIEWS = "value_reviews"
 
 
@@ -134,7 +131,7 @@ def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, p
             problems.append(f"{name}: still failing after setting aside the failing values")
     unknown = sorted(set(frames) - set(DATASETS) - {REVIEWS})
     if unknown:
-        problems.append(f"datasets without a schema: {', '.join(unknown)} (add them to pipeline/schema.py)")
+        problems.append(f"datasets without a schema: {', '.join(unknown)} (add them to pipeline/model/schema.py)")
     if problems:
         raise ValidationFailed(", ".join(sorted({p.split(':', 1)[0] for p in problems})), "\n".join(problems))
     review_frame = pd.DataFrame(reviews, columns=DATASETS[REVIEWS].columns) if reviews else empty_frame(REVIEWS)
@@ -241,7 +238,7 @@ def write_datasets(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, d
 
 
 def datapackage(outputs: dict[str, dict], run_id: str) -> dict:
-    """The release's Frictionless descriptor (pipeline.datapackage, generated from the schema)."""
+    """The release's Frictionless descriptor (pipeline.publish.datapackage, generated from the schema)."""
     return descriptor(outputs, run_id)
 
 
@@ -297,8 +294,19 @@ def current_release(outputs_dir: Path) -> Path | None:
     return target if (target / "manifest.json").exists() else None
 
 
-def read_manifest(release: Path) -> dict:
-    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+def read_manifest(folder: Path, *, missing_ok: bool = False) -> dict:
+    """The ``manifest.json`` of a release or an extraction folder.
+
+    A release this code published must have one (missing or unreadable raises);
+    with ``missing_ok`` (any folder under review) it is ``{}`` instead.
+    """
+    path = Path(folder) / "manifest.json"
+    if not missing_ok:
+        return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
 
 
 def remove_stale_temporaries(outputs_dir: Path) -> list[Path]:

@@ -34,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipeline.records import Char, ParsedPage
+from pipeline.model.records import Char, ParsedPage
 
 DEFAULT_ENGINE = "ppocr"
 DEFAULT_LANG = "jpn"

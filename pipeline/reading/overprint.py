@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pipeline.records import Char
+from pipeline.model.records import Char
 
 # Copies closer than this share of the glyph size are the same glyph.
 SAME_PLACE = 0.15

@@ -2,7 +2,7 @@
 
 PyMuPDF does the parsing because it is an order of magnitude faster than
 pdfminer on these documents; the table geometry that follows reuses
-pdfplumber's algorithms on the edges collected here (extractors.grid).
+pdfplumber's algorithms on the edges collected here (extractors.grids.grid).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Iterator
 import numpy as np
 import pymupdf
 
-from pipeline.errors import ParseError
-from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.sandbox import is_native_oom, report_progress
-from pipeline.records import BBox, Char, Edge, ParsedPage, Shape
-from pipeline.sanitize import TextFix, sanitize, sanitize_metadata
+from pipeline.model.errors import ParseError
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.reading.sandbox import is_native_oom, report_progress
+from pipeline.model.records import BBox, Char, Edge, ParsedPage, Shape
+from pipeline.reading.sanitize import TextFix, sanitize, sanitize_metadata
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
 RULE_THICKNESS = 2.0
@@ -187,7 +187,7 @@ def parse_page(page: pymupdf.Page, doc_id: str, sha256: str, scan_dpi: int = DEF
     image = None
     dpi = 0
     # A page with no text, or with a text layer that may not say what the page shows, is
-    # rendered: pipeline.textlayer OCRs it and decides which text to keep.
+    # rendered: pipeline.reading.textlayer OCRs it and decides which text to keep.
     if not any(not c.text.isspace() for c in chars) or text_layer_suspect(page, chars):
         dpi = fitting_dpi(page.rect.width, page.rect.height, scan_dpi)
         if dpi < MIN_SCAN_DPI:
@@ -367,7 +367,7 @@ def _line_shape(path: dict, filled: bool, stroked: bool) -> Shape:
 
 
 def _dot_edges(r: pymupdf.Rect) -> list[Edge]:
-    """A dot, as a tiny edge either way: a row of dots is a dotted rule (extractors.grid joins them)."""
+    """A dot, as a tiny edge either way: a row of dots is a dotted rule (extractors.grids.grid joins them)."""
     x, y = (r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2
     return [Edge("h", r.x0, y, r.x1, y), Edge("v", x, r.y0, x, r.y1)]
 

@@ -35,14 +35,14 @@ import time
 import traceback
 from typing import Any, Callable, TypeVar
 
-from pipeline.errors import (
+from pipeline.model.errors import (
     DocumentError,
     MemoryLimitExceeded,
     TimeBudgetExceeded,
     WorkerCrashed,
     WorkerFailed,
 )
-from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ _POLL = 0.2
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
 # Imported once in the fork server so each child starts in milliseconds.
-_PRELOAD = ["pipeline.sandbox_preload"]
+_PRELOAD = ["pipeline.document.preload"]
 # Set while the run is stopping (SIGTERM/SIGINT): every watched child is killed at once.
 _stopping = threading.Event()
 

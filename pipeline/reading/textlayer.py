@@ -10,7 +10,7 @@ Tesseract reports words (for Japanese, runs of a few glyphs) whose boxes
 hug the ink, so "、" is a tiny box low on the line and a word's height says
 little about its font size. The words are therefore split into one Char per
 glyph with the page's typical glyph height, which is what the line builder
-(extractors.layout) expects from a born-digital page.
+(extractors.text.layout) expects from a born-digital page.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.ocr import ocr_page_chars
-from pipeline.pdf import SUSPECT_SHARE, is_cjk, unmapped_count
-from pipeline.records import Char, ParsedPage
-from pipeline.sanitize import TextFix
+from pipeline.reading.ocr import ocr_page_chars
+from pipeline.reading.pdf import SUSPECT_SHARE, is_cjk, unmapped_count
+from pipeline.model.records import Char, ParsedPage
+from pipeline.reading.sanitize import TextFix
 
 # Words tesseract is less sure of than this are specks and show-through, not text.
 MIN_WORD_CONFIDENCE = 0.2
@@ -35,7 +35,7 @@ _NOISE = "'\"`‘’“”,.:;_-~^"
 def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPage:
     """``page`` itself when it has a trusted text layer; otherwise a copy whose chars come from OCR.
 
-    A page that has text *and* a rendering is one whose layer pipeline.pdf
+    A page that has text *and* a rendering is one whose layer pipeline.reading.pdf
     found suspect (unmapped glyphs, kanji drawn as narrow as Latin letters): it is OCRed
     and the two are compared. When the rendered page does not show what the
     layer claims, the OCR text replaces the layer and a ``corrections`` row

@@ -1,9 +1,8 @@
 """What changed between two extractions: rows added, removed and changed, cell by cell.
 
-Pure comparison of two sets of dataset frames (``diff_frames``) plus the
-small amount of I/O needed to load them from output folders and releases
-(``diff_outputs``, ``load_output``, ``previous_release``). Rows are matched on
-the dataset's key from pipeline.schema.DATASETS; a dataset without a schema
+Pure comparison of two sets of dataset frames (``diff_frames``); loading them
+from output folders, releases and goldens is pipeline.review.outputs. Rows are matched on
+the dataset's key from pipeline.model.schema.DATASETS; a dataset without a schema
 (or whose key columns are missing) falls back to a key of every
 non-provenance column, and the diff says so.
 
@@ -25,7 +24,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from pipeline.schema import DATASETS, PROVENANCE_COLUMNS
+from pipeline.model.schema import DATASETS, PROVENANCE_COLUMNS
 
 # Columns that differ on every run by construction: never a change.
 VOLATILE_COLUMNS = frozenset({"run_id", "fetched_at", "failed_at", "published_at", "created_at"})
@@ -36,10 +35,6 @@ WHERE_FROM_COLUMNS = frozenset(PROVENANCE_COLUMNS) | {"sha256"}
 BBOX_COLUMNS = frozenset({"bbox"})
 BBOX_TOLERANCE = 0.5  # PDF points: less than this is float noise, not a moved region
 FLOAT_TOLERANCE = 1e-9
-
-
-class OutputNotFound(FileNotFoundError):
-    """An output folder or release that holds no datasets."""
 
 
 @dataclass(frozen=True)
@@ -252,7 +247,7 @@ def dataset_key(name: str, columns: Iterable[str]) -> tuple[tuple[str, ...], boo
         return tuple(spec.key), True, None
     fallback = tuple(c for c in columns if c == "doc_id" or (c not in PROVENANCE_COLUMNS and c not in VOLATILE_COLUMNS))
     if spec is None:
-        reason = f"no schema for '{name}' in pipeline/schema.py"
+        reason = f"no schema for '{name}' in pipeline/model/schema.py"
     else:
         missing = [k for k in spec.key if k not in columns]
         reason = f"key column(s) {', '.join(missing)} missing"
@@ -339,97 +334,3 @@ def diff_frames(
     names = sorted(set(old) | set(new), key=lambda n: (n not in DATASETS, list(DATASETS).index(n) if n in DATASETS else 0, n))
     datasets = {name: diff_dataset(name, old.get(name), new.get(name)) for name in names}
     return OutputDiff(old_label, new_label, datasets)
-
-
-# ---------------------------------------------------------------- output folders and releases
-
-
-def resolve_output(path: Path) -> Path:
-    """The folder holding the datasets: ``path`` itself (parquet files, or goldens as
-    ``<doc_id>/<dataset>.json``), or ``path/current`` for an outputs root."""
-    path = Path(path)
-    if not path.exists():
-        raise OutputNotFound(f"{path}: no such output folder")
-    if not path.is_dir():
-        raise OutputNotFound(f"{path}: not a folder (give an output folder or a release folder)")
-    if not any(path.glob("*.parquet")) and (path / "current").exists():
-        return (path / "current").resolve()
-    if not any(path.glob("*.parquet")) and not _is_goldens(path):
-        raise OutputNotFound(f"{path}: no <dataset>.parquet files in this folder")
-    return path.resolve()
-
-
-def _is_goldens(folder: Path) -> bool:
-    return not any(folder.glob("*.parquet")) and any(folder.glob("*/*.json"))
-
-
-def load_output(path: Path) -> dict[str, pd.DataFrame]:
-    folder = resolve_output(path)
-    if _is_goldens(folder):
-        from pipeline.goldens import load_goldens  # goldens.py builds on this module
-
-        try:
-            return load_goldens(folder)
-        except ValueError as exc:
-            raise OutputNotFound(str(exc)) from exc
-    frames = {}
-    for file in sorted(folder.glob("*.parquet")):
-        try:
-            frames[file.stem] = pd.read_parquet(file)
-        except Exception as exc:  # noqa: BLE001 — name the file, whatever pyarrow says
-            raise OutputNotFound(f"{file}: not a readable parquet file ({type(exc).__name__}: {exc})") from exc
-    return frames
-
-
-def read_manifest(folder: Path) -> dict:
-    path = Path(folder) / "manifest.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def diff_outputs(old_dir: Path, new_dir: Path) -> OutputDiff:
-    """Diff two output folders (``nichiiki extract --out`` folders or releases)."""
-    old_folder, new_folder = resolve_output(old_dir), resolve_output(new_dir)
-    result = diff_frames(load_output(old_folder), load_output(new_folder), _label(old_folder), _label(new_folder))
-    result.old_dir, result.new_dir = old_folder, new_folder
-    return result
-
-
-def _label(folder: Path) -> str:
-    run_id = read_manifest(folder).get("run_id")
-    return f"{folder} (run {run_id})" if run_id and run_id != folder.name else str(folder)
-
-
-def previous_release(outputs_dir: Path) -> tuple[Path, Path]:
-    """(previous, current) releases under ``outputs_dir``.
-
-    Previous is the current manifest's ``previous_run_id`` when that release
-    still exists, else the release created just before the current one.
-    """
-    outputs_dir = Path(outputs_dir)
-    link = outputs_dir / "current"
-    if not link.exists():
-        raise OutputNotFound(f"{outputs_dir}: no current release (outputs/current); run `make run` first or give OLD and NEW")
-    current = link.resolve()
-    releases = outputs_dir / "releases"
-    manifest = read_manifest(current)
-    prev_id = manifest.get("previous_run_id")
-    if prev_id and (releases / prev_id).is_dir():
-        return releases / prev_id, current
-
-    def created(folder: Path) -> str:
-        return str(read_manifest(folder).get("created_at") or "")
-
-    current_created = created(current)
-    earlier = [
-        r for r in releases.iterdir()
-        if r.is_dir() and not r.name.startswith(".") and r.resolve() != current and (r / "manifest.json").is_file()
-        and (created(r), r.name) < (current_created, current.name)
-    ] if releases.is_dir() else []
-    if not earlier:
-        raise OutputNotFound(f"{outputs_dir}: release {current.name} is the only one; nothing to compare it with")
-    return max(earlier, key=lambda r: (created(r), r.name)), current

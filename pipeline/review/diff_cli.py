@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:  # pipeline.diff pulls in pandas and the schema: only load them when diffing
-    from pipeline.diff import DatasetDiff, OutputDiff
+if TYPE_CHECKING:  # pipeline.review.diff pulls in pandas and the schema: only load them when diffing
+    from pipeline.review.diff import DatasetDiff, OutputDiff
 
 EXIT_SAME, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 # What a terminal would act on instead of showing: C0/C1 controls (ESC starts screen-clearing and
@@ -59,7 +59,8 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from pipeline.diff import OutputNotFound, diff_outputs, previous_release
+    # Loaded per command: pandas and the schema would slow `nichiiki --help`.
+    from pipeline.review.outputs import OutputNotFound, diff_outputs, previous_release
 
     console = Console(stderr=False, highlight=False)
     try:
@@ -76,9 +77,8 @@ def _run_diff(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print_summary(diff, console, limit=args.limit)
     if args.html:
-        from pipeline.report_html import default_pdf_resolver, write_html
-
-        from pipeline.report_html import RenderFailed
+        # PyMuPDF only when a report with crops is asked for.
+        from pipeline.review.report_html import RenderFailed, default_pdf_resolver, write_html
 
         try:
             write_html(diff, args.html, default_pdf_resolver(diff, samples_dir=args.samples))

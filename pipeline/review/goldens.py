@@ -1,13 +1,13 @@
 """Golden regression: a fresh extraction of samples/ against the reviewed goldens.
 
-    python -m pipeline.goldens --check [--html report.html]   # exit 1 and show the diff when they differ
-    python -m pipeline.goldens --write                         # accept the change (= make goldens)
+    python -m pipeline.review.goldens --check [--html report.html]   # exit 1 and show the diff when they differ
+    python -m pipeline.review.goldens --write                         # accept the change (= make goldens)
 
 Goldens are ``samples/goldens/<doc_id>/<dataset>.json``: pretty JSON, one
 object per row, sorted keys, rows sorted by the dataset key, volatile columns
 (run id, fetch times) dropped. The extraction goes through the same code as
-``nichiiki extract`` (pipeline.local.extract_paths) and the comparison through
-the same code as ``nichiiki diff`` (pipeline.diff), so what the check reports
+``nichiiki extract`` (pipeline.runs.local.extract_paths) and the comparison through
+the same code as ``nichiiki diff`` (pipeline.review.diff), so what the check reports
 is what a reviewer sees on a release. ``--write`` changes files under git, so
 an accepted change shows up in review as a plain JSON diff.
 """
@@ -24,10 +24,15 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from pipeline.diff import VOLATILE_COLUMNS, OutputDiff, dataset_key, diff_frames, frame_rows, sort_rows
-from pipeline.schema import DATASETS
+from pipeline import REPO_ROOT
+from pipeline.review.diff import VOLATILE_COLUMNS, OutputDiff, dataset_key, diff_frames, frame_rows, sort_rows
+from pipeline.review.diff_cli import print_summary
+from pipeline.review.outputs import REVIEW_FILES, load_goldens
+from pipeline.review.report_html import default_pdf_resolver, write_html
+from pipeline.runs.local import extract_paths
+from pipeline.model.schema import DATASETS
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 SAMPLES = REPO / "samples"
 GOLDENS = SAMPLES / "goldens"
 
@@ -38,8 +43,6 @@ def sample_pdfs(samples: Path = SAMPLES) -> list[Path]:
 
 def extract_samples(samples: Path = SAMPLES) -> dict[str, pd.DataFrame]:
     """Extract every sample PDF exactly as ``nichiiki extract`` does."""
-    from pipeline.local import extract_paths
-
     pdfs = sample_pdfs(samples)
     if not pdfs:
         raise FileNotFoundError(f"{samples}: no sample PDFs to extract")
@@ -87,9 +90,6 @@ def write_goldens(frames: dict[str, pd.DataFrame], goldens: Path = GOLDENS) -> l
     return written
 
 
-# Hand-reviewed cross-checks kept beside the goldens that are not datasets; each is read by its
-# own test (consortia_places: tests/test_text_stage.py), never written or compared here.
-REVIEW_FILES = frozenset({"consortia_places", "known_misreadings"})
 # A golden holds what the page says. Where the product still misreads a cell, the golden has the
 # page's text and ``<doc>/known_misreadings.json`` lists the cell: dataset, key (column → value),
 # column, read (what the product gives), truth (what the page says) and the reason. The golden
@@ -149,22 +149,6 @@ def read_as_truth(frames: dict[str, pd.DataFrame], entries: list[dict]) -> dict[
     return out
 
 
-def load_goldens(goldens: Path = GOLDENS) -> dict[str, pd.DataFrame]:
-    """Goldens back to frames, one per dataset across documents."""
-    parts: dict[str, list[dict]] = {}
-    for path in sorted(Path(goldens).glob("*/*.json")):
-        if path.stem in REVIEW_FILES:
-            continue
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from exc
-        if not isinstance(rows, list):
-            raise ValueError(f"{path}: expected a JSON list of rows")
-        parts.setdefault(path.stem, []).extend(rows)
-    return {name: pd.DataFrame(rows) for name, rows in parts.items() if rows}
-
-
 def check_goldens(samples: Path = SAMPLES, goldens: Path = GOLDENS, fresh: dict[str, pd.DataFrame] | None = None) -> OutputDiff:
     """Goldens (old) against a fresh extraction (new); ``fresh`` is extract_samples(samples) when not given."""
     fresh = extract_samples(samples) if fresh is None else fresh
@@ -175,21 +159,19 @@ def check_goldens(samples: Path = SAMPLES, goldens: Path = GOLDENS, fresh: dict[
 
 def describe(diff: OutputDiff, limit: int = 50) -> str:
     """The terminal summary as plain text, for a failing test's message."""
-    from pipeline.diff_cli import print_summary
-
     buffer = io.StringIO()
     print_summary(diff, Console(file=buffer, width=140, color_system=None), limit=limit)
     return buffer.getvalue()
 
 
 HOW_TO_ACCEPT = (
-    "If the change is intended, accept it with `make goldens` (python -m pipeline.goldens --write) "
+    "If the change is intended, accept it with `make goldens` (python -m pipeline.review.goldens --write) "
     "and review `git diff samples/goldens` before committing."
 )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.goldens", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipeline.review.goldens", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="rewrite the goldens from a fresh extraction")
     mode.add_argument("--check", action="store_true", help="diff a fresh extraction against the goldens (exit 1 on change)")
@@ -204,12 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(changed)} golden file(s) changed; review them with: git diff {args.goldens}")
         return 0
     diff = check_goldens(args.samples, args.goldens)
-    from pipeline.diff_cli import print_summary
-
     print_summary(diff, Console(), limit=50)
     if args.html:
-        from pipeline.report_html import write_html, default_pdf_resolver
-
         write_html(diff, args.html, default_pdf_resolver(diff, samples_dir=args.samples))
         print(f"HTML report: {args.html}")
     if diff.has_changes:

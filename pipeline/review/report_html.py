@@ -29,8 +29,9 @@ from typing import Any, Callable
 import pymupdf
 from PIL import Image
 
-from pipeline.diff import DatasetDiff, OutputDiff, RowChange, read_manifest, values_equal
-from pipeline.schema import PROVENANCE_COLUMNS
+from pipeline.publish.writer import read_manifest
+from pipeline.review.diff import DatasetDiff, OutputDiff, RowChange, values_equal
+from pipeline.model.schema import PROVENANCE_COLUMNS
 
 PdfResolver = Callable[[str, str], "Path | None"]
 
@@ -63,7 +64,7 @@ def default_pdf_resolver(
     for folder in (diff.new_dir, diff.old_dir):
         if folder is None:
             continue
-        for item in read_manifest(folder).get("inputs", []) or []:
+        for item in read_manifest(folder, missing_ok=True).get("inputs", []) or []:
             # "stored": the PDF store's copy (extract --out); "path" / "source": where it was read.
             for place in ("stored", "path", "source"):
                 if item.get("sha256") and isinstance(item.get(place), str) and "://" not in item[place]:

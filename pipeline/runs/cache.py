@@ -31,10 +31,10 @@ from typing import Any
 import pandas as pd
 import pyarrow
 
-from extractors.base import all_extractors
-from pipeline.extract import DocumentExtraction
-from pipeline.publish import code_version
-from pipeline.schema import SCHEMA_VERSION
+from extractors.catalogue import all_extractors
+from pipeline.document.extract import DocumentExtraction
+from pipeline.publish.writer import code_version
+from pipeline.model.schema import SCHEMA_VERSION
 
 FORMAT = 2  # 2: results carry the document's failed steps (such results are not stored)
 

@@ -14,13 +14,13 @@ import signal
 from pathlib import Path
 from typing import Any, Iterator
 
-from pipeline.errors import DocumentError
-from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, extract_pdf
-from pipeline.fetch import FetchSettings, abort_downloads, fetch
-from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.registry import SourceEntry
-from pipeline.run import Failure, Obtained
-from pipeline.sandbox import run_in_sandbox, stop_workers
+from pipeline.model.errors import DocumentError
+from pipeline.document.extract import REPO_CACHE_DIR, DocumentExtraction, extract_pdf
+from pipeline.ingest.fetch import FetchSettings, abort_downloads, fetch
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.ingest.registry import SourceEntry
+from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.reading.sandbox import run_in_sandbox, stop_workers
 
 
 @contextlib.contextmanager

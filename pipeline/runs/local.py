@@ -14,19 +14,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.checks import check_statements
-from pipeline.errors import ValidationFailed
-from pipeline.extract import DocumentExtraction, concat_frames, doc_id_for
-from pipeline.pdfstore import store_pdf, without_local_roots
-from pipeline.publish import _write_json, datapackage, new_run_id, validate_frames, write_datasets
-from pipeline.schema import SCHEMA_VERSION
-from pipeline.renditions import mark_renditions
-from pipeline.registry import SourceEntry
-from pipeline.run import Failure, Obtained, documents_frame, extract_obtained, failures_frame, step_failures
-from pipeline.fetch import FetchSettings
-from pipeline.guarded import extract_guarded, obtain
-from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.publish import utc_now
+from pipeline.document.extract import DocumentExtraction, doc_id_for
+from pipeline.ingest.pdfstore import store_pdf, without_local_roots
+from pipeline.publish.writer import _write_json, datapackage, new_run_id, write_datasets
+from pipeline.model.schema import SCHEMA_VERSION
+from pipeline.ingest.registry import SourceEntry
+from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.runs.steps import assemble, extract_obtained, step_failures, validate_and_check
+from pipeline.ingest.fetch import FetchSettings
+from pipeline.runs.guarded import extract_guarded, obtain
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.model.clock import utc_now
 
 
 @dataclass
@@ -71,14 +69,9 @@ def extract_paths(pdfs: list[Path], limits: Limits | None = None, workers: int |
         else:
             report.extractions.append(result)
     report.failures = missing + report.failures + [f for ex in report.extractions for f in step_failures(ex)]
-    frames = mark_renditions(concat_frames(ex.frames for ex in report.extractions))  # a scan given beside its text
-    frames["documents"] = documents_frame(report.extractions, obtained, Path.cwd())
-    if report.failures:
-        frames["failures"] = failures_frame(report.failures)
-    validated = validate_frames(frames, run_id)
-    failed = [c for c in check_statements(validated) if c.blocking and not c.ok]
-    if failed:
-        raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
+    # The flow's own assembly and checks: a scan given beside its text is marked, every document check runs.
+    frames = assemble(report.extractions, report.failures, obtained, Path.cwd())
+    validated, _ = validate_and_check(frames, run_id)
     return validated, report
 
 

@@ -12,55 +12,25 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from extractors.tour_checks import check_tours
-from pipeline.cache import ResultCache, cache_key
-from pipeline.checks import CheckResult, check_statements
-from pipeline.errors import DocumentError, ValidationFailed
-from pipeline.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf
-from pipeline.limits import Limits
-from pipeline.ocr import engine_id
-from pipeline.publish import code_version, current_release, publish_release, read_manifest, utc_now, validate_frames
-from pipeline.registry import SourceEntry
-from pipeline.renditions import mark_renditions
-from pipeline.schema import DATASETS, SCHEMA_VERSION
+from pipeline.runs.cache import ResultCache, cache_key
+from pipeline.checks.result import CheckResult
+from pipeline.checks.suite import document_checks, raise_on_blocking
+from pipeline.model.errors import DocumentError
+from pipeline.document.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf
+from pipeline.model.limits import Limits
+from pipeline.runs.guarded import extract_guarded
+from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.reading.ocr import engine_id
+from pipeline.publish.writer import code_version, current_release, publish_release, read_manifest, validate_frames
+from pipeline.ingest.registry import SourceEntry
+from pipeline.document.renditions import mark_renditions
+from pipeline.model.schema import DATASETS, SCHEMA_VERSION
 
 logger = logging.getLogger("nichiiki.run")
-
-
-@dataclass(frozen=True)
-class Obtained:
-    """A source whose bytes are on local disk, ready to parse."""
-
-    entry: SourceEntry
-    path: Path
-    sha256: str
-    source: str
-    fetched_at: str
-    note: str | None = None
-
-
-@dataclass
-class Failure:
-    doc_id: str
-    source: str
-    sha256: str | None
-    stage: str
-    error_class: str
-    message: str
-    failed_at: str = field(default_factory=utc_now)
-    page: int | None = None  # for a step of a document that was published without that step's rows
-
-    @classmethod
-    def from_exception(cls, doc_id: str, source: str, sha256: str | None, stage: str, exc: BaseException) -> "Failure":
-        if isinstance(exc, DocumentError):
-            return cls(doc_id, source, sha256, exc.stage, type(exc).__name__, str(exc))
-        message = f"{source}: {stage} failed: {type(exc).__name__}: {exc}"
-        return cls(doc_id, source, sha256, stage, type(exc).__name__, message)
 
 
 def step_failures(extraction: DocumentExtraction) -> list[Failure]:
@@ -118,8 +88,6 @@ def process_document(
         if hit is not None:
             return dataclasses.replace(hit, source=obtained.source, timings={"cache:read": time.perf_counter() - started})
     if limits is not None:
-        from pipeline.guarded import extract_guarded  # guarded imports this module
-
         result = extract_guarded(obtained, limits, ocr_cache_dir=ocr_cache_dir)
     else:
         result = extract_obtained(obtained, ocr_cache_dir)
@@ -254,6 +222,18 @@ def with_last_good_rows(frames: dict[str, pd.DataFrame], stale: dict[str, pd.Dat
     return merged
 
 
+def validate_and_check(frames: dict[str, pd.DataFrame], run_id: str) -> tuple[dict[str, pd.DataFrame], list[CheckResult]]:
+    """Validate (values that break a column check are set aside row by row), then run every document check.
+
+    The one path from assembled frames to publishable ones, for the flow and
+    ``nichiiki extract`` alike; raises ``ValidationFailed`` while a blocking check fails.
+    """
+    validated = validate_frames(frames, run_id)
+    checks = document_checks(validated)
+    raise_on_blocking(checks)
+    return validated, checks
+
+
 def check_and_publish(
     frames: dict[str, pd.DataFrame],
     manifest: dict,
@@ -261,12 +241,7 @@ def check_and_publish(
 ) -> tuple[Path, list[CheckResult]]:
     """Validate (values that break a column check are set aside row by row), then run cross-dataset checks; publish unless a blocking one fails."""
     started = time.perf_counter()
-    validated = validate_frames(frames, manifest["run_id"])
-    # Tour cross-checks are recorded but never block (the report's own figures disagree).
-    checks = check_statements(validated) + check_tours(validated)
-    failed = [c for c in checks if c.blocking and not c.ok]
-    if failed:
-        raise ValidationFailed("consortia", "\n".join(c.detail for c in failed))
+    validated, checks = validate_and_check(frames, manifest["run_id"])
     manifest = dict(manifest, checks=[c.as_dict() for c in checks], schema_version=SCHEMA_VERSION)
     manifest.setdefault("timings", {})["validate"] = time.perf_counter() - started
     started = time.perf_counter()

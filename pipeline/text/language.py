@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from pipeline.nlp.chunks import chunks
+from pipeline.text.chunks import chunks
 
 # GiNZA's named entity labels (Sekine's extended hierarchy) that denote places.
 PLACE_LABELS = frozenset({"Province", "City", "County", "GPE", "GPE_Other", "Country"})

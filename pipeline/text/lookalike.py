@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.nlp.normalize import UNICODE_DATA_DIRS
+from pipeline.text.normalize import UNICODE_DATA_DIRS
 
 GLYPH_SIZE = 64
 BLUR_SIGMA = 3.0
@@ -51,7 +51,7 @@ _glyphs_dirty = False
 
 
 def _glyph_cache_path() -> Path:
-    from pipeline.nlp.gazetteer import default_cache_dir
+    from pipeline.text.gazetteer import default_cache_dir
 
     # Keyed by the font's bytes too: another MuPDF build's font draws other glyphs.
     return default_cache_dir() / f"glyphs-{GLYPH_SIZE}-{BLUR_SIGMA}-{GLYPH_GRID}-{_font_digest()}.pickle"
@@ -132,7 +132,7 @@ def shape_similarity(a: str, b: str) -> float:
 @lru_cache(maxsize=1)
 def on_readings() -> dict[str, frozenset[str]]:
     """kJapaneseOn from Unihan_Readings (Debian unicode-data), cached as a pickle."""
-    from pipeline.nlp.gazetteer import default_cache_dir
+    from pipeline.text.gazetteer import default_cache_dir
 
     source = _readings_file()
     stat = source.stat()

@@ -123,7 +123,7 @@ def kyujitai_table() -> dict[str, str]:
     """旧字体 → 新字体, one character to one, without characters official place names use."""
     from kyujipy import BasicConverter
 
-    from pipeline.nlp.gazetteer import load_gazetteer
+    from pipeline.text.gazetteer import load_gazetteer
 
     protected = load_gazetteer().characters
     table = BasicConverter().kyujitai_to_shinjitai_database

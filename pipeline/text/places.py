@@ -24,8 +24,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipeline.nlp.gazetteer import MUNICIPALITY, PREFECTURE, Gazetteer, Place
-from pipeline.nlp.lookalike import char_similarity, string_similarity
+from pipeline.text.gazetteer import MUNICIPALITY, PREFECTURE, Gazetteer, Place
+from pipeline.text.lookalike import char_similarity, string_similarity
 
 KIND_REGION = "region"
 METHOD_EXACT, METHOD_FUZZY, METHOD_CONTEXT = "exact", "fuzzy", "context"

@@ -1,4 +1,4 @@
-"""Municipality → prefecture look-ups for linking, from the one gazetteer (pipeline.nlp.gazetteer).
+"""Municipality → prefecture look-ups for linking, from the one gazetteer (pipeline.text.gazetteer).
 
 Kept as two small functions so the linking code reads simply; the data, its
 郡 forms and designated-city wards all come from the text stage's gazetteer,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pipeline.nlp.gazetteer import PREFECTURE, load_gazetteer
+from pipeline.text.gazetteer import PREFECTURE, load_gazetteer
 
 
 @lru_cache(maxsize=4096)

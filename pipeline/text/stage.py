@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.nlp.chunks import chunks
-from pipeline.nlp.gazetteer import load_gazetteer
-from pipeline.nlp.lookalike import save_glyph_cache
-from pipeline.nlp.normalize import Change, CleanResult, clean_text, is_japanese
-from pipeline.nlp.places import ADMIN_END, KIND_REGION, METHOD_EXACT, Context, PlaceResolver, Resolution
-from pipeline.records import record_key
-from pipeline.nlp.vocabulary import repair_ocr_text
-from pipeline.schema import DATASETS
+from pipeline.text.chunks import chunks
+from pipeline.text.gazetteer import load_gazetteer
+from pipeline.text.lookalike import save_glyph_cache
+from pipeline.text.normalize import Change, CleanResult, clean_text, is_japanese
+from pipeline.text.places import ADMIN_END, KIND_REGION, METHOD_EXACT, Context, PlaceResolver, Resolution
+from pipeline.model.records import record_key
+from pipeline.text.vocabulary import repair_ocr_text
+from pipeline.model.schema import DATASETS
 
 ROW_PROVENANCE = ("doc_id", "source_sha256", "page", "bbox", "extractor", "extractor_version")
 REGION_FIELD = ("consortia", "region_raw")
@@ -63,7 +63,7 @@ def run_text_stage(
     """Clean declared text fields, resolve place names; add ``corrections`` and ``places``.
 
     Fields of rows read by OCR (their ``(doc_id, page)`` in ``ocr_pages``) are
-    also repaired for OCR noise (pipeline.nlp.vocabulary.repair_ocr_text):
+    also repaired for OCR noise (pipeline.text.vocabulary.repair_ocr_text):
     text printed as text is never second-guessed by the lexicon.
     """
     resolver = PlaceResolver(load_gazetteer())
@@ -206,7 +206,7 @@ def _find_text_places(
     region_places: dict[Any, list[Resolution]],
     nlp_cache_dir: Path | None,
 ) -> None:
-    from pipeline.nlp.language import place_entities, token_spans
+    from pipeline.text.language import place_entities, token_spans
 
     document = Counter(r.prefecture_code for rs in region_places.values() for r in rs if r.prefecture_code)
     consortium_prefs = _consortium_prefectures(out, region_places)

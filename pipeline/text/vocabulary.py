@@ -12,7 +12,7 @@ come from, in order:
    dictionary, which GiNZA installs), ``repair_with_lexicon``.
 
 Scores are from the dictionary and from rendered glyph shapes
-(pipeline.nlp.lookalike), never from a list of known misreadings.
+(pipeline.text.lookalike), never from a list of known misreadings.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.nlp.language import sudachi
-from pipeline.nlp.lookalike import char_similarity, glyph
-from pipeline.nlp.normalize import Change, CleanResult
+from pipeline.text.language import sudachi
+from pipeline.text.lookalike import char_similarity, glyph
+from pipeline.text.normalize import Change, CleanResult
 
 # Look-alikes tried per suspicious character, and the least shape similarity (0..1 correlation) to try one.
 LOOKALIKES_PER_CHAR = 8
@@ -257,7 +257,7 @@ def _alternatives(text: str, i: int) -> list[tuple[str, float]]:
 
 @lru_cache(maxsize=1)
 def _jis_glyphs() -> tuple[list[str], np.ndarray]:
-    """Every kana and kanji of JIS X 0208 with its rendered glyph (cached on disk by pipeline.nlp.lookalike)."""
+    """Every kana and kanji of JIS X 0208 with its rendered glyph (cached on disk by pipeline.text.lookalike)."""
     chars = []
     for hi in range(0xA4, 0xF5):
         if 0xA6 <= hi <= 0xAF:
