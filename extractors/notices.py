@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from extractors.base import provenance, register
+from extractors.base import Context, provenance, register
 from extractors.text.layout import Line
 from extractors.text.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
 from extractors.text.pagetext import DocumentText, PageText, document_text
@@ -74,15 +74,15 @@ class Item:
         return stripped[len(self.label):].lstrip(" \u3000") if self.label and stripped.startswith(self.label) else text
 
 
-@register(EXTRACTOR, VERSION, ("notices", "notice_items"))
-def extract_notices(pages: Sequence[ParsedPage]) -> list[Record]:
+@register(EXTRACTOR, VERSION, ("notices", "notice_items"), with_context=True)
+def extract_notices(pages: Sequence[ParsedPage], *, context: Context | None = None) -> list[Record]:
     if not pages:
         return []
     # Most documents are not notices: look at the first page with text before reading them all.
     first = next((p for p in pages if p.has_text), None)
     if first is None or read_letterhead(document_text([first])) is None:
         return []
-    doc = document_text(pages)
+    doc = document_text(pages, None if context is None else context.memo)
     head = read_letterhead(doc)
     if head is None:
         return []

@@ -24,7 +24,8 @@ import pytest
 from conftest import SAMPLES
 from extractors.base import all_extractors
 from pipeline.model.errors import DocumentError
-from pipeline.document.extract import REPO_CACHE_DIR, _ocr_cache_for_extractors, parse_pages, sha256_file
+from extractors.base import Context
+from pipeline.document.extract import REPO_CACHE_DIR, parse_pages, sha256_file
 from pipeline.model.records import ParsedPage
 from tests import hostile
 from tests.matrix_pdf import Variant, render
@@ -149,13 +150,12 @@ def test_no_extractor_raises(name, generated_folder):
         return
     pages = list(parsed)
     raised = []
-    with _ocr_cache_for_extractors(REPO_CACHE_DIR):
-        for extractor in all_extractors():
-            alone = [(f"page {p.page_number} alone", [p]) for p in pages] if len(pages) > 1 else []
-            for label, part in [("all pages", pages)] + alone:
-                try:
-                    extractor(part)
-                except Exception as exc:  # noqa: BLE001 — collected, so one run lists every failure
-                    where = traceback.extract_tb(exc.__traceback__)[-1]
-                    raised.append(f"{extractor.name} on {label}: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
+    for extractor in all_extractors():
+        alone = [(f"page {p.page_number} alone", [p]) for p in pages] if len(pages) > 1 else []
+        for label, part in [("all pages", pages)] + alone:
+            try:
+                extractor(part, Context(ocr_cache_dir=REPO_CACHE_DIR))
+            except Exception as exc:  # noqa: BLE001 — collected, so one run lists every failure
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                raised.append(f"{extractor.name} on {label}: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
     assert not raised, f"{name}:\n" + "\n".join(raised)

@@ -19,14 +19,12 @@ where the grid is axis-aligned (they describe structure, not places).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline import REPO_ROOT
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
 from extractors.grids.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
@@ -124,19 +122,6 @@ def _page_words(page: ParsedPage, to_page: np.ndarray) -> list[OcrWord] | None:
             confidence = 1.0
         words.append(OcrWord(ch.text, int(round(cx - w / 2)), int(round(cy - h / 2)), max(1, int(round(w))), max(1, int(round(h))), confidence))
     return words
-
-
-def ocr_cache_dir() -> Path | None:
-    """Where OCR answers are cached between runs: ``$NICHIIKI_OCR_CACHE`` (empty: nowhere), else the repo's .cache.
-
-    Extractors receive only pages, so a deployment chooses another cache by
-    setting this variable; the default is the same folder the text layer of
-    scanned prose uses (pipeline.document.extract.REPO_CACHE_DIR).
-    """
-    value = os.environ.get("NICHIIKI_OCR_CACHE")
-    if value is None:
-        return REPO_ROOT / ".cache"
-    return Path(value) if value else None  # set but empty: no cache
 
 
 # ---------------------------------------------------------------- geometry

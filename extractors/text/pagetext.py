@@ -53,21 +53,24 @@ class DocumentText:
     body_size: float
 
 
-_LAST: list = [None, None]  # [pages the last result was built from, result]
-
-
-def document_text(pages: Sequence[ParsedPage]) -> DocumentText:
+def document_text(pages: Sequence[ParsedPage], memo: dict | None = None) -> DocumentText:
     """Prose lines of every page, with running headers/footers and table interiors removed.
 
-    Sections and notices both read the same document in a row; the last result
-    is kept (with the very page objects it came from, so identity is a safe key).
+    Sections and notices both read the same document: with the document's
+    ``memo`` (its extraction context's), the second reuses the first's result,
+    kept with the very page objects it came from (identity is a safe key).
     """
-    last_pages, last = _LAST
-    if last_pages is not None and len(last_pages) == len(pages) and all(a is b for a, b in zip(last_pages, pages)):
-        return last
+    if memo is not None:
+        last_pages, last = memo.get(_MEMO_KEY, (None, None))
+        if last_pages is not None and len(last_pages) == len(pages) and all(a is b for a, b in zip(last_pages, pages)):
+            return last
     result = _document_text(pages)
-    _LAST[:] = [tuple(pages), result]
+    if memo is not None:
+        memo[_MEMO_KEY] = (tuple(pages), result)
     return result
+
+
+_MEMO_KEY = "pagetext.document_text"
 
 
 def _document_text(pages: Sequence[ParsedPage]) -> DocumentText:

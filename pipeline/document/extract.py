@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from pipeline import REPO_ROOT
-from extractors.base import Registered
+from pipeline import CACHE_DIR
+from extractors.base import Context, Registered
 from extractors.catalogue import all_extractors
 from pipeline.document.linking import link_document
 from pipeline.model.errors import DocumentError
@@ -35,8 +33,12 @@ from pipeline.reading.sanitize import fixes_frame
 from pipeline.model.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.reading.textlayer import with_text_layer
 
+# The module the sandbox's fork server imports to start every worker warm (models loaded).
+# Named, not imported: importing it here would load the language models in the parent.
+PRELOAD_MODULE = f"{__package__}.preload"
+
 # OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
-REPO_CACHE_DIR = REPO_ROOT / ".cache"
+REPO_CACHE_DIR = CACHE_DIR
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,17 @@ def _compact(page: ParsedPage) -> ParsedPage:
 
 
 def run_extractors(
-    pages: list[ParsedPage], extractors: Iterable[Registered] | None = None
+    pages: list[ParsedPage], extractors: Iterable[Registered] | None = None, context: Context | None = None
 ) -> tuple[list[Record], dict[str, float], list[StepFailure]]:
-    """Every extractor over ``pages``; one that raises costs only its own records."""
+    """Every extractor over ``pages``, sharing one ``context``; one that raises costs only its own records."""
+    context = context or Context()
     records: list[Record] = []
     timings: dict[str, float] = {}
     failures: list[StepFailure] = []
     for ex in extractors if extractors is not None else all_extractors():
         started = time.perf_counter()
         stage = f"extract:{ex.name}"
-        produced, failure = run_step(stage, ex, pages)
+        produced, failure = run_step(stage, ex, pages, context)
         if failure is None:
             records.extend(produced)
         else:
@@ -191,8 +194,7 @@ def extract_pdf(
     # parsing shares one budget, the pages' budgets added up.
     report_stage(limits.seconds_per_page * len(pages))
     timings["parse"] = time.perf_counter() - started
-    with _ocr_cache_for_extractors(cache_dir):
-        records, extract_timings, failures = run_extractors(pages)
+    records, extract_timings, failures = run_extractors(pages, context=Context(ocr_cache_dir=cache_dir))
     timings.update(extract_timings)
     frames = records_to_frames(records)
     started = time.perf_counter()
@@ -240,20 +242,6 @@ def uncleaned(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                     frame[column] = None
         out[name] = frame
     return out
-
-
-@contextmanager
-def _ocr_cache_for_extractors(cache_dir: Path | None) -> Iterator[None]:
-    """Extractors take only pages: the scan reader finds the OCR cache in NICHIIKI_OCR_CACHE."""
-    before = os.environ.get("NICHIIKI_OCR_CACHE")
-    os.environ["NICHIIKI_OCR_CACHE"] = str(cache_dir) if cache_dir is not None else ""
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("NICHIIKI_OCR_CACHE", None)
-        else:
-            os.environ["NICHIIKI_OCR_CACHE"] = before
 
 
 def concat_frames(parts: Iterable[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

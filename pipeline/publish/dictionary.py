@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from pipeline import REPO_ROOT
 from pipeline.model.columns import ColumnType, column_types

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from pipeline.model.errors import (
     DocumentError,
@@ -53,8 +53,6 @@ _POLL = 0.2
 # Starting a child (fork server, imports) is not the document's fault and is not
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
-# Imported once in the fork server so each child starts in milliseconds.
-_PRELOAD = ["pipeline.document.preload"]
 # Set while the run is stopping (SIGTERM/SIGINT): every watched child is killed at once.
 _stopping = threading.Event()
 
@@ -97,9 +95,13 @@ def run_in_sandbox(
     source: str,
     stage: str = "parse",
     start_method: str = "forkserver",
+    preload: Sequence[str] = (),
     **kwargs: Any,
 ) -> T:
     """Return ``fn(*args, **kwargs)`` computed in a child process within ``limits``.
+
+    ``preload``: modules the fork server imports once (when it starts), so
+    each child forks with them loaded and starts in milliseconds.
 
     Raises a ``DocumentError`` naming ``source``: ``TimeBudgetExceeded``,
     ``MemoryLimitExceeded``, ``WorkerCrashed``, ``WorkerFailed``, or whatever
@@ -114,7 +116,8 @@ def run_in_sandbox(
         )
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
-        ctx.set_forkserver_preload(_PRELOAD)
+        if preload:
+            ctx.set_forkserver_preload(list(preload))
     progress = ctx.Array("d", 3, lock=False)
     progress[0], progress[1], progress[2] = -1.0, time.monotonic(), 0.0
     receiver, sender = ctx.Pipe(duplex=False)

@@ -15,7 +15,6 @@ scalars become Python scalars; bboxes match within BBOX_TOLERANCE points.
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import re
 from dataclasses import dataclass, field

@@ -27,7 +27,7 @@ from rich.console import Console
 from pipeline import REPO_ROOT
 from pipeline.review.diff import VOLATILE_COLUMNS, OutputDiff, dataset_key, diff_frames, frame_rows, sort_rows
 from pipeline.review.diff_cli import print_summary
-from pipeline.review.outputs import REVIEW_FILES, load_goldens
+from pipeline.review.outputs import load_goldens
 from pipeline.review.report_html import default_pdf_resolver, write_html
 from pipeline.runs.local import extract_paths
 from pipeline.model.schema import DATASETS

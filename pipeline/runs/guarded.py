@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pipeline.model.errors import DocumentError
-from pipeline.document.extract import REPO_CACHE_DIR, DocumentExtraction, extract_pdf
+from pipeline.document.extract import PRELOAD_MODULE, REPO_CACHE_DIR, DocumentExtraction, extract_pdf
 from pipeline.ingest.fetch import FetchSettings, abort_downloads, fetch
 from pipeline.model.limits import DEFAULT_LIMITS, Limits
 from pipeline.ingest.registry import SourceEntry
@@ -88,6 +88,7 @@ def extract_guarded(
             source=obtained.source,
             stage="parse",
             start_method=start_method,
+            preload=[PRELOAD_MODULE],
         )
     except DocumentError as exc:
         return Failure.from_exception(obtained.entry.id, obtained.source, obtained.sha256, exc.stage, exc)

@@ -26,7 +26,6 @@ from pipeline.runs.guarded import extract_guarded
 from pipeline.runs.outcomes import Failure, Obtained
 from pipeline.reading.ocr import engine_id
 from pipeline.publish.writer import code_version, current_release, publish_release, read_manifest, validate_frames
-from pipeline.ingest.registry import SourceEntry
 from pipeline.document.renditions import mark_renditions
 from pipeline.model.schema import DATASETS, SCHEMA_VERSION
 
