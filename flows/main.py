@@ -1,8 +1,8 @@
 """The main Prefect flow: registry → obtain → extract → check → publish.
 
 Tasks are thin wrappers around pipeline.runs.steps's plain functions. Run it with
-``make run`` (or ``.venv/bin/nichiiki run``); deployments live in
-flows/deploy.py.
+``make run`` (or ``.venv/bin/nichiiki run``); the deployments are declared in
+prefect.yaml.
 """
 
 from __future__ import annotations

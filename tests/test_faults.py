@@ -1,4 +1,4 @@
-"""The fault catalogue (issue 8): every way a run can go wrong, and what the user gets.
+"""The fault catalogue: every way a run can go wrong, and what the user gets.
 
 Each case runs a whole run (obtain → sandboxed extract → assemble → check →
 publish) over a good document plus one faulty one, on top of a previous

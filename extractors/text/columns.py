@@ -59,10 +59,6 @@ def same_band(line: Line, anchors: Sequence[Line], index: int) -> bool:
     return band is not None and abs(anchors[band].bbox[0] - anchors[index].bbox[0]) <= anchors[index].size
 
 
-def in_column(lines: Sequence[Line], anchors: Sequence[Line], index: int) -> list[Line]:
-    return [ln for ln in lines if column_of(ln, anchors) == index]
-
-
 def strip_symbols(text: str) -> str:
     """Drop leading pictograms and marks (¥, 🏠, 📌, ▲) that decorate headings."""
     i = 0

@@ -72,12 +72,6 @@ def find_dates(text: str) -> list[DateMention]:
     return sorted((d for d in found if d.iso), key=lambda d: d.start)
 
 
-def to_iso_date(text: str) -> str | None:
-    """The first date in ``text`` as ISO, or None."""
-    dates = find_dates(text)
-    return dates[0].iso if dates else None
-
-
 def find_quantities(text: str) -> list[Quantity]:
     """Every number-with-unit in ``text``: 500万円 → (5000000, 円), 延べ360名 → (360, 名)."""
     folded = fold(text)

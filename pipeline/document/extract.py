@@ -252,7 +252,3 @@ def concat_frames(parts: Iterable[dict[str, pd.DataFrame]]) -> dict[str, pd.Data
             if not frame.empty:
                 grouped.setdefault(name, []).append(frame)
     return {name: pd.concat(chunks, ignore_index=True) for name, chunks in grouped.items()}
-
-
-def provenance_columns_present(frame: pd.DataFrame) -> bool:
-    return all(c in frame.columns for c in PROVENANCE_COLUMNS if c != "run_id")

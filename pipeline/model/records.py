@@ -159,10 +159,6 @@ def union_bbox(boxes: list[BBox]) -> BBox:
     )
 
 
-def round_bbox(bbox: BBox, ndigits: int = 2) -> BBox:
-    return tuple(round(v, ndigits) for v in bbox)  # type: ignore[return-value]
-
-
 KEY_SEPARATOR = "|"
 
 

@@ -504,7 +504,7 @@ NARRATIVE_DATASETS = [
 # --- end narrative ---
 
 
-# --- scanmarks: cells a person should check (issue 7) ---
+# --- matrix cells a person should check ---
 class CellReviews(Provenanced):
     """Matrix body cells whose reading is uncertain, listed instead of silently guessed."""
 
@@ -521,7 +521,7 @@ class CellReviews(Provenanced):
 SCANMARKS_DATASETS = [
     DatasetSpec("cell_reviews", CellReviews, ("doc_id", "row", "col"), "Matrix cells to check by eye, with the reason"),
 ]
-# --- end scanmarks ---
+# --- end matrix cells to check ---
 
 
 # --- row-level validation: values that broke a column check ---

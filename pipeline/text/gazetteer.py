@@ -26,9 +26,6 @@ BUILD_VERSION = "1"
 PREFECTURE = "prefecture"
 MUNICIPALITY = "municipality"
 
-# Suffixes that end an administrative name; used to cut a 郡 off and by places.py.
-ADMIN_SUFFIXES = "都道府県市区町村"
-
 
 @dataclass(frozen=True)
 class Place:

@@ -80,10 +80,6 @@ def is_japanese(ch: str) -> bool:
     )
 
 
-def _is_katakana(ch: str) -> bool:
-    return "\u30a1" <= ch <= "\u30fa" or ch == "ー"
-
-
 _JA_PUNCT = "、。，．・「」『』（）【】〔〕［］｛｝〈〉《》：；！？"
 
 
