@@ -22,7 +22,7 @@ from typing import Callable
 import pytest
 
 from conftest import SAMPLES
-from extractors.base import all_extractors
+from extractors.catalogue import all_extractors
 from pipeline.model.errors import DocumentError
 from extractors.base import Context
 from pipeline.document.extract import REPO_CACHE_DIR, parse_pages, sha256_file

@@ -1,7 +1,7 @@
 """Consortia counts the report states (計44団体, per round) against the matrix's rows.
 
 A failed check is a ``CheckResult`` with both values and the rows involved;
-pipeline.publish.writer refuses to publish while any blocking check fails.
+it blocks publishing (pipeline.checks.suite.raise_on_blocking).
 """
 
 from __future__ import annotations
