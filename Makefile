@@ -13,7 +13,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(PY) -m flows.main
+	$(PY) -m flows.cli run
 
 test: setup
 	$(PY) -m pytest -q
@@ -28,7 +28,7 @@ variants: setup
 # Accept an intended extraction change: rewrite samples/goldens from a fresh extraction,
 # then review it with `git diff samples/goldens` (make test fails until the goldens match).
 goldens: setup
-	$(PY) -m pipeline.goldens --write
+	$(PY) -m pipeline.review.goldens --write
 
 robustness: setup
 	$(PY) scripts/robustness.py

@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
 CASES = {
     "python -c pass (interpreter only)": [sys.executable, "-c", "pass"],
-    "nichiiki --help": [sys.executable, "-m", "pipeline.cli", "--help"],
-    "nichiiki --version": [sys.executable, "-m", "pipeline.cli", "--version"],
-    "nichiiki run --help": [sys.executable, "-m", "pipeline.cli", "run", "--help"],
-    "nichiiki run --workers 0 (user error)": [sys.executable, "-m", "pipeline.cli", "run", "--workers", "0"],
-    "nichiiki nonsense (unknown command)": [sys.executable, "-m", "pipeline.cli", "nonsense"],
+    "nichiiki --help": [sys.executable, "-m", "flows.cli", "--help"],
+    "nichiiki --version": [sys.executable, "-m", "flows.cli", "--version"],
+    "nichiiki run --help": [sys.executable, "-m", "flows.cli", "run", "--help"],
+    "nichiiki run --workers 0 (user error)": [sys.executable, "-m", "flows.cli", "run", "--workers", "0"],
+    "nichiiki nonsense (unknown command)": [sys.executable, "-m", "flows.cli", "nonsense"],
 }
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.diff import diff_outputs  # noqa: E402
-from pipeline.local import extract_to_folder  # noqa: E402
-from pipeline.report_html import default_pdf_resolver, write_html  # noqa: E402
+from pipeline.review.outputs import diff_outputs  # noqa: E402
+from pipeline.runs.local import extract_to_folder  # noqa: E402
+from pipeline.review.report_html import default_pdf_resolver, write_html  # noqa: E402
 
 
 def main() -> int:

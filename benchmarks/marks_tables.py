@@ -31,8 +31,9 @@ import pymupdf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from extractors.base import Context  # noqa: E402
 from extractors.mark_tables import extract_mark_tables  # noqa: E402
-from pipeline.pdf import iter_pages  # noqa: E402
+from pipeline.reading.pdf import iter_pages  # noqa: E402
 from tests.mark_tables_pdf import (  # noqa: E402
     f1, gold, gold_positional, labelled, layouts, positional, render, render_scan, with_rule,
 )
@@ -52,9 +53,9 @@ def _pages(pdf: bytes | Path, doc_id: str = "b"):
     return list(iter_pages(doc, doc_id, "0" * 64))
 
 
-def _case(layout, pdf: bytes) -> dict:
+def _case(layout, pdf: bytes, context: Context | None = None) -> dict:
     started = time.perf_counter()
-    records = extract_mark_tables(_pages(pdf))
+    records = extract_mark_tables(_pages(pdf), context=context)
     return {
         "labelled": f1(labelled(records), gold(layout)),
         "cells": f1(positional(records, layout), gold_positional(layout)),
@@ -96,14 +97,14 @@ def main() -> None:
     cases: dict[str, list[dict]] = {"text": [], "drawn": [], "scan": []}
     variants = list(layouts()) + [with_rule(layouts()[1], rule) for rule in ("solid", "dashed", "rect")]
     with tempfile.TemporaryDirectory() as cache:
-        os.environ["NICHIIKI_OCR_CACHE"] = cache  # cold OCR: no answers from earlier runs
+        context = Context(ocr_cache_dir=Path(cache))  # cold OCR: no answers from earlier runs
         for layout in variants:
             name = f"{layout.name}/{layout.leaf_rule}"
             for mode in ("text", "drawn"):
-                cases[mode].append({"case": name, **_case(layout, render(layout, mode))})
+                cases[mode].append({"case": name, **_case(layout, render(layout, mode), context)})
         for layout in layouts():
             for scan_name, options in SCANS.items():
-                cases["scan"].append({"case": f"{layout.name}/{scan_name}", **_case(layout, render_scan(layout, **options))})
+                cases["scan"].append({"case": f"{layout.name}/{scan_name}", **_case(layout, render_scan(layout, **options), context)})
     result = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "summary": {mode: {"labelled_f1": _total(cs, "labelled"), "cell_f1": _total(cs, "cells")} for mode, cs in cases.items()},

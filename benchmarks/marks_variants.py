@@ -26,10 +26,11 @@ import pymupdf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from extractors.grid import Grid  # noqa: E402
+from extractors.grids.grid import Grid  # noqa: E402
+from extractors.base import Context  # noqa: E402
 from extractors.matrix import extract_matrices, page_grids  # noqa: E402
-from extractors.scan_grid import find_scanned_grids  # noqa: E402
-from pipeline.pdf import iter_pages  # noqa: E402
+from extractors.grids.scan_grid import find_scanned_grids  # noqa: E402
+from pipeline.reading.pdf import iter_pages  # noqa: E402
 from tests.matrix_pdf import Variant, render  # noqa: E402
 from tests.scan_pdf import scan  # noqa: E402
 from tests.test_mark_shapes import SPEC, _powerpoint_style  # noqa: E402
@@ -120,14 +121,12 @@ def bundled_scan(truths: list[Grid]) -> dict:
     parts = [score(t, find_scanned_grids(p, read_text=False)) for t, p in zip(truths, pages)]
     cells = _merge(parts) | {"seconds": round(time.perf_counter() - started, 2)}
     with tempfile.TemporaryDirectory() as cache:
-        os.environ["NICHIIKI_OCR_CACHE"] = cache
         started = time.perf_counter()
-        scanned = extract_matrices(pages)
+        scanned = extract_matrices(pages, context=Context(ocr_cache_dir=Path(cache)))
         cold = time.perf_counter() - started
         started = time.perf_counter()
-        extract_matrices(pages)
+        extract_matrices(pages, context=Context(ocr_cache_dir=Path(cache)))
         warm = time.perf_counter() - started
-        del os.environ["NICHIIKI_OCR_CACHE"]
     text = extract_matrices(_pages(TEXT_PDF, "mlit_r7_senkoteki"))
 
     def consortia(records):

@@ -70,24 +70,24 @@ def instrument(clock: StageClock) -> None:
     import importlib
 
     import extractors.base
-    import pipeline.extract
-    import pipeline.nlp.places
+    import pipeline.document.extract
+    import pipeline.text.places
 
     targets = [
-        ("pipeline.extract", "parse_pages", "parse"),
-        ("pipeline.extract", "link_document", "link"),
-        ("pipeline.extract", "run_text_stage", "text"),
-        ("pipeline.nlp.normalize", "clean_text", "text:normalise"),
-        ("pipeline.nlp.language", "token_spans", "text:sudachi"),
-        ("pipeline.nlp.gazetteer", "load_gazetteer", "text:gazetteer_load"),
-        ("pipeline.nlp.language", "place_entities", "text:ginza"),
-        ("pipeline.nlp.language", "ginza_ner", "text:ginza_load"),
-        # Whatever OCR engine the project uses: every entry point of pipeline.ocr.
-        ("pipeline.ocr", "ocr_words", "ocr"),
-        ("pipeline.ocr", "ocr_text", "ocr"),
-        ("pipeline.ocr", "ocr_page_chars", "ocr"),
-        ("pipeline.ocr", "ocr_page", "ocr"),
-        ("pipeline.ocr", "ocr_lines", "ocr"),
+        ("pipeline.document.extract", "parse_pages", "parse"),
+        ("pipeline.document.extract", "link_document", "link"),
+        ("pipeline.document.extract", "run_text_stage", "text"),
+        ("pipeline.text.normalize", "clean_text", "text:normalise"),
+        ("pipeline.text.language", "token_spans", "text:sudachi"),
+        ("pipeline.text.gazetteer", "load_gazetteer", "text:gazetteer_load"),
+        ("pipeline.text.language", "place_entities", "text:ginza"),
+        ("pipeline.text.language", "ginza_ner", "text:ginza_load"),
+        # Whatever OCR engine the project uses: every entry point of pipeline.reading.ocr.
+        ("pipeline.reading.ocr", "ocr_words", "ocr"),
+        ("pipeline.reading.ocr", "ocr_text", "ocr"),
+        ("pipeline.reading.ocr", "ocr_page_chars", "ocr"),
+        ("pipeline.reading.ocr", "ocr_page", "ocr"),
+        ("pipeline.reading.ocr", "ocr_lines", "ocr"),
     ]
     for module_name, attr, label in targets:
         try:
@@ -105,18 +105,18 @@ def instrument(clock: StageClock) -> None:
             for key, value in list(vars(loaded).items()):
                 if value is original:
                     setattr(loaded, key, timed)
-    resolver = pipeline.nlp.places.PlaceResolver
+    resolver = pipeline.text.places.PlaceResolver
     for method in ("find_mentions", "resolve_region_cell"):
         setattr(resolver, method, clock.wrap("text:gazetteer_match", getattr(resolver, method)))
     registered = extractors.base.Registered
     registered.__call__ = clock.wrap(lambda self, *_: f"extract:{self.name}", registered.__call__)
-    assert pipeline.extract.parse_pages is not None
+    assert pipeline.document.extract.parse_pages is not None
 
 
 def worker(pdfs: list[Path]) -> dict:
     """Runs in a fresh process: extract ``pdfs`` one by one, cold, and return the stage times."""
     started = time.perf_counter()
-    from pipeline.extract import extract_pdf, sha256_file
+    from pipeline.document.extract import extract_pdf, sha256_file
 
     clock = StageClock()
     instrument(clock)

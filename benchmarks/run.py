@@ -1,6 +1,6 @@
 """Benchmark of whole runs: pages/s end to end, seconds per stage, peak RSS; 1 and 2 workers, cold and warm cache.
 
-Not a test: it runs `python -m flows.main` as a subprocess per scenario on the
+Not a test: it runs `python -m flows.cli run` as a subprocess per scenario on the
 bundled samples plus samples/real (the 12 real PDFs) and writes
 benchmarks/results.json. A Prefect server is started once first and its start
 is excluded (a scheduled deployment talks to a running server); "process
@@ -126,7 +126,7 @@ def main() -> int:
             # Cold means every cache empty: results and OCR (in --cache-dir), and the
             # gazetteer and GiNZA's entities (NICHIIKI_NLP_CACHE), as on a fresh machine.
             env["NICHIIKI_NLP_CACHE"] = str(work / f"nlp-{workers}")
-            base = [PY, "-m", "flows.main", "--sources", str(registry), "--outputs", str(outputs), "--cache-dir", str(cache),
+            base = [PY, "-m", "flows.cli", "run", "--sources", str(registry), "--outputs", str(outputs), "--cache-dir", str(cache),
                     "--runner", runner, "--workers", str(workers), "--no-progress"]
             changed = work / "docs" / "mic_tsuchi_71.pdf"
             original = changed.read_bytes()

@@ -5,7 +5,7 @@ least N pages; every copy gets a trailing PDF comment of its own, so no copy
 has another's bytes (the result cache keys on the PDF's sha256 and cannot
 dedupe them; the OCR cache keys on page images and still can, as it would for
 a re-published scan). For each size, cold (empty result and NLP caches), it runs
-``python -m flows.main`` (one Prefect server, started once and not counted):
+``python -m flows.cli run`` (one Prefect server, started once and not counted):
 
 - ``sequential``: one process;
 - ``dask_local``: the flow's own local Dask cluster, 2 worker processes;
@@ -157,7 +157,7 @@ def main() -> int:
             for mode in args.modes.split(","):
                 tag = f"{size}-{mode}"
                 env_run = dict(env, NICHIIKI_NLP_CACHE=str(work / f"nlp-{tag}"))
-                cmd = [PY, "-m", "flows.main", "--sources", str(registry), "--outputs", str(work / f"out-{tag}"),
+                cmd = [PY, "-m", "flows.cli", "run", "--sources", str(registry), "--outputs", str(work / f"out-{tag}"),
                        "--cache-dir", str(work / f"cache-{tag}"), "--no-progress", "--force"]
                 extra: list[subprocess.Popen] = []
                 if mode == "sequential":

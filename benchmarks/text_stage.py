@@ -31,15 +31,15 @@ import pymupdf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.extract import extract_pdf  # noqa: E402
-from pipeline.nlp.gazetteer import default_cache_dir, load_gazetteer  # noqa: E402
-from pipeline.nlp.language import ginza_ner, place_entities, token_spans  # noqa: E402
-from pipeline.nlp.normalize import clean_text  # noqa: E402
-from pipeline.nlp.places import PlaceResolver  # noqa: E402
-from pipeline.nlp.stage import _ner_sentences, run_text_stage  # noqa: E402
-from pipeline.nlp.vocabulary import repair_ocr_text  # noqa: E402
-from pipeline.ocr import engine_id, ocr_words  # noqa: E402
-from pipeline.pdf import iter_pages, open_document  # noqa: E402
+from pipeline.document.extract import extract_pdf  # noqa: E402
+from pipeline.text.gazetteer import default_cache_dir, load_gazetteer  # noqa: E402
+from pipeline.text.language import ginza_ner, place_entities, token_spans  # noqa: E402
+from pipeline.text.normalize import clean_text  # noqa: E402
+from pipeline.text.places import PlaceResolver  # noqa: E402
+from pipeline.text.stage import _ner_sentences, run_text_stage  # noqa: E402
+from pipeline.text.vocabulary import repair_ocr_text  # noqa: E402
+from pipeline.reading.ocr import engine_id, ocr_words  # noqa: E402
+from pipeline.reading.pdf import iter_pages, open_document  # noqa: E402
 
 SAMPLES = REPO / "samples"
 OUT = REPO / "benchmarks" / "text_stage.json"

@@ -1,25 +1,33 @@
-"""The extractor protocol and its registry.
+"""The extractor registry: ``register`` a reader, stamp its records with ``provenance``.
 
 An extractor is a pure function of parsed pages: it reads ``ParsedPage``
 records and returns ``Record``s carrying provenance. It never opens files or
 sockets. Most extractors work page by page; those whose tables continue over
 pages (the ●/○ matrix) see the whole document's pages at once.
+extractors.catalogue finds the reader modules; nothing lists them by hand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
-from pipeline.records import BBox, ParsedPage, Provenance, Record
+from pipeline import CACHE_DIR
+from pipeline.model.records import BBox, ParsedPage, Provenance, Record
 
 
-class Extractor(Protocol):
-    name: str
-    version: str
-    datasets: tuple[str, ...]
+@dataclass
+class Context:
+    """What a reader may use besides its pages; one per document.
 
-    def __call__(self, pages: Sequence[ParsedPage]) -> list[Record]: ...
+    ``ocr_cache_dir``: where OCR answers are cached by image (None: nowhere).
+    ``memo``: what one reader computes and another reader of the same
+    document reuses (the running text, read by sections and notices).
+    """
+
+    ocr_cache_dir: Path | None = CACHE_DIR
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -27,22 +35,25 @@ class Registered:
     name: str
     version: str
     datasets: tuple[str, ...]
-    fn: Callable[[Sequence[ParsedPage]], list[Record]]
+    fn: Callable[..., list[Record]]
+    with_context: bool = False  # the reader takes ``context=`` (declared at registration)
 
-    def __call__(self, pages: Sequence[ParsedPage]) -> list[Record]:
+    def __call__(self, pages: Sequence[ParsedPage], context: Context | None = None) -> list[Record]:
+        if self.with_context:
+            return self.fn(pages, context=context or Context())
         return self.fn(pages)
 
 
 REGISTRY: dict[str, Registered] = {}
 
 
-def register(name: str, version: str, datasets: tuple[str, ...]):
-    """Decorator: add ``fn(pages) -> records`` to the registry under ``name``."""
+def register(name: str, version: str, datasets: tuple[str, ...], *, with_context: bool = False):
+    """Decorator: add ``fn(pages) -> records`` (``fn(pages, context=...)`` ``with_context``) to the registry under ``name``."""
 
-    def wrap(fn: Callable[[Sequence[ParsedPage]], list[Record]]) -> Callable[[Sequence[ParsedPage]], list[Record]]:
+    def wrap(fn: Callable[..., list[Record]]) -> Callable[..., list[Record]]:
         if name in REGISTRY:
             raise ValueError(f"extractor {name!r} registered twice")
-        REGISTRY[name] = Registered(name, version, datasets, fn)
+        REGISTRY[name] = Registered(name, version, datasets, fn, with_context)
         return fn
 
     return wrap
@@ -57,24 +68,3 @@ def provenance(page: ParsedPage, bbox: BBox | None, extractor: str, version: str
         extractor=extractor,
         extractor_version=version,
     )
-
-
-def all_extractors() -> list[Registered]:
-    """Every registered extractor (importing the modules registers them)."""
-    # Importing a module registers its extractors; the list is the whole catalogue.
-    import extractors.matrix  # noqa: F401
-    import extractors.statements  # noqa: F401
-    import extractors.notices  # noqa: F401
-    import extractors.sections  # noqa: F401
-    import extractors.tables  # noqa: F401
-    import extractors.mark_tables  # noqa: F401
-    import extractors.budget  # noqa: F401
-    import extractors.case_studies  # noqa: F401
-    import extractors.expert_opinions  # noqa: F401
-    import extractors.tours  # noqa: F401
-    import extractors.tour_checks  # noqa: F401
-
-    # By name, not by registration: which module a process happened to import first
-    # (a sandbox child, a Dask worker) must not change the row order of a dataset
-    # that two extractors write to (report_statements).
-    return sorted(REGISTRY.values(), key=lambda registered: registered.name)

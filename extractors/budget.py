@@ -14,9 +14,9 @@ import re
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.grid import Cell, Grid, find_grids
-from extractors.values import fold, yen
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.grids.grid import Cell, Grid, find_grids
+from extractors.text.values import fold, yen
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 NAME, VERSION = "budget", "1"
 

@@ -4,7 +4,7 @@ A theme panel ends with a 主な事例 label followed by blocks, each a bold
 heading (place, a gap, the consortium name, possibly wrapped) and plain
 description lines. The theme is the nearest larger-type heading above the
 label in the same panel. Rows come out unlinked; linking to the consortia
-of the same document is a document-level step (extractors.linking).
+of the same document is a document-level step (pipeline.document.linking).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.columns import column_of, fragments, merge_rows, same_band, strip_symbols
-from extractors.layout import Line
-from pipeline.gazetteer import prefectures_of
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.text.columns import column_of, fragments, merge_rows, same_band, strip_symbols
+from extractors.text.layout import Line
+from pipeline.text.prefectures import prefectures_of
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 NAME, VERSION = "case_studies", "1"
 
@@ -53,7 +53,7 @@ _TABLE_ROLES = [
 
 def _read_tables(page: ParsedPage, start: int) -> list[Record]:
     """Case studies laid out as a ruled table: name and description columns, theme and place if given."""
-    from extractors.grid import find_grids, header_roles
+    from extractors.grids.grid import find_grids, header_roles
 
     out: list[Record] = []
     for grid in find_grids(page):
@@ -135,7 +135,7 @@ def _read_page(page: ParsedPage, start: int) -> list[Record]:
     if not labels:
         return []
     # Text in a ruled table is the table's (read by _read_tables), not a panel's.
-    from extractors.grid import find_grids
+    from extractors.grids.grid import find_grids
 
     boxes = [g.bbox for g in find_grids(page)]
     lines = [ln for ln in lines if not any(_inside(ln.bbox, b) for b in boxes)]

@@ -19,8 +19,8 @@ from dataclasses import replace
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.layout import Line, text_lines
-from pipeline.records import BBox, Char, ParsedPage, Record, union_bbox
+from extractors.text.layout import Line, text_lines
+from pipeline.model.records import BBox, Char, ParsedPage, Record, union_bbox
 
 NAME, VERSION = "expert_opinions", "1"
 

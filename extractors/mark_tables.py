@@ -29,11 +29,11 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from extractors.base import provenance, register
-from extractors.grid import Cell, Grid
-from extractors.marks import DASH
+from extractors.base import Context, provenance, register
+from extractors.grids.grid import Cell, Grid
+from extractors.grids.marks import DASH
 from extractors.matrix import page_grids
-from pipeline.records import ParsedPage, Record
+from pipeline.model.records import ParsedPage, Record
 
 NAME = "mark_tables"
 VERSION = "1"
@@ -66,11 +66,11 @@ class MarkTable:
         return [PATH_SEPARATOR.join(self.paths[c]) for c in self.mark_cols]
 
 
-@register(NAME, VERSION, ("marks", "mark_tables"))
-def extract_mark_tables(pages: Sequence[ParsedPage]) -> list[Record]:
+@register(NAME, VERSION, ("marks", "mark_tables"), with_context=True)
+def extract_mark_tables(pages: Sequence[ParsedPage], *, context: Context | None = None) -> list[Record]:
     tables: list[MarkTable] = []
     for page in pages:
-        for number, grid in enumerate(page_grids(page), start=1):
+        for number, grid in enumerate(page_grids(page, context), start=1):
             previous = tables[-1] if tables else None
             table = read_mark_table(page, grid, f"{page.doc_id}#p{page.page_number}t{number}", previous)
             if table is None:

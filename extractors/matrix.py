@@ -2,7 +2,7 @@
 
 The reading is structural, never positional:
 
-1. every ruled grid on every page, with its mark cells read (extractors.marks);
+1. every ruled grid on every page, with its mark cells read (extractors.grids.marks);
 2. header rows are the leading rows without a ●/○; a column whose body holds
    only marks or nothing is a mark column; a header cell spanning several mark
    columns is their group (中長期的課題, 取組テーマ);
@@ -23,13 +23,13 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from extractors.base import provenance, register
-from extractors.grid import Cell, Grid, find_grids
-from extractors.marks import DASH, DOUBLE, FILLED, RING, read_marks
-from extractors.scan_grid import find_scanned_grids, ocr_cache_dir
-from pipeline.nlp.language import sudachi
-from pipeline.nlp.vocabulary import Choice, best_reading
-from pipeline.records import ParsedPage, Record, record_key, union_bbox
+from extractors.base import Context, provenance, register
+from extractors.grids.grid import Cell, Grid, find_grids
+from extractors.grids.marks import DASH, DOUBLE, FILLED, RING, read_marks
+from extractors.grids.scan_grid import find_scanned_grids
+from pipeline.text.language import sudachi
+from pipeline.text.vocabulary import Choice, best_reading
+from pipeline.model.records import ParsedPage, Record, record_key, union_bbox
 
 NAME = "matrix"
 VERSION = "1.0"
@@ -82,14 +82,14 @@ class Fragment:
         return tuple(c.label for c in self.columns)
 
 
-def page_grids(page: ParsedPage) -> list[Grid]:
+def page_grids(page: ParsedPage, context: Context | None = None) -> list[Grid]:
     """Ruled grids of one page with their marks read.
 
     Pages with a text layer use ruling edges and glyphs; image-only pages
     (``page.image``) are the scan path's.
     """
     if page.image is not None:
-        return find_scanned_grids(page, ocr_cache_dir())
+        return find_scanned_grids(page, (context or Context()).ocr_cache_dir)
     return [read_marks(g, page) for g in find_grids(page)]
 
 
@@ -102,13 +102,13 @@ def _matrix_marks(grid: Grid) -> Grid:
     )
 
 
-@register(NAME, VERSION, ("consortia", "theme_marks", "consortium_issues", "cell_reviews"))
-def extract_matrices(pages: Sequence[ParsedPage], settings: MatrixSettings = DEFAULT_SETTINGS) -> list[Record]:
+@register(NAME, VERSION, ("consortia", "theme_marks", "consortium_issues", "cell_reviews"), with_context=True)
+def extract_matrices(pages: Sequence[ParsedPage], settings: MatrixSettings = DEFAULT_SETTINGS, *, context: Context | None = None) -> list[Record]:
     """Consortia, their marks and their issue lists from every page of one document."""
     matrix_fragments: list[Fragment] = []
     list_fragments: list[Fragment] = []
     for page in pages:
-        for grid in map(_matrix_marks, page_grids(page)):
+        for grid in map(_matrix_marks, page_grids(page, context)):
             frag = _read_fragment(page, grid, settings, matrix_fragments[-1] if matrix_fragments else None)
             if frag is not None:
                 matrix_fragments.append(frag)
@@ -371,7 +371,7 @@ def _header_vocabulary(fragments: list[Fragment]) -> dict[tuple[int, int], Choic
     """The table's own theme names for its scanned fragments: (columns, column) → the chosen name.
 
     Every page that prints the header reads it again; the readings of one
-    column vote (pipeline.nlp.vocabulary.best_reading: the lexicon first, then
+    column vote (pipeline.text.vocabulary.best_reading: the lexicon first, then
     the majority). A name the dictionary still cannot read as words is not a
     category: it is left out (value None) and the read text kept apart.
     Headers printed as text are their own vocabulary and are not listed.

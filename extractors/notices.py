@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from extractors.base import provenance, register
-from extractors.layout import Line
-from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
-from extractors.pagetext import DocumentText, PageText, document_text
-from extractors.values import find_dates, find_rates, yen_amounts
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.base import Context, provenance, register
+from extractors.text.layout import Line
+from extractors.text.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
+from extractors.text.pagetext import DocumentText, PageText, document_text
+from extractors.text.values import find_dates, find_rates, yen_amounts
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 EXTRACTOR = "notices"
 VERSION = "1"
@@ -74,15 +74,15 @@ class Item:
         return stripped[len(self.label):].lstrip(" \u3000") if self.label and stripped.startswith(self.label) else text
 
 
-@register(EXTRACTOR, VERSION, ("notices", "notice_items"))
-def extract_notices(pages: Sequence[ParsedPage]) -> list[Record]:
+@register(EXTRACTOR, VERSION, ("notices", "notice_items"), with_context=True)
+def extract_notices(pages: Sequence[ParsedPage], *, context: Context | None = None) -> list[Record]:
     if not pages:
         return []
     # Most documents are not notices: look at the first page with text before reading them all.
     first = next((p for p in pages if p.has_text), None)
     if first is None or read_letterhead(document_text([first])) is None:
         return []
-    doc = document_text(pages)
+    doc = document_text(pages, None if context is None else context.memo)
     head = read_letterhead(doc)
     if head is None:
         return []

@@ -17,13 +17,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from extractors.base import provenance, register
-from extractors.footnotes import Marker, NoteBody, kome_note, markers_in, split_note_bodies
-from extractors.layout import Line
-from extractors.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
-from extractors.values import find_quantities, fold
-from extractors.pagetext import DocumentText, PageText, document_text
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.base import Context, provenance, register
+from extractors.text.footnotes import Marker, NoteBody, kome_note, markers_in, split_note_bodies
+from extractors.text.layout import Line
+from extractors.text.numbering import NUMBERED_KINDS, LevelStack, is_bracket_heading, label_of
+from extractors.text.values import find_quantities, fold
+from extractors.text.pagetext import DocumentText, PageText, document_text
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 EXTRACTOR = "sections"
 VERSION = "1"
@@ -77,11 +77,11 @@ class Footnote:
     marker_page: int | None = None
 
 
-@register(EXTRACTOR, VERSION, ("sections", "footnotes"))
-def extract_sections(pages: Sequence[ParsedPage]) -> list[Record]:
+@register(EXTRACTOR, VERSION, ("sections", "footnotes"), with_context=True)
+def extract_sections(pages: Sequence[ParsedPage], *, context: Context | None = None) -> list[Record]:
     if not pages:
         return []
-    doc = document_text(pages)
+    doc = document_text(pages, None if context is None else context.memo)
     sections, notes = build_sections(doc)
     doc_id = pages[0].doc_id
     ids = {id(s): f"{doc_id}#s{i + 1}" for i, s in enumerate(sections)}

@@ -1,6 +1,6 @@
 """What a report says about itself: 計44団体, (1次募集) … 26採択.
 
-These statements become checks on the extracted tables (pipeline.checks):
+These statements become checks on the extracted tables (pipeline.checks.consortia):
 a matrix that does not add up to what the report states is not published.
 The patterns read the wording of selection results generally (計/全国/合計 N
 団体; N次募集 … M採択), not any one report's numbers.
@@ -13,8 +13,8 @@ import unicodedata
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.layout import text_lines
-from pipeline.records import ParsedPage, Record
+from extractors.text.layout import text_lines
+from pipeline.model.records import ParsedPage, Record
 
 NAME = "statements"
 VERSION = "1.0"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.grid import Cell, Grid, find_grids
-from pipeline.records import ParsedPage, Record
+from extractors.grids.grid import Cell, Grid, find_grids
+from pipeline.model.records import ParsedPage, Record
 
 EXTRACTOR = "tables"
 VERSION = "1"

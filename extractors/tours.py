@@ -21,11 +21,11 @@ from dataclasses import replace
 from typing import Sequence
 
 from extractors.base import provenance, register
-from extractors.columns import column_of, fragments, same_band, strip_symbols
-from extractors.grid import Grid, find_grids, header_roles
-from extractors.layout import Line
-from extractors.values import age_band, fold
-from pipeline.records import ParsedPage, Record, union_bbox
+from extractors.text.columns import column_of, fragments, same_band, strip_symbols
+from extractors.grids.grid import Grid, find_grids, header_roles
+from extractors.text.layout import Line
+from extractors.text.values import age_band, fold
+from pipeline.model.records import ParsedPage, Record, union_bbox
 
 NAME, VERSION = "tours", "1"
 

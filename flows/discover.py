@@ -2,7 +2,7 @@
 
 - ``discover_flow``: read each index page, propose new PDF links in
   ``sources.discovered.yaml`` (accepting them at once when the
-  ``accept_discovered`` setting is on). Tasks wrap pipeline.discover's plain
+  ``accept_discovered`` setting is on). Tasks wrap pipeline.ingest.discover's plain
   functions.
 - ``discover_and_run``: discovery, then the main flow with fetching on, so
   accepted documents are downloaded and published. prefect.yaml deploys it as
@@ -16,10 +16,11 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.crawl import PoliteClient
-from pipeline.discover import DiscoveryReport, IndexRead, allowed_hosts, read_index, record_links
-from pipeline.registry import IndexPage, load_indexes
-from pipeline.settings import load_settings
+from pipeline.ingest.crawl import PoliteClient
+from pipeline.ingest.discover import DiscoveryReport, IndexRead, allowed_hosts, read_index, record_links
+from pipeline.ingest.registry import IndexPage, load_indexes
+from pipeline.ingest.settings import load_settings
+from flows.main import nichiiki_flow
 
 
 @task(name="read-index", task_run_name="read-index-{index.id}", cache_policy=NO_CACHE)
@@ -69,8 +70,6 @@ def discover_flow(sources: str = "sources.yaml", cache_dir: str = ".cache", acce
 @flow(name="nichiiki-discover-and-run", log_prints=True)
 def discover_and_run(sources: str = "sources.yaml", outputs: str = "outputs", cache_dir: str = ".cache", accept: bool | None = None) -> dict:
     """Discovery, then the main flow with fetching on: what was accepted is downloaded and published."""
-    from flows.main import nichiiki_flow
-
     found = discover_flow(sources=sources, cache_dir=cache_dir, accept=accept)
     published = nichiiki_flow(sources=sources, outputs=outputs, cache_dir=cache_dir, fetch=True)
     return {"discovery": found, "run": published}

@@ -1,8 +1,8 @@
 """The main Prefect flow: registry → obtain → extract → check → publish.
 
-Tasks are thin wrappers around pipeline.run's plain functions. Run it with
-``make run`` (or ``.venv/bin/nichiiki run``); deployments live in
-flows/deploy.py.
+Tasks are thin wrappers around pipeline.runs.steps's plain functions. Run it with
+``make run`` (or ``.venv/bin/nichiiki run``); the deployments are declared in
+prefect.yaml.
 """
 
 from __future__ import annotations
@@ -21,19 +21,21 @@ from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from pipeline import guarded
-from pipeline import run as steps
-from pipeline.cache import ResultCache
-from pipeline.errors import ValidationFailed
-from pipeline.extract import DocumentExtraction
-from pipeline.fetch import FetchSettings
-from pipeline.limits import Limits
-from pipeline.pdfstore import store_pdf, without_local_roots
-from pipeline.publish import PublishFailed, PublishLocked, code_version, new_run_id, read_manifest, utc_now
-from pipeline.registry import RegistryError, SourceEntry, load_registry
-from pipeline.settings import Settings, load_settings
+from pipeline import REPO_ROOT
+from pipeline.runs import guarded
+from pipeline.runs import steps
+from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.runs.cache import ResultCache
+from pipeline.model.errors import ValidationFailed
+from pipeline.document.extract import DocumentExtraction
+from pipeline.ingest.fetch import FetchSettings
+from pipeline.model.limits import Limits
+from pipeline.ingest.pdfstore import store_pdf, without_local_roots
+from pipeline.model.clock import utc_now
+from pipeline.publish.writer import PublishFailed, PublishLocked, code_version, new_run_id, read_manifest
+from pipeline.ingest.registry import RegistryError, SourceEntry, load_registry
+from pipeline.ingest.settings import Settings, load_settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def task_runner_for(settings: Settings) -> TaskRunner:
@@ -78,12 +80,12 @@ class TransientFetchFailure(RuntimeError):
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def obtain_task(entry: SourceEntry, fetch_dir: str, fetch: FetchSettings, use_network: bool) -> steps.Obtained | steps.Failure:
+def obtain_task(entry: SourceEntry, fetch_dir: str, fetch: FetchSettings, use_network: bool) -> Obtained | Failure:
     """Get the document's bytes onto local disk: download its url, or read its bundled sample."""
     got = guarded.obtain(entry, Path(fetch_dir), fetch, use_network=use_network)
-    if isinstance(got, steps.Obtained) and got.note:
+    if isinstance(got, Obtained) and got.note:
         get_run_logger().warning("%s: %s", entry.id, got.note)
-    if isinstance(got, steps.Failure):
+    if isinstance(got, Failure):
         if entry.url and not use_network:
             got.message += NO_NETWORK_HINT
         elif use_network and TRANSIENT_MARK in got.message and task_run.run_count <= OBTAIN_RETRIES:
@@ -91,13 +93,13 @@ def obtain_task(entry: SourceEntry, fetch_dir: str, fetch: FetchSettings, use_ne
     return got
 
 
-# The result cache (pipeline.cache) decides what is reused, keyed by the
+# The result cache (pipeline.runs.cache) decides what is reused, keyed by the
 # document's sha256, the code and the config; Prefect's own input hashing
 # would key on paths and could not hash the frames.
 @task(name="extract", task_run_name="extract-{obtained.entry.id}", cache_policy=NO_CACHE, persist_result=False)
 def extract_task(
-    obtained: steps.Obtained, cache_dir: str | None = None, config: dict | None = None, limits: Limits | None = None
-) -> DocumentExtraction | steps.Failure:
+    obtained: Obtained, cache_dir: str | None = None, config: dict | None = None, limits: Limits | None = None
+) -> DocumentExtraction | Failure:
     """Parse one PDF and run every extractor on it (in the sandbox when ``limits`` are given), or read the cached result.
 
     A cache hit ends in the state Cached, a fresh extraction in Completed.
@@ -108,7 +110,7 @@ def extract_task(
     # OCR text is cached beside the results (cache_dir/ocr): no cache, no OCR cache either.
     result = steps.process_document(obtained, cache, config, limits, ocr_cache_dir=Path(cache_dir) if cache_dir else None)
     seconds = time.perf_counter() - started
-    if isinstance(result, steps.Failure):
+    if isinstance(result, Failure):
         logger.warning("%s failed in %.2f s: %s", obtained.entry.id, seconds, result.message.splitlines()[0])
     elif "cache:read" in result.timings:
         logger.info("%s: unchanged (sha256 %s…), result read from the cache in %.2f s", obtained.entry.id, obtained.sha256[:12], seconds)
@@ -122,9 +124,9 @@ def extract_task(
     return result
 
 
-def _describe(result: DocumentExtraction | steps.Failure) -> str:
+def _describe(result: DocumentExtraction | Failure) -> str:
     """One document's outcome for its progress line."""
-    if isinstance(result, steps.Failure):
+    if isinstance(result, Failure):
         return f"FAILED at {result.stage}: {result.message.splitlines()[0]}"
     rows = sum(len(f) for f in result.frames.values())
     return f"{result.info.pages} page(s), {rows} row(s)"
@@ -132,7 +134,7 @@ def _describe(result: DocumentExtraction | steps.Failure) -> str:
 
 @flow(name="nichiiki-extract", log_prints=True)
 def extract_documents(
-    obtained: list[steps.Obtained], cache_dir: str | None, config: dict, progress: bool = False, limits: Limits | None = None
+    obtained: list[Obtained], cache_dir: str | None, config: dict, progress: bool = False, limits: Limits | None = None
 ) -> list:
     """Every document's extract task, on the task runner the parent chose."""
     futures = list(extract_task.map(obtained, cache_dir=unmapped(cache_dir), config=unmapped(config), limits=unmapped(limits)))
@@ -189,8 +191,8 @@ def nichiiki_flow(
     fetch_dir = str(Path(cache_dir or settings.cache_dir) / "fetch")
     with guarded.stop_on_signals():  # SIGTERM/SIGINT end downloads at once instead of waiting for them
         got = [f.result() for f in obtain_task.map(entries, unmapped(fetch_dir), unmapped(settings.fetch_settings()), unmapped(settings.fetch))]
-    obtained = [g for g in got if isinstance(g, steps.Obtained)]
-    failures = [g for g in got if isinstance(g, steps.Failure)]
+    obtained = [g for g in got if isinstance(g, Obtained)]
+    failures = [g for g in got if isinstance(g, Failure)]
     # Every input by sha256, so a later diff can crop this release's sources.
     stored = {o.sha256: store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir)) for o in obtained}
     timings["obtain"] = time.perf_counter() - t
@@ -211,7 +213,7 @@ def nichiiki_flow(
         results = on_runner(obtained, cache, task_config, progress, budgets)
     timings["extract"] = time.perf_counter() - t
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
-    failures += [r for r in results if isinstance(r, steps.Failure)]
+    failures += [r for r in results if isinstance(r, Failure)]
     failures += [f for ex in extractions for f in steps.step_failures(ex)]
     for failure in failures:
         logger.warning("FAILED %s", failure.message)
@@ -281,7 +283,7 @@ def run(settings: Settings) -> dict:
     )
 
 
-def publish_artifacts(release: Path, rows: dict[str, int], failures: list[steps.Failure], stale: list[str]) -> None:
+def publish_artifacts(release: Path, rows: dict[str, int], failures: list[Failure], stale: list[str]) -> None:
     """The release and its failures as Prefect artifacts (shown on the flow run in the UI)."""
     key = "nichiiki-release"
     lines = [
@@ -331,14 +333,3 @@ def run_and_report(settings: Settings) -> int:
         print(f"nichiiki: {result['failures']} document(s) failed (--strict)", file=sys.stderr)
         return 1
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m flows.main [flags]`` is ``nichiiki run [flags]``."""
-    from pipeline.cli import main as cli_main
-
-    return cli_main(["run", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

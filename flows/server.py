@@ -107,7 +107,7 @@ def prefect_api(log=None) -> Iterator[str]:
     try:
         with contextlib.ExitStack() as stack:
             if "prefect.context" in sys.modules:
-                # Prefect was imported already (python -m flows.main) and read its
+                # Prefect was imported already (python -m flows.cli run) and read its
                 # settings then: hand it the URL as the settings of this block.
                 from prefect.settings import PREFECT_API_URL, temporary_settings
 

@@ -39,7 +39,7 @@ import pandas as pd  # noqa: E402
 from tests import hostile  # noqa: E402
 from tests.httpfaults import FaultServer  # noqa: E402
 
-CLI = [sys.executable, "-m", "pipeline.cli"]
+CLI = [sys.executable, "-m", "flows.cli"]
 UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b-\u200d\ufeff\ud800-\udfff]")
 
 

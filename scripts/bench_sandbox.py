@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.extract import extract_pdf  # noqa: E402
-from pipeline.limits import Limits  # noqa: E402
-from pipeline.sandbox import run_in_sandbox  # noqa: E402
+from pipeline.document.extract import extract_pdf  # noqa: E402
+from pipeline.model.limits import Limits  # noqa: E402
+from pipeline.reading.sandbox import run_in_sandbox  # noqa: E402
 
 
 def noop() -> int:
@@ -41,7 +41,7 @@ def main() -> int:
     inline = [timed(extract_pdf, sample, "doc") for _ in range(5)]
     sandboxed = [timed(run_in_sandbox, extract_pdf, sample, "doc", limits=limits, source=str(sample)) for _ in range(5)]
     result = {
-        "what": "seconds per call of pipeline.sandbox.run_in_sandbox",
+        "what": "seconds per call of pipeline.reading.sandbox.run_in_sandbox",
         "forkserver_first_call_s": round(first, 3),
         "forkserver_noop_median_s": round(statistics.median(noop_calls), 4),
         "fork_noop_median_s": round(statistics.median(fork_calls), 4),

@@ -20,12 +20,12 @@ sys.path.insert(0, str(REPO))
 import extractors.budget  # noqa: E402
 import extractors.case_studies  # noqa: E402
 import extractors.expert_opinions  # noqa: E402
-import extractors.tour_checks  # noqa: E402
+import extractors.tour_statements  # noqa: E402
 import extractors.tours  # noqa: E402
 from extractors.base import REGISTRY  # noqa: E402
-from extractors.linking import link_document  # noqa: E402
-from pipeline.extract import records_to_frames  # noqa: E402
-from pipeline.pdf import iter_pages, open_document  # noqa: E402
+from pipeline.document.linking import link_document  # noqa: E402
+from pipeline.document.extract import records_to_frames  # noqa: E402
+from pipeline.reading.pdf import iter_pages, open_document  # noqa: E402
 
 NAMES = ("budget", "case_studies", "expert_opinions", "tours", "tour_statements")
 

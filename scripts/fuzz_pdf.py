@@ -6,7 +6,7 @@
 Hypothesis draws a recipe (a seed page and 1-8 mutations: bit flips, byte
 overwrites, deletions, insertions of PDF tokens, duplications, splices); the
 recipe is applied to the seed and the bytes go through exactly what a
-published document goes through: ``pipeline.extract.extract_pdf`` (open_document,
+published document goes through: ``pipeline.document.extract.extract_pdf`` (open_document,
 parse every page, every registered extractor).
 
 Expected outcomes: success, or a ``DocumentError`` (a clear error naming the
@@ -141,7 +141,7 @@ TARGETS = ("extract", "parse")
 
 
 def _parse_only(path: Path) -> None:
-    from pipeline.pdf import document_info, iter_pages, open_document
+    from pipeline.reading.pdf import document_info, iter_pages, open_document
 
     doc = open_document(path, str(path))
     try:
@@ -157,9 +157,9 @@ def _worker(conn, folder: str, target: str = "extract") -> None:
 
     # Mutated text must not fill the user's NLP cache; the text stage still runs.
     os.environ["NICHIIKI_NLP_CACHE"] = _tempfile.mkdtemp(prefix="nichiiki-fuzz-nlp-")
-    from pipeline.errors import DocumentError
-    from pipeline.extract import extract_pdf
-    from pipeline.sandbox import few_arenas_and_threads, is_native_oom, limit_address_space
+    from pipeline.model.errors import DocumentError
+    from pipeline.document.extract import extract_pdf
+    from pipeline.reading.sandbox import few_arenas_and_threads, is_native_oom, limit_address_space
 
     few_arenas_and_threads()  # exactly as a sandboxed document's worker
     limit_address_space(WORKER_MEMORY_MB)
@@ -287,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             "findings": sorted(findings.values(), key=lambda f: -f["count"]),
             "target": args.target,
             "entry_point": {
-                "extract": "pipeline.extract.extract_pdf (open_document, parse pages, OCR, all extractors, text stage)",
-                "parse": "pipeline.pdf (open_document, document_info, iter_pages: characters, drawings, renderings)",
+                "extract": "pipeline.document.extract.extract_pdf (open_document, parse pages, OCR, all extractors, text stage)",
+                "parse": "pipeline.reading.pdf (open_document, document_info, iter_pages: characters, drawings, renderings)",
             }[args.target],
             "per_input_budget_cpu_seconds": INPUT_CPU_SECONDS,
             "worker_memory_mb": WORKER_MEMORY_MB,

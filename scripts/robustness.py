@@ -3,7 +3,7 @@
     .venv/bin/python scripts/robustness.py [FOLDER] [--out benchmarks/robustness.json]
 
 FOLDER defaults to samples/real (the 12 real PDFs bundled with their sources). Every PDF goes
-through the pipeline's one entry point (pipeline.extract.extract_pdf), so
+through the pipeline's one entry point (pipeline.document.extract.extract_pdf), so
 what passes here is what `make run` does. A document that fails is reported
 with the error class and message and the run goes on; the exit status is 1
 when any document failed.
@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.extract import doc_id_for, extract_pdf  # noqa: E402
+from pipeline.document.extract import doc_id_for, extract_pdf  # noqa: E402
 
 DEFAULT_FOLDER = REPO / "samples" / "real"
 DEFAULT_OUT = REPO / "benchmarks" / "robustness.json"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # fonts-ipafont-gothic: Japanese glyphs for the headless browser that checks the diff report.
-# unicode-data: EquivalentUnifiedIdeograph.txt and Unihan readings for text cleaning (pipeline/nlp).
+# unicode-data: EquivalentUnifiedIdeograph.txt and Unihan readings for text cleaning (pipeline/text).
 APT_PACKAGES="tesseract-ocr tesseract-ocr-jpn poppler-utils chromium chromium-driver fonts-ipafont-gothic fonts-ipafont-mincho fonts-vlgothic unicode-data libreoffice-writer-nogui libreoffice-impress-nogui"
 STAMP=.venv/.nichiiki-installed
 

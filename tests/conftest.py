@@ -37,7 +37,7 @@ def prefect_harness(tmp_path_factory):
 @pytest.fixture(scope="session")
 def senkoteki_extraction():
     """mlit_r7_senkoteki.pdf extracted once for every test that reads it."""
-    from pipeline.extract import extract_pdf
+    from pipeline.document.extract import extract_pdf
 
     return extract_pdf(SAMPLES / "mlit_r7_senkoteki.pdf", "mlit_r7_senkoteki")
 

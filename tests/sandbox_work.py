@@ -8,9 +8,9 @@ import signal
 import time
 from pathlib import Path
 
-from pipeline.errors import ParseError
-from pipeline.pdf import iter_pages, open_document
-from pipeline.sandbox import report_progress
+from pipeline.model.errors import ParseError
+from pipeline.reading.pdf import iter_pages, open_document
+from pipeline.reading.sandbox import report_progress
 
 
 def add(a: int, b: int) -> int:
@@ -65,7 +65,7 @@ def parse_all(path: str) -> int:
 
 def extract(path: str) -> int:
     """The fuzzer's entry point: open, parse every page, run every extractor."""
-    from pipeline.extract import extract_pdf
+    from pipeline.document.extract import extract_pdf
 
     return len(extract_pdf(Path(path), "doc").frames)
 
@@ -81,7 +81,7 @@ def pages_then_whole_document(pages: int, seconds: float) -> str:
 
 def stage_after_pages(pages: int, budget: float, seconds: float) -> str:
     """Parse ``pages`` pages, then spend ``seconds`` in a stage spanning pages with ``budget`` seconds."""
-    from pipeline.sandbox import report_stage
+    from pipeline.reading.sandbox import report_stage
 
     for p in range(1, pages + 1):
         report_progress(p)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pymupdf
 
-from pipeline.pdf import parse_page
-from pipeline.records import ParsedPage
+from pipeline.reading.pdf import parse_page
+from pipeline.model.records import ParsedPage
 
 FONT = "japan"  # PyMuPDF's built-in CJK font
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import GOLDENS, SAMPLES, frame_rows, golden_rows
 from extractors.budget import extract_budget_items
-from extractors.values import yen
+from extractors.text.values import yen
 from tests.tables4_pdf import new_page, parsed, table, text
 
 COLUMNS = ["page", "bbox", "item_no", "table_row", "field", "item", "description", "target", "amount_text", "amount_yen", "is_portion", "amount_header"]
@@ -18,7 +18,7 @@ COLUMNS = ["page", "bbox", "item_no", "table_row", "field", "item", "description
 
 @pytest.fixture(scope="module")
 def gaiyo():
-    from pipeline.extract import extract_pdf
+    from pipeline.document.extract import extract_pdf
 
     return extract_pdf(SAMPLES / "mlit_gaiyo.pdf", "mlit_gaiyo")
 

@@ -7,8 +7,8 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from extractors.layout import NEIGHBOUR_GAP, _horizontal_lines, vertical_stacks
-from pipeline.records import Char, PngRaster
+from extractors.text.layout import NEIGHBOUR_GAP, _horizontal_lines, vertical_stacks
+from pipeline.model.records import Char, PngRaster
 
 
 def _naive_alone(chars: list[Char]) -> set[int]:
@@ -51,7 +51,7 @@ class _BruteForce:
 
 
 def test_vertical_stacks_match_brute_force_on_random_pages(monkeypatch):
-    import extractors.layout as layout
+    import extractors.text.layout as layout
 
     rnd = random.Random(7)
     for _ in range(40):

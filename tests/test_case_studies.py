@@ -9,7 +9,7 @@ import pymupdf
 
 from conftest import frame_rows, golden_rows
 from extractors.case_studies import extract_case_studies, parse_place
-from extractors.linking import link_case_studies, link_one, name_similarity, place_agreement, read_places
+from pipeline.document.linking import link_case_studies, link_one, name_similarity, place_agreement, read_places
 from tests.tables4_pdf import new_page, parsed, text
 
 COLUMNS = [

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, SAMPLES
-from pipeline.cli import main
+from flows.cli import main
 
 HEAVY = ("prefect", "pandas", "fitz", "pymupdf", "spacy", "ginza", "numpy", "pyarrow", "dask")
 
@@ -53,7 +53,7 @@ def _cli(tmp_path: Path, *args: str, cwd: Path | None = None, api_url: str | Non
     """Run the CLI in a fresh interpreter; its exit code, output and which heavy modules it imported."""
     probe = (
         "import json, sys\n"
-        "from pipeline.cli import main\n"
+        "from flows.cli import main\n"
         f"code = main({list(args)!r})\n"
         f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r}))\n"
         "print('@@' + json.dumps({'code': code, 'heavy': heavy}))\n"

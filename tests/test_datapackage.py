@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from frictionless_check import errors, frictionless_validate
-from pipeline import dictionary
-from pipeline.columns import column_types
-from pipeline.datapackage import META_LICENSE, META_SCHEMA_VERSION, to_arrow
-from pipeline.publish import publish_release, validate_frames
-from pipeline.schema import DATASETS, SCHEMA_VERSION
+from pipeline.publish import dictionary
+from pipeline.model.columns import column_types
+from pipeline.publish.datapackage import META_LICENSE, META_SCHEMA_VERSION, to_arrow
+from pipeline.publish.writer import publish_release, validate_frames
+from pipeline.model.schema import DATASETS, SCHEMA_VERSION
 
 SHA = "a" * 64
 
@@ -103,7 +103,7 @@ def test_release_is_a_valid_data_package_and_frictionless_catches_a_bad_value(re
 
 
 def test_data_dictionary_is_generated_from_the_schema_and_up_to_date():
-    assert dictionary.main(["--check"]) == 0, "run: python -m pipeline.dictionary"
+    assert dictionary.main(["--check"]) == 0, "run: python -m pipeline.publish.dictionary"
     text = dictionary.render()
     for name, spec in DATASETS.items():
         assert f"## `{name}`" in text

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from conftest import REPO, SAMPLES
-from pipeline.publish import current_release, read_manifest
+from pipeline.publish.writer import current_release, read_manifest
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 

@@ -10,15 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.diff import (
-    OutputNotFound,
+from pipeline.review.diff import (
     diff_frames,
-    diff_outputs,
     normalize,
-    previous_release,
     values_equal,
 )
-from pipeline.diff_cli import main as diff_main
+from pipeline.review.diff_cli import main as diff_main
+from pipeline.review.outputs import OutputNotFound, diff_outputs, previous_release
 
 SHA = "a" * 64
 

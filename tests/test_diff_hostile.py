@@ -9,9 +9,9 @@ import pandas as pd
 import pymupdf
 import pytest
 
-from pipeline.diff_cli import EXIT_CHANGED, EXIT_ERROR, escape_controls
-from pipeline.diff_cli import main as diff_main
-from pipeline.report_html import MAX_CROP_PIXELS, _Cropper
+from pipeline.review.diff_cli import EXIT_CHANGED, EXIT_ERROR, escape_controls
+from pipeline.review.diff_cli import main as diff_main
+from pipeline.review.report_html import MAX_CROP_PIXELS, _Cropper
 from tests import hostile
 
 
@@ -57,7 +57,7 @@ def test_crop_of_a_poster_sized_page_is_capped_in_pixels(tmp_path, bbox):
     cropper = _Cropper(lambda doc_id, sha256: pdf)
     figure, caption = cropper.crop({"doc_id": "big", "source_sha256": sha, "page": 1, "bbox": bbox})
     assert figure is not None and not cropper.failed, caption
-    from pipeline.report_html import crop_dpi, _context_rect
+    from pipeline.review.report_html import crop_dpi, _context_rect
 
     clip = pymupdf.Rect(0, 0, 14400, 14400) if bbox is None else _context_rect(pymupdf.Rect(*bbox), pymupdf.Rect(0, 0, 14400, 14400))
     dpi = crop_dpi(clip)

@@ -16,10 +16,10 @@ import pytest
 
 from conftest import SAMPLES
 from frictionless_check import errors, frictionless_validate
-from pipeline.diff import diff_outputs
-from pipeline.diff_cli import main as diff_main
-from pipeline.local import extract_to_folder
-from pipeline.pdfstore import stored_path
+from pipeline.review.outputs import diff_outputs
+from pipeline.review.diff_cli import main as diff_main
+from pipeline.runs.local import extract_to_folder
+from pipeline.ingest.pdfstore import stored_path
 from test_report_html import browser, load  # noqa: F401 (the Chromium fixture)
 
 WINDOW_WIDTH = 1400
@@ -119,7 +119,7 @@ def test_report_of_a_one_cell_change_is_small_and_shows_it_first_with_both_crops
 def test_many_changed_rows_come_in_pages(browser, tmp_path: Path) -> None:  # noqa: F811
     import pandas as pd
 
-    from pipeline.report_html import CARDS_PER_PAGE, write_html
+    from pipeline.review.report_html import CARDS_PER_PAGE, write_html
     from test_report_html import rows
 
     n = 2 * CARDS_PER_PAGE + 5

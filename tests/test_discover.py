@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from pipeline.crawl import CrawlError, CrawlSettings, PoliteClient, decode_html, host_key
-from pipeline.discover import pdf_links, run_discovery
-from pipeline.discovered import accept, append_documents, discovered_path, new_id, read_discovered
-from pipeline.registry import RegistryError, load_indexes, load_registry
+from pipeline.ingest.crawl import CrawlError, CrawlSettings, PoliteClient, decode_html, host_key
+from pipeline.ingest.discover import pdf_links, run_discovery
+from pipeline.ingest.discovered import accept, append_documents, discovered_path, new_id, read_discovered
+from pipeline.ingest.registry import RegistryError, load_indexes, load_registry
 from tests.ministry_mirror import MinistryMirror
 
 PDF = b"%PDF-1.4\n" + b"0" * 4000 + b"\n%%EOF\n"
@@ -294,7 +294,7 @@ def test_ids_are_stable_and_unique():
 
 def test_append_keeps_flow_style_entries_and_trailing_sections():
     text = "documents:\n  - {id: a, publisher: P, title: T, url: null, sample: a.pdf}\n# after\nindexes: []\n"
-    from pipeline.discovered import Discovered
+    from pipeline.ingest.discovered import Discovered
 
     out = append_documents(text, [Discovered("b", "https://h/b.pdf", 'say "hi"', "P", "https://h/", "2026-01-01")])
     data = yaml.safe_load(out)
@@ -321,9 +321,9 @@ def test_the_shipped_registry_names_the_ministry_index_pages():
 
 
 def test_a_discovered_document_without_sample_falls_back_to_its_last_download(tmp_path):
-    from pipeline.errors import FetchError
-    from pipeline.fetch import FetchSettings, fetch
-    from pipeline.registry import SourceEntry
+    from pipeline.model.errors import FetchError
+    from pipeline.ingest.fetch import FetchSettings, fetch
+    from pipeline.ingest.registry import SourceEntry
 
     settings = FetchSettings(attempts=1, timeout=5.0)
     with MinistryMirror() as mirror:
@@ -342,7 +342,7 @@ def test_a_discovered_document_without_sample_falls_back_to_its_last_download(tm
 
 
 def test_cli_discover_list_and_accept(tmp_path, capsys):
-    from pipeline.cli import main
+    from flows.cli import main
 
     with MinistryMirror() as mirror:
         _serve_site(mirror)
@@ -373,8 +373,8 @@ def test_the_weekly_discovery_deployment_runs_discovery_then_a_fetching_run():
 
 
 def test_configured_hosts_allow_http_and_https_of_the_index_host_only():
-    from pipeline.discover import allowed_hosts
-    from pipeline.registry import IndexPage
+    from pipeline.ingest.discover import allowed_hosts
+    from pipeline.ingest.registry import IndexPage
 
     hosts = allowed_hosts([IndexPage("a", "MLIT", "https://www.mlit.go.jp/2chiiki/index.html", "pdf", ("www.soumu.go.jp",)),
                            IndexPage("b", "X", "http://127.0.0.1:8123/i.html", "pdf")])

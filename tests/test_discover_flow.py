@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from conftest import SAMPLES
-from pipeline.cli import main as cli
-from pipeline.discovered import discovered_path, read_discovered
-from pipeline.publish import current_release, read_manifest
-from pipeline.registry import load_registry
+from flows.cli import main as cli
+from pipeline.ingest.discovered import discovered_path, read_discovered
+from pipeline.publish.writer import current_release, read_manifest
+from pipeline.ingest.registry import load_registry
 from tests.ministry_mirror import MinistryMirror
 
 INDEX = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">

@@ -16,7 +16,7 @@ COLUMNS = ["page", "bbox", "opinion_no", "category", "topic", "opinion"]
 
 @pytest.fixture(scope="module")
 def sankou5():
-    from pipeline.extract import extract_pdf
+    from pipeline.document.extract import extract_pdf
 
     return extract_pdf(SAMPLES / "mlit_r5_sankou5.pdf", "mlit_r5_sankou5")
 

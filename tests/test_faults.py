@@ -1,4 +1,4 @@
-"""The fault catalogue (issue 8): every way a run can go wrong, and what the user gets.
+"""The fault catalogue: every way a run can go wrong, and what the user gets.
 
 Each case runs a whole run (obtain → sandboxed extract → assemble → check →
 publish) over a good document plus one faulty one, on top of a previous
@@ -25,13 +25,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.fetch import FetchSettings
-from pipeline.guarded import extract_guarded, obtain
-from pipeline.limits import Limits
-from pipeline.publish import PublishLocked, code_version, current_release, new_run_id, output_lock, publish_release, utc_now
-from pipeline.registry import SourceEntry
-from pipeline.run import Obtained, assemble, check_and_publish
-from pipeline.safepath import UnsafePath
+from pipeline.ingest.fetch import FetchSettings
+from pipeline.runs.guarded import extract_guarded, obtain
+from pipeline.model.limits import Limits
+from pipeline.publish.writer import PublishLocked, code_version, current_release, new_run_id, output_lock, publish_release, utc_now
+from pipeline.ingest.registry import SourceEntry
+from pipeline.runs.outcomes import Obtained
+from pipeline.runs.steps import assemble, check_and_publish
+from pipeline.ingest.safepath import UnsafePath
 from tests import hostile
 from tests.httpfaults import FaultServer
 
@@ -241,7 +242,7 @@ def test_run_id_escaping_output_folder_refused(world, run_id):
 KILL_DURING_PUBLISH = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import pipeline.publish as publish
+import pipeline.publish.writer as publish
 from tests.test_faults import entry, run_once
 from pathlib import Path
 real = getattr(publish, {hook!r})
@@ -327,7 +328,7 @@ def publish_big(outputs: str) -> None:
          "message": "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(400)), "failed_at": utc_now(), "page": None}
         for i in range(10000)
     ]
-    from pipeline.publish import validate_frames
+    from pipeline.publish.writer import validate_frames
 
     run_id = new_run_id()
     frames = validate_frames({"failures": pd.DataFrame(rows)}, run_id)

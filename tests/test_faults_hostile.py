@@ -35,9 +35,9 @@ DOWNLOAD_IN_A_THREAD = """
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from pipeline.fetch import FetchSettings, fetch
-from pipeline.guarded import stop_on_signals
-from pipeline.registry import SourceEntry
+from pipeline.ingest.fetch import FetchSettings, fetch
+from pipeline.runs.guarded import stop_on_signals
+from pipeline.ingest.registry import SourceEntry
 entry = SourceEntry("web", "X", "t", None, sys.argv[1], None)
 with stop_on_signals():
     with ThreadPoolExecutor(1) as pool:
@@ -123,9 +123,10 @@ def tiny_disk(tmp_path):
 
 
 def test_cache_write_failure_costs_only_the_cache(tmp_path, tiny_disk, caplog):
-    from pipeline.cache import ResultCache
-    from pipeline.run import Obtained, process_document
-    from pipeline.extract import DocumentExtraction, sha256_file
+    from pipeline.runs.cache import ResultCache
+    from pipeline.runs.outcomes import Obtained
+    from pipeline.runs.steps import process_document
+    from pipeline.document.extract import DocumentExtraction, sha256_file
 
     cache_dir, real_disk = tiny_disk
     if real_disk:  # fill it: the cache entry is then refused with ENOSPC
@@ -161,7 +162,7 @@ def test_disk_full_while_publishing_is_one_line_naming_the_path(tmp_path):
                 pass
         script = (
             f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "import tests.test_faults as t, pipeline.publish as p\n"
+            "import tests.test_faults as t, pipeline.publish.writer as p\n"
             "try:\n    t.publish_release = p.publish_release\n    import pandas as pd, random\n"
             "    rows=[{'doc_id':f'd{i}','source':'s','sha256':None,'stage':'parse','error_class':'E','message':''.join(random.Random(i).choice('abcdefghijklmnopqrstuvwxyz') for _ in range(400)),'failed_at':'2026-12-01T00:00:00+00:00','page':None} for i in range(10000)]\n"
             "    rid=p.new_run_id(); frames=p.validate_frames({'failures':pd.DataFrame(rows)}, rid)\n"
@@ -177,7 +178,7 @@ def test_disk_full_while_publishing_is_one_line_naming_the_path(tmp_path):
 
 
 def _hold(outputs: str, ready, release) -> None:
-    from pipeline.publish import output_lock
+    from pipeline.publish.writer import output_lock
 
     with output_lock(Path(outputs), timeout=5):
         ready.set()
@@ -187,7 +188,7 @@ def _hold(outputs: str, ready, release) -> None:
 def test_waiting_lock_says_what_it_waits_for(tmp_path, caplog):
     import multiprocessing as mp
 
-    from pipeline.publish import PublishLocked, publish_release
+    from pipeline.publish.writer import PublishLocked, publish_release
 
     outputs = tmp_path / "outputs"
     ctx = mp.get_context("fork")
@@ -208,7 +209,7 @@ def test_waiting_lock_says_what_it_waits_for(tmp_path, caplog):
 
 
 def test_nichiiki_extract_checks_bodies_as_the_flow_does(tmp_path):
-    from pipeline.local import extract_paths
+    from pipeline.runs.local import extract_paths
 
     good = tmp_path / "good.pdf"
     good.write_bytes(hostile.text_pdf(pages=1))

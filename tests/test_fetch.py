@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import FetchError
-from pipeline.fetch import FetchSettings, fetch, pdf_body_problem
-from pipeline.registry import SourceEntry
+from pipeline.model.errors import FetchError
+from pipeline.ingest.fetch import FetchSettings, fetch, pdf_body_problem
+from pipeline.ingest.registry import SourceEntry
 from tests.httpfaults import FaultServer, sample_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,7 +222,7 @@ def test_redirect_to_ftp_refused_without_contacting_it(server, tmp_path, name):
 def test_abort_downloads_ends_a_download_in_flight(server, tmp_path):
     import threading
 
-    from pipeline.fetch import abort_downloads
+    from pipeline.ingest.fetch import abort_downloads
 
     outcome: list[BaseException] = []
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import SAMPLES
 from frictionless_check import errors, frictionless_validate
-from pipeline.publish import current_release, read_manifest
+from pipeline.publish.writer import current_release, read_manifest
 
 
 def _registry(tmp_path: Path) -> Path:
@@ -92,7 +92,7 @@ def test_flow_publishes_good_documents_and_records_bad_ones(prefect_harness, tmp
 
 def test_flow_refuses_a_malformed_registry(prefect_harness, tmp_path):
     from flows.main import nichiiki_flow
-    from pipeline.registry import RegistryError
+    from pipeline.ingest.registry import RegistryError
 
     bad = tmp_path / "sources.yaml"
     bad.write_text("documents:\n  - {id: '../escape', publisher: X, title: Y, sample: a.pdf}\n")
@@ -103,7 +103,7 @@ def test_flow_refuses_a_malformed_registry(prefect_harness, tmp_path):
 def test_a_run_where_every_document_fails_publishes_nothing(prefect_harness, tmp_path):
     """An empty release would replace the current one: the run fails instead and says why."""
     from flows.main import nichiiki_flow
-    from pipeline.run import NothingExtracted
+    from pipeline.runs.steps import NothingExtracted
 
     outputs = tmp_path / "outputs"
     good = _registry(tmp_path)
@@ -139,7 +139,7 @@ def _task_runs(name: str, state: str) -> int:
 
 def test_a_failed_document_keeps_its_last_published_rows_marked_stale(prefect_harness, tmp_path):
     from flows.main import nichiiki_flow, run_and_report
-    from pipeline.settings import load_settings
+    from pipeline.ingest.settings import load_settings
 
     registry = _two_documents(tmp_path)
     outputs, cache = tmp_path / "outputs", tmp_path / "cache"
@@ -232,8 +232,9 @@ def test_progress_shows_a_line_per_document_sharing_the_log_console(prefect_harn
 
 def test_rows_of_a_release_under_other_columns_are_not_kept(tmp_path):
     """After a schema change the old rows would fail validation and block the publish: none are kept."""
-    from pipeline.run import Failure, last_good_rows
-    from pipeline.schema import DATASETS
+    from pipeline.runs.outcomes import Failure
+    from pipeline.runs.steps import last_good_rows
+    from pipeline.model.schema import DATASETS
 
     release = tmp_path / "outputs" / "releases" / "r1"
     release.mkdir(parents=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from conftest import SAMPLES
-from pipeline.publish import current_release, read_manifest
+from pipeline.publish.writer import current_release, read_manifest
 from tests.httpfaults import FaultServer
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import DocumentError, ParseError, WorkerCrashed, WorkerFailed
-from pipeline.extract import extract_pdf
-from pipeline.limits import Limits
-from pipeline.sandbox import run_in_sandbox
+from pipeline.model.errors import DocumentError, ParseError, WorkerCrashed, WorkerFailed
+from pipeline.document.extract import extract_pdf
+from pipeline.model.limits import Limits
+from pipeline.reading.sandbox import run_in_sandbox
 from tests import sandbox_work as work
 
 ROOT = Path(__file__).resolve().parents[1]

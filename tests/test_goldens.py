@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import pipeline.goldens as goldens_module
-from pipeline.diff import diff_frames
-from pipeline.goldens import HOW_TO_ACCEPT, check_goldens, describe, extract_samples, load_goldens, main, write_goldens
+import pipeline.review.goldens as goldens_module
+from pipeline.review.diff import diff_frames
+from pipeline.review.goldens import HOW_TO_ACCEPT, check_goldens, describe, extract_samples, load_goldens, main, write_goldens
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_write_removes_stale_schema_goldens_and_keeps_other_branches_files(tmp_p
 
 
 def test_nichiiki_diff_reads_a_goldens_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from pipeline.diff_cli import main as diff_main
+    from pipeline.review.diff_cli import main as diff_main
 
     write_goldens(frames(), tmp_path / "goldens")
     out = tmp_path / "out"
@@ -117,7 +117,7 @@ def test_check_command_exit_code_on_change(fresh, tmp_path: Path, capsys: pytest
 
 
 def _misreading_cases() -> list:
-    from pipeline.goldens import known_misreadings
+    from pipeline.review.goldens import known_misreadings
 
     return [
         pytest.param(entry, id=f"{entry['key']['doc_id']}:{entry['dataset']}.{entry['column']}@{entry['key'].get('row', '')}",
@@ -129,6 +129,6 @@ def _misreading_cases() -> list:
 @pytest.mark.parametrize("entry", _misreading_cases())
 def test_known_misreading_reads_what_the_page_says(fresh, entry) -> None:
     """Each cell the product still misreads: expected to fail until it reads the page's text."""
-    from pipeline.goldens import cell_value
+    from pipeline.review.goldens import cell_value
 
     assert cell_value(fresh, entry) == entry["truth"]

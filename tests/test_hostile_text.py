@@ -1,7 +1,7 @@
 """Hostile text layers: long prose, unsafe characters, untrustworthy glyph maps.
 
 Each PDF is built on the fly (tests/hostile.py) and goes through the same
-extraction as ``nichiiki extract`` (pipeline.local.extract_paths: extract →
+extraction as ``nichiiki extract`` (pipeline.runs.local.extract_paths: extract →
 text stage → validate), so what is checked is what would be published.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.local import extract_paths
-from pipeline.nlp.chunks import MAX_CHUNK_BYTES, chunks
-from pipeline.sanitize import UNSAFE
+from pipeline.runs.local import extract_paths
+from pipeline.text.chunks import MAX_CHUNK_BYTES, chunks
+from pipeline.reading.sanitize import UNSAFE
 from tests import hostile
 
 
@@ -44,7 +44,7 @@ def test_a_sentence_longer_than_the_budget_is_cut_at_clauses_then_anywhere():
 
 
 def test_token_spans_of_text_over_the_sudachi_limit():
-    from pipeline.nlp.language import token_spans
+    from pipeline.text.language import token_spans
 
     text = hostile.PROSE * 500
     assert len(text.encode()) > 3 * MAX_CHUNK_BYTES
@@ -54,8 +54,8 @@ def test_token_spans_of_text_over_the_sudachi_limit():
 
 
 def test_token_spans_of_solid_text_cut_to_the_exact_limit():
-    from pipeline.nlp.chunks import SUDACHI_MAX_BYTES
-    from pipeline.nlp.language import token_spans
+    from pipeline.text.chunks import SUDACHI_MAX_BYTES
+    from pipeline.text.language import token_spans
 
     assert MAX_CHUNK_BYTES < SUDACHI_MAX_BYTES
     text = "住" * 40_000  # 120,000 bytes with no boundary at all: cut anywhere, at the byte budget
@@ -126,7 +126,7 @@ def test_garbage_text_layer_is_replaced_by_ocr_and_said_so(tmp_path):
 def test_trusted_japanese_text_layer_is_not_ocred(tmp_path):
     import pymupdf
 
-    from pipeline.pdf import parse_page, text_layer_suspect
+    from pipeline.reading.pdf import parse_page, text_layer_suspect
 
     doc = pymupdf.open(stream=hostile.text_pdf(pages=1), filetype="pdf")
     page = parse_page(doc[0], "x", "0" * 64)
@@ -134,8 +134,8 @@ def test_trusted_japanese_text_layer_is_not_ocred(tmp_path):
 
 
 def test_cid_flood_is_suspect():
-    from pipeline.records import Char
-    from pipeline.textlayer import layer_contradicted
+    from pipeline.model.records import Char
+    from pipeline.reading.textlayer import layer_contradicted
 
     layer = tuple(Char(t, (0, 0, 1, 1)) for t in "(cid:12)(cid:40)(cid:7)あ")
     assert layer_contradicted(layer, ()) == "unmapped glyphs"

@@ -16,15 +16,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import pipeline.extract as extract_module
+import pipeline.document.extract as extract_module
 from conftest import SAMPLES
-from extractors.base import REGISTRY, Registered, all_extractors
-from pipeline.checks import check_statements
-from pipeline.errors import ValidationFailed
-from pipeline.extract import DocumentExtraction, sha256_file
-from pipeline.publish import current_release, read_manifest
-from pipeline.registry import SourceEntry
-from pipeline.run import Obtained, check_and_publish, process_document, step_failures
+from extractors.base import REGISTRY, Registered
+from extractors.catalogue import all_extractors
+from pipeline.checks.consortia import check_statements
+from pipeline.model.errors import ValidationFailed
+from pipeline.document.extract import DocumentExtraction, sha256_file
+from pipeline.publish.writer import current_release, read_manifest
+from pipeline.ingest.registry import SourceEntry
+from pipeline.runs.outcomes import Obtained
+from pipeline.runs.steps import check_and_publish, process_document, step_failures
 
 SENKOTEKI = SAMPLES / "mlit_r7_senkoteki.pdf"
 BROKEN_PAGE = 3
@@ -53,7 +55,7 @@ def _assert_tours_failure(failures: pd.DataFrame, doc_id: str) -> None:
 
 
 def test_nichiiki_extract_publishes_every_other_dataset_when_one_extractor_raises(broken_tours, tmp_path, capsys, monkeypatch):
-    from pipeline.cli import main
+    from flows.cli import main
 
     monkeypatch.setenv("NICHIIKI_SANDBOX", "false")  # the patched extractor lives in this process (the sandbox case is tested below)
 
@@ -70,7 +72,7 @@ def test_nichiiki_extract_publishes_every_other_dataset_when_one_extractor_raise
 
 
 def test_a_failing_link_or_text_stage_leaves_rows_unlinked_and_uncleaned(monkeypatch, tmp_path):
-    from pipeline.local import extract_paths
+    from pipeline.runs.local import extract_paths
 
     def fails(*args, **kwargs):
         raise RuntimeError("stage broke")
@@ -116,9 +118,9 @@ def test_flow_publishes_the_document_without_the_failed_extractors_rows(prefect_
 
 
 def test_sandboxed_results_carry_the_failed_step_and_are_not_cached(broken_tours, tmp_path):
-    from pipeline.cache import ResultCache
-    from pipeline.guarded import extract_guarded
-    from pipeline.limits import Limits
+    from pipeline.runs.cache import ResultCache
+    from pipeline.runs.guarded import extract_guarded
+    from pipeline.model.limits import Limits
 
     entry = SourceEntry(id="senkoteki", publisher="MLIT", title="t", issued=None, url=None, sample=SENKOTEKI)
     obtained = Obtained(entry, SENKOTEKI, sha256_file(SENKOTEKI), str(SENKOTEKI), "2026-01-01T00:00:00+00:00")
@@ -174,7 +176,7 @@ def test_a_statement_contradiction_still_blocks_and_names_the_rows(tmp_path):
 
 @pytest.mark.parametrize("error", [MemoryError(), RuntimeError("OpenCV(4.9) error: (-4:Insufficient memory) Failed to allocate 400 bytes")])
 def test_running_out_of_memory_in_a_step_is_still_the_documents_budget(error):
-    from pipeline.extract import run_extractors
+    from pipeline.document.extract import run_extractors
 
     def greedy(pages):
         raise error
@@ -200,7 +202,7 @@ MISREAD_FROM_ROW = 15  # rows 15..44: what a scan did to the second and third ma
 @pytest.fixture
 def misread_rounds(monkeypatch):
     """The matrix extractor as it behaved on a scan: 採択次 read as 0 on 30 rows."""
-    from pipeline.records import Record
+    from pipeline.model.records import Record
 
     all_extractors()
     original = REGISTRY["matrix"]
@@ -227,7 +229,7 @@ def _assert_rounds_set_aside(consortia: pd.DataFrame, reviews: pd.DataFrame, doc
 
 def test_a_misread_round_costs_only_that_value_in_nichiiki_extract_and_the_flow(prefect_harness, misread_rounds, tmp_path, monkeypatch):
     from flows.main import nichiiki_flow
-    from pipeline.cli import main
+    from flows.cli import main
 
     monkeypatch.setenv("NICHIIKI_SANDBOX", "false")  # the misreading reader is patched in this process
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from extractors.grid import Cell, Grid
-from extractors.mark_shapes import mark_from_shapes
-from extractors.marks import read_marks
+from extractors.grids.grid import Cell, Grid
+from extractors.grids.mark_shapes import mark_from_shapes
+from extractors.grids.marks import read_marks
 from extractors.matrix import extract_matrices
-from pipeline.pdf import iter_pages, open_document
-from pipeline.records import ParsedPage, Shape
+from pipeline.reading.pdf import iter_pages, open_document
+from pipeline.model.records import ParsedPage, Shape
 from tests.matrix_pdf import MatrixSpec, Variant, render
 
 CELL = (100.0, 100.0, 134.0, 116.0)

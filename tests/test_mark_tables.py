@@ -14,11 +14,11 @@ from dataclasses import replace
 import pymupdf
 import pytest
 
-from extractors.grid import Edge, cell_boxes_from_edges, join_dotted
+from extractors.grids.grid import Edge, cell_boxes_from_edges, join_dotted
 from extractors.mark_tables import extract_mark_tables
-from extractors.marks import classify_symbol
+from extractors.grids.marks import classify_symbol
 from extractors.matrix import extract_matrices
-from pipeline.pdf import iter_pages
+from pipeline.reading.pdf import iter_pages
 from tests.mark_tables_pdf import (
     f1, gold, gold_positional, labelled, layouts, positional, render, render_scan, shelter_layout, with_rule,
 )
@@ -161,7 +161,7 @@ def test_chart_gridlines_with_markers_are_not_a_mark_table():
 def test_scanned_dotted_rule_must_meet_the_rulings():
     import numpy as np
 
-    from extractors.scan_grid import _dotted_rules, _network
+    from extractors.grids.scan_grid import _dotted_rules, _network
 
     dpi = 200.0
     ink = np.zeros((400, 400), np.uint8)

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import GOLDENS
 from extractors.matrix import extract_matrices, link_by_name, parse_round, split_list
-from pipeline.checks import check_statements
-from pipeline.pdf import iter_pages, open_document
+from pipeline.checks.consortia import check_statements
+from pipeline.reading.pdf import iter_pages, open_document
 from tests.matrix_pdf import MatrixSpec, Variant, render
 
 GOLDEN = GOLDENS / "mlit_r7_senkoteki"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.nlp.normalize import clean_text
+from pipeline.text.normalize import clean_text
 
 
 def _rules(text: str) -> set[str]:
@@ -80,7 +80,7 @@ def test_cleaning_is_idempotent_and_never_touches_marks(text):
 
 def test_parallel_entries_are_not_joined_but_wrapped_words_are():
     """Lines opening alike are separate entries; a word cut by the line end is rejoined."""
-    from pipeline.nlp.normalize import clean_text
+    from pipeline.text.normalize import clean_text
 
     entries = "所属移住・交流推進機構氏名門脇知史\n所属移住・交流推進課氏名原野文来"
     assert clean_text(entries).text == entries

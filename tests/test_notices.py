@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from extractors.notices import extract_notices
-from extractors.values import find_rates, fold, yen_amounts
-from pipeline.extract import REPO_CACHE_DIR, extract_pdf, parse_pages
-from pipeline.publish import validate_frames
+from extractors.text.values import find_rates, fold, yen_amounts
+from pipeline.document.extract import REPO_CACHE_DIR, extract_pdf, parse_pages
+from pipeline.publish.writer import validate_frames
 from tests.conftest import GOLDENS, SAMPLES
 from tests.narrative_pdf import PageSpec, Text, make_pdf
 
@@ -141,7 +141,7 @@ def test_scanned_notice_matches_text_notice(text_notice, scan_notice):
     assert bool(s["ocr"]) and not bool(t["ocr"])
     shape = lambda f: [(r.level, r.kind.split(":")[0]) for r in f.itertuples()]  # noqa: E731
     ratio = difflib.SequenceMatcher(a=shape(text["notice_items"]), b=shape(scan["notice_items"]), autojunk=False).ratio()
-    assert ratio >= 0.88  # a little slack below what the OCR engine reads here (pipeline.ocr)
+    assert ratio >= 0.88  # a little slack below what the OCR engine reads here (pipeline.reading.ocr)
     amounts = {a for amounts in scan["notice_items"]["amounts_yen"] for a in amounts}
     rates = {r for rs in scan["notice_items"]["rates"] for r in rs}
     assert amounts == {5_000_000, 400_000} and rates == {0.5}

@@ -8,8 +8,8 @@ import numpy as np
 import pymupdf
 import pytest
 
-from extractors.cell_ocr import ocr_cells
-from pipeline.ocr import OcrWord, _japanese_mask, engine_id, ocr_words
+from extractors.grids.cell_ocr import ocr_cells
+from pipeline.reading.ocr import OcrWord, _japanese_mask, engine_id, ocr_words
 
 
 def rendered_line(text: str, dpi: int = 300) -> np.ndarray:
@@ -86,10 +86,10 @@ def test_scanned_notice_reads_within_3_percent_character_errors_and_fewer_after_
     from pathlib import Path
 
     from benchmarks.text_stage import cer, ocr_page_text
-    from pipeline.extract import REPO_CACHE_DIR
-    from pipeline.nlp.normalize import clean_text
-    from pipeline.nlp.vocabulary import repair_ocr_text
-    from pipeline.pdf import iter_pages, open_document
+    from pipeline.document.extract import REPO_CACHE_DIR
+    from pipeline.text.normalize import clean_text
+    from pipeline.text.vocabulary import repair_ocr_text
+    from pipeline.reading.pdf import iter_pages, open_document
 
     samples = Path(__file__).resolve().parents[1] / "samples"
     fold = lambda text: "".join(unicodedata.normalize("NFKC", text).split())  # noqa: E731

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ParseError, TimeBudgetExceeded
-from pipeline.limits import Limits
-from pipeline.pdf import document_info, document_warnings, iter_pages, open_document
-from pipeline.sandbox import run_in_sandbox
+from pipeline.model.errors import ParseError, TimeBudgetExceeded
+from pipeline.model.limits import Limits
+from pipeline.reading.pdf import document_info, document_warnings, iter_pages, open_document
+from pipeline.reading.sandbox import run_in_sandbox
 from tests import hostile
 from tests import sandbox_work as work
 
@@ -103,7 +103,7 @@ def test_image_bomb_stopped_by_page_budget(tmp_path):
 
 
 def test_page_tree_cycle_is_a_parse_error_naming_page(tmp_path):
-    from pipeline.extract import extract_pdf
+    from pipeline.document.extract import extract_pdf
 
     path = write(tmp_path, "cycle.pdf", hostile.page_tree_cycle())
     with pytest.raises(ParseError, match=r"cycle.pdf: parse failed: page 1: FzErrorFormat: .*cycle in page tree"):
@@ -116,8 +116,8 @@ def test_page_count_lies(tmp_path):
 
 def test_every_sample_passes_the_checks(tmp_path):
     """No false alarms: the real reports (text, scans, Chrome/Word/PowerPoint producers) open cleanly."""
-    from pipeline.fetch import FetchSettings, fetch
-    from pipeline.registry import SourceEntry
+    from pipeline.ingest.fetch import FetchSettings, fetch
+    from pipeline.ingest.registry import SourceEntry
 
     samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.pdf"))
     assert len(samples) >= 7
@@ -144,7 +144,7 @@ def _image_only_page(path: Path, width: float, height: float) -> Path:
 
 def test_large_scanned_page_renders_below_the_pixel_cap(tmp_path):
     """An A0 poster at 300 dpi would be 139 Mpx: it is rendered at a lower dpi instead."""
-    from pipeline.pdf import MAX_RENDER_PIXELS
+    from pipeline.reading.pdf import MAX_RENDER_PIXELS
 
     path = _image_only_page(tmp_path / "poster.pdf", 2384, 3370)
     doc = open_document(path, str(path))

@@ -10,12 +10,13 @@ import pymupdf
 import pytest
 
 from conftest import SAMPLES
-from pipeline.cache import ResultCache, cache_key
-from pipeline.publish import current_release, read_manifest
-from pipeline.registry import SourceEntry
-from pipeline.extract import sha256_file
-from pipeline.run import Failure, Obtained, process_document
-from pipeline.settings import load_settings
+from pipeline.runs.cache import ResultCache, cache_key
+from pipeline.publish.writer import current_release, read_manifest
+from pipeline.ingest.registry import SourceEntry
+from pipeline.document.extract import sha256_file
+from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.runs.steps import process_document
+from pipeline.ingest.settings import load_settings
 
 
 def _small_pdf(path: Path, text: str) -> Path:
@@ -164,7 +165,7 @@ def test_one_changed_pdf_re_extracts_only_itself(prefect_harness, tmp_path):
 
 def test_extract_paths_on_two_processes_gives_the_one_process_result_in_input_order(tmp_path):
     """``nichiiki extract`` reads documents on every core; order and content must not depend on it."""
-    from pipeline.local import extract_paths
+    from pipeline.runs.local import extract_paths
 
     pdfs = [
         SAMPLES / "mlit_r5_sankou5.pdf",

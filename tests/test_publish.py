@@ -8,8 +8,8 @@ import threading
 import pandas as pd
 import pytest
 
-from pipeline.errors import ValidationFailed
-from pipeline.publish import (
+from pipeline.model.errors import ValidationFailed
+from pipeline.publish.writer import (
     PublishLocked,
     current_release,
     output_lock,
@@ -38,7 +38,7 @@ def _frames(n_rows: int = 2, region: str = "釧路市") -> dict[str, pd.DataFram
                 "consortium_name_raw": f"名前{i}",
                 "tour": True,
                 "ocr": False,
-                # columns the text stage adds (pipeline.nlp.stage)
+                # columns the text stage adds (pipeline.text.stage)
                 "region": region,
                 "consortium_name": f"名前{i}",
                 "jis_codes": [],
@@ -84,9 +84,9 @@ def test_second_release_keeps_the_first_and_points_current_to_the_new(tmp_path):
 
 def test_failure_mid_write_keeps_previous_release_intact(tmp_path, monkeypatch):
     first = _publish(tmp_path, "r1")
-    import pipeline.publish
+    import pipeline.publish.writer
 
-    real_write = pipeline.publish.write_parquet
+    real_write = pipeline.publish.writer.write_parquet
     calls = {"n": 0}
 
     def failing_write(name, frame, path):
@@ -95,7 +95,7 @@ def test_failure_mid_write_keeps_previous_release_intact(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         return real_write(name, frame, path)
 
-    monkeypatch.setattr(pipeline.publish, "write_parquet", failing_write)
+    monkeypatch.setattr(pipeline.publish.writer, "write_parquet", failing_write)
     with pytest.raises(OSError):
         _publish(tmp_path, "r2", _frames(5))
     monkeypatch.undo()

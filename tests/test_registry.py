@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.registry import RegistryError, load_registry
+from pipeline.ingest.registry import RegistryError, load_registry
 
 GOOD = "  - {id: good, publisher: MLIT, title: 良い文書, issued: \"2026-03\", url: null, sample: good.pdf}\n"
 

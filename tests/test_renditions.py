@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.extract import concat_frames, extract_pdf
-from pipeline.renditions import mark_renditions
+from pipeline.document.extract import concat_frames, extract_pdf
+from pipeline.document.renditions import mark_renditions
 
 NAMES = ["釧路活性化推進プロジェクトチーム", "厚真町二地域居住コンソーシアム", "石巻市ふるさとコンソーシアム", "塩尻地域推進コンソーシアム", "那須町まちづくりコンソーシアム"]
 

@@ -16,9 +16,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from pipeline.diff import diff_outputs
-from pipeline.diff_cli import main as diff_main
-from pipeline.report_html import default_pdf_resolver, write_html
+from pipeline.review.outputs import diff_outputs
+from pipeline.review.diff_cli import main as diff_main
+from pipeline.review.report_html import default_pdf_resolver, write_html
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipeline.errors import (
+from pipeline.model.errors import (
     FetchError,
     MemoryLimitExceeded,
     ParseError,
@@ -15,8 +15,8 @@ from pipeline.errors import (
     WorkerCrashed,
     WorkerFailed,
 )
-from pipeline.limits import Limits
-from pipeline.sandbox import report_progress, run_in_sandbox
+from pipeline.model.limits import Limits
+from pipeline.reading.sandbox import report_progress, run_in_sandbox
 from tests import sandbox_work as work
 
 QUICK = Limits(seconds_per_page=1.0, seconds_per_document=4.0, memory_mb=512)
@@ -97,7 +97,7 @@ def test_sandboxed_extraction_equals_inline():
 
     import pandas.testing
 
-    from pipeline.extract import extract_pdf
+    from pipeline.document.extract import extract_pdf
 
     sample = Path(__file__).resolve().parents[1] / "samples" / "mlit_r7_senkoteki.pdf"
     inline = extract_pdf(sample, "mlit_r7_senkoteki")

@@ -10,12 +10,12 @@ import pymupdf
 import pytest
 
 from conftest import SAMPLES
-from extractors.grid import Grid
-from extractors.mark_pixels import classify_cell
+from extractors.grids.grid import Grid
+from extractors.grids.mark_pixels import classify_cell
 from extractors.matrix import extract_matrices, page_grids
-from extractors.scan_grid import estimate_skew, find_scanned_grids, rotate
-from pipeline.pdf import iter_pages, open_document
-from pipeline.records import Record
+from extractors.grids.scan_grid import estimate_skew, find_scanned_grids, rotate
+from pipeline.reading.pdf import iter_pages, open_document
+from pipeline.model.records import Record
 from tests.matrix_pdf import MatrixSpec, Variant, render
 from tests.scan_pdf import scan
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from extractors.layout import text_lines
-from extractors.numbering import LevelStack, label_of
-from extractors.pagetext import reading_order
+from extractors.text.layout import text_lines
+from extractors.text.numbering import LevelStack, label_of
+from extractors.text.pagetext import reading_order
 from extractors.sections import extract_sections
-from pipeline.extract import extract_pdf, parse_pages
-from pipeline.publish import validate_frames
+from pipeline.document.extract import extract_pdf, parse_pages
+from pipeline.publish.writer import validate_frames
 from tests.conftest import GOLDENS, SAMPLES
 from tests.narrative_pdf import PageSpec, Text, grid_rules, make_pdf
 

@@ -12,7 +12,7 @@ import pymupdf
 
 from conftest import REPO
 from flows.server import prefect_api
-from pipeline.publish import current_release
+from pipeline.publish.writer import current_release
 
 
 def test_an_api_url_that_is_set_is_used_and_nothing_is_started(monkeypatch):
@@ -40,7 +40,7 @@ def test_a_dask_run_starts_one_server_and_every_worker_reports_to_it(tmp_path):
     for name in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED"):
         env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--runner", "dask", "--workers", "2", "--no-progress"],
+        [sys.executable, "-m", "flows.cli", "run", "--runner", "dask", "--workers", "2", "--no-progress"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
     )
     output = done.stdout + done.stderr
@@ -72,7 +72,7 @@ def test_the_run_server_dies_with_nichiiki_even_on_kill_9(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("PREFECT_API_URL", None)
     run = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", "--no-progress"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "flows.cli", "run", "--no-progress"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
     )
     servers: list = []
     try:

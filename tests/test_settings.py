@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from pipeline.settings import Settings, SettingsError, load_settings
+from flows.cli import main
+from pipeline.ingest.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_without_any_source(monkeypatch):

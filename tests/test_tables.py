@@ -9,7 +9,7 @@ import sys
 import pymupdf
 
 from extractors.tables import extract_tables, symbol_of
-from pipeline.extract import parse_pages
+from pipeline.document.extract import parse_pages
 from tests.conftest import REPO
 from tests.narrative_pdf import PageSpec, Text, grid_rules, make_pdf
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.nlp.stage import run_text_stage
-from pipeline.schema import DATASETS
+from pipeline.text.stage import run_text_stage
+from pipeline.model.schema import DATASETS
 
 GOLDENS = Path(__file__).resolve().parent.parent / "samples" / "goldens"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.records import Char, ParsedPage
-from pipeline.textlayer import glyph_chars, with_text_layer
+from pipeline.model.records import Char, ParsedPage
+from pipeline.reading.textlayer import glyph_chars, with_text_layer
 
 
 def _word(text: str, box: tuple[float, float, float, float], conf: float) -> Char:
@@ -38,7 +38,7 @@ def test_specks_dropped_but_zero_confidence_labels_kept():
 
 def test_text_pages_are_not_ocrd():
     page = ParsedPage("d", "0" * 64, 1, 100, 100, chars=(Char("字", (1, 1, 9, 9), 8),), image=np.zeros((5, 5), np.uint8), image_dpi=72)
-    # A page with a text layer carries a rendering only when pipeline.pdf found its layer suspect;
+    # A page with a text layer carries a rendering only when pipeline.reading.pdf found its layer suspect;
     # a layer the rendering does not contradict stays as it is, and the rendering is dropped.
     kept = with_text_layer(page, cache_dir=None)
     assert kept.chars == page.chars and kept.image is None and not kept.text_fixes

@@ -9,9 +9,10 @@ import pymupdf
 import pytest
 
 from conftest import SAMPLES, frame_rows, golden_rows
-from extractors.tour_checks import Statement, check_tours, cross_check_tours, tour_statements
+from extractors.tour_statements import Statement, tour_statements
+from pipeline.checks.tours import check_tours, cross_check_tours
 from extractors.tours import extract_tours
-from extractors.values import age_band
+from extractors.text.values import age_band
 from tests.tables4_pdf import new_page, parsed, table, text
 
 TOUR_COLUMNS = [
@@ -129,7 +130,7 @@ def test_tables4_extractors_yield_nothing_on_other_samples():
     from extractors.budget import extract_budget_items
     from extractors.case_studies import extract_case_studies
     from extractors.expert_opinions import extract_expert_opinions
-    from pipeline.pdf import iter_pages, open_document
+    from pipeline.reading.pdf import iter_pages, open_document
 
     for name in ("mic_tsuchi_71.pdf", "join_kanousei.pdf", "mlit_gaiyo.pdf"):
         doc = open_document(SAMPLES / name, name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.nlp.vocabulary import best_reading, lexicon_cost, match_vocabulary, repair_with_lexicon
+from pipeline.text.vocabulary import best_reading, lexicon_cost, match_vocabulary, repair_with_lexicon
 
 THEMES = ["経費削減", "生活環境", "住民票/税", "域内交通", "教育/保育", "防災", "コミュニティ", "産業/仕事", "住まい",
           "プラットフォーム", "拠点整備", "マーケティング", "制度検討"]
@@ -39,7 +39,7 @@ def test_reading_matched_to_the_vocabulary_or_to_nothing():
 
 
 def test_ocr_text_repair_reports_each_change_and_replays():
-    from pipeline.nlp.vocabulary import repair_ocr_text
+    from pipeline.text.vocabulary import repair_ocr_text
 
     raw = "担当部局長.殿（財政担当課·市町村担当課扱い）1人当たり40万円"
     result = repair_ocr_text(raw)
@@ -54,7 +54,7 @@ def test_ocr_text_repair_reports_each_change_and_replays():
 def test_text_stage_repairs_only_rows_read_by_ocr(tmp_path):
     import pandas as pd
 
-    from pipeline.nlp.stage import run_text_stage
+    from pipeline.text.stage import run_text_stage
 
     rows = pd.DataFrame({"doc_id": ["d", "d"], "page": [1, 2], "row": [1, 2], "consortium_id": ["d#1", "d#2"],
                          "round": [1, 1], "region_raw": ["", ""], "ocr": [True, False],

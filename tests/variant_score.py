@@ -16,8 +16,8 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from extractors.base import all_extractors
-from pipeline.extract import parse_pages
+from extractors.catalogue import all_extractors
+from pipeline.document.extract import parse_pages
 from tests.report_variants import gold
 
 DATASETS = ("theme_marks", "consortia", "consortium_issues", "case_studies", "tours", "budget_items")
@@ -107,8 +107,8 @@ def scan_cells(text_pdf: bytes, scanned_pdf: bytes, pages: list[int]) -> dict:
     import pymupdf
 
     from extractors.matrix import page_grids
-    from extractors.scan_grid import find_scanned_grids
-    from pipeline.pdf import iter_pages
+    from extractors.grids.scan_grid import find_scanned_grids
+    from pipeline.reading.pdf import iter_pages
 
     text_doc = pymupdf.open(stream=text_pdf, filetype="pdf")
     scan_doc = pymupdf.open(stream=scanned_pdf, filetype="pdf")

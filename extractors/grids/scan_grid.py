@@ -1,0 +1,450 @@
+"""Ruled tables on scanned (image-only) pages, as the same ``Grid`` the text path builds.
+
+1. Deskew: the angle that makes the page's ink rows sharpest (projection
+   profile), found coarse-to-fine on a reduced image, then the page is rotated.
+2. Rulings: morphological opening with long thin kernels keeps only strokes
+   longer than any glyph; each remaining thin component is one ruling edge.
+3. Cells: those edges go through the same edge → intersection → cell chain as
+   the text path (extractors.grids.grid.cell_boxes_from_edges), so spans and header
+   structure come out the same way.
+4. Each cell's pixels are classified (extractors.grids.mark_pixels): a mark is read
+   from its shape, never by OCR; the cells holding text are cleaned, laid on
+   one blank page and OCR'd together in one call (extractors.grids.cell_ocr).
+
+Cell boxes are mapped back through the rotation, so they are PDF points on the
+page as printed; ``col_bounds``/``row_bounds`` stay in the deskewed frame,
+where the grid is axis-aligned (they describe structure, not places).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
+from extractors.grids.cell_ocr import ocr_cells
+from extractors.grids.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from pipeline.reading.ocr import OcrWord
+from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
+
+# Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
+MAX_SKEW = 5.0
+SKEW_STEP_COARSE = 0.25
+SKEW_STEP_FINE = 0.02
+# A ruling is longer than any glyph stroke: at least this long (inches).
+MIN_RULE_INCHES = 0.25
+# A table's line network spans at least this much both ways (inches); smaller ink is glyphs.
+MIN_NETWORK_INCHES = 0.4
+# ... and thinner than this (inches); thicker dark areas are bars or pictures.
+MAX_RULE_INCHES = 0.04
+# Dots and dashes of dotted / dashed rules are at most this long (inches) and this far apart.
+DOT_INCHES = 0.06
+# A dotted rule has at least this many dots.
+MIN_DOTS = 4
+DOT_GAP_INCHES = 0.0625
+# A dotted rule's run of dots is at least this long (inches): between two solid rules
+# of a body row the dots that touch those rules are part of them, not of the run.
+MIN_DOTTED_INCHES = 0.15
+# Shading is at least this much darker than paper (gray levels of 255).
+SHADE_DELTA = 12
+# A shaded area is a cell when it is at least this large (inches) and this rectangular.
+MIN_SHADE_INCHES = 0.18
+MIN_SHADE_RECTANGULARITY = 0.85
+# ... and at least this share of its pixels are shading (neither ink nor paper).
+MIN_SHADE_SHARE = 0.5
+# Below this OCR confidence a text cell is flagged for review.
+LOW_OCR_CONFIDENCE = 0.5
+# Gaussian blur sigma is dpi / this (one pixel at 300 dpi).
+DENOISE_DPI = 300.0
+# Ink blobs smaller than this (inches, either side) are dust, not marks or glyphs.
+SPECK_INCHES = 0.04
+# A speck farther than this (inches) from any glyph is dust, not part of the text.
+STRAY_INCHES = 0.03
+# The smallest mark (● or ○ of a 6 pt font, inches); smaller lone blobs are dust.
+MIN_MARK_INCHES = 0.06
+# Cells are read this far inside their rulings (inches).
+CELL_INSET_INCHES = 0.015
+
+
+def find_scanned_grids(
+    page: ParsedPage, cache_dir: Path | None = None, min_cells: int = 4, read_text: bool = True
+) -> list[Grid]:
+    """Every ruled table on an image-only page, marks read from pixels and text by OCR.
+
+    ``read_text=False`` skips OCR (text cells keep ``text=""`` and a note):
+    for measuring grid and mark reading alone.
+    """
+    if page.image is None:
+        return []
+    gray = _as_gray(page.image)
+    dpi = float(page.image_dpi)
+    angle = estimate_skew(binarize(gray))
+    straight, to_page = rotate(gray, angle)
+    # A slight blur first: scanner noise would otherwise pass the adaptive
+    # threshold in clumps that look like small marks.
+    ink = binarize(cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI))
+    h_mask, v_mask = ruling_masks(ink, dpi)
+    edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
+    # What is left once rulings are gone is what cells hold.
+    content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
+    grids = [
+        _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
+        for boxes in cell_boxes_from_edges(edges)
+        if len(boxes) >= min_cells
+    ]
+    words = _page_words(page, to_page)
+    read = _read_cells([g.cells for g in grids], straight, content, dpi, cache_dir, read_text, words)
+    out = []
+    for grid, cells in zip(grids, read):
+        cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
+        out.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
+    return sorted(out, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+def _page_words(page: ParsedPage, to_page: np.ndarray) -> list[OcrWord] | None:
+    """The page's OCR text layer as glyphs in the deskewed image's pixels; None when it has none."""
+    if not page.chars or not all(c.font.startswith("ocr:") for c in page.chars):
+        return None
+    to_straight = cv2.invertAffineTransform(to_page)
+    px = page.image_dpi / 72.0
+    words = []
+    for ch in page.chars:
+        x0, y0, x1, y1 = (v * px for v in ch.bbox)
+        cx, cy = to_straight @ np.array([(x0 + x1) / 2, (y0 + y1) / 2, 1.0])
+        w, h = x1 - x0, y1 - y0
+        try:
+            confidence = float(ch.font.split(":", 1)[1])
+        except ValueError:
+            confidence = 1.0
+        words.append(OcrWord(ch.text, int(round(cx - w / 2)), int(round(cy - h / 2)), max(1, int(round(w))), max(1, int(round(h))), confidence))
+    return words
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def estimate_skew(ink: np.ndarray) -> float:
+    """Skew in degrees (counter-clockwise positive, as cv2 rotates) of the page's rows."""
+    scale = min(1.0, 1000.0 / max(ink.shape))
+    small = cv2.resize(ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    best = _best_angle(small, np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, SKEW_STEP_COARSE))
+    fine_scale = min(1.0, 2000.0 / max(ink.shape))
+    fine = cv2.resize(ink, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA)
+    around = np.arange(best - SKEW_STEP_COARSE, best + SKEW_STEP_COARSE + 1e-9, SKEW_STEP_FINE)
+    return float(_best_angle(fine, around))
+
+
+def _best_angle(ink: np.ndarray, angles: np.ndarray) -> float:
+    h, w = ink.shape
+    centre = (w / 2.0, h / 2.0)
+    scores = []
+    for a in angles:
+        m = cv2.getRotationMatrix2D(centre, float(a), 1.0)
+        rotated = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        profile = rotated.sum(axis=1, dtype=np.float64)
+        # Rows of a straight page are either full of ink (rulings, text lines) or empty.
+        scores.append(float(np.square(np.diff(profile)).sum()))
+    return float(angles[int(np.argmax(scores))])
+
+
+def rotate(gray: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate by ``angle`` degrees on an enlarged white canvas.
+
+    Returns the rotated image and the 2x3 affine map from rotated pixels back
+    to the original image's pixels.
+    """
+    h, w = gray.shape
+    if abs(angle) < 1e-6:
+        return gray, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    new_w, new_h = int(math.ceil(h * sin + w * cos)), int(math.ceil(h * cos + w * sin))
+    m[0, 2] += new_w / 2.0 - w / 2.0
+    m[1, 2] += new_h / 2.0 - h / 2.0
+    rotated = cv2.warpAffine(gray, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=255)
+    return rotated, cv2.invertAffineTransform(m)
+
+
+def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical ruling pixels: long thin strokes only.
+
+    Glyphs are removed first (ink components smaller than a table in either
+    direction): bold kanji strokes run together into bars as long as a
+    narrow cell's border, but they never join the table's line network.
+    """
+    length = max(10, int(round(MIN_RULE_INCHES * dpi)))
+    network = _network(ink, int(round(MIN_NETWORK_INCHES * dpi)))
+    dotted_h, dotted_v = _dotted_rules(ink, network, dpi, max(10, int(round(MIN_DOTTED_INCHES * dpi))))
+    ink = network
+    # Scanned rulings break into dashes; a short closing joins them first.
+    bridge = max(3, int(round(0.01 * dpi)))
+    h = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
+    h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
+    v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return h | dotted_h, v | dotted_v
+
+
+def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dotted and dashed rules: rows of small separate blobs, close together, meeting the table's rulings.
+
+    Each dot is too small to join the table's line network, so the dots are
+    joined first, along one direction at a time. A run counts only when it
+    has at least MIN_DOTS dots and reaches a solid ruling of the ``network``:
+    strokes of glyphs (ー, 一, the dots of シ) can line up inside a cell, but
+    never run on into its rulings.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    thin = max(2, int(round(MAX_RULE_INCHES * dpi)))
+    short = max(3, int(round(DOT_INCHES * dpi)))
+    # A dot or a dash: thin one way, short the other.
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    is_dot = (np.minimum(w, h) <= thin) & (np.maximum(w, h) <= short)
+    is_dot[0] = False
+    dot_labels = np.where(is_dot[labels], labels, 0)
+    dots = np.where(dot_labels > 0, 255, 0).astype(np.uint8)
+    gap = max(3, int(round(DOT_GAP_INCHES * dpi)))
+    out = []
+    for horizontal in (True, False):
+        along = (lambda k: (k, 1)) if horizontal else (lambda k: (1, k))
+        joined = cv2.morphologyEx(dots, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, along(gap)))
+        runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along(length)))
+        # The dots next to a solid rule merge into it: reach one gap (and a bit) further to meet it.
+        reached = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, along(2 * gap + 3)))
+        m, run_labels, run_stats, _ = cv2.connectedComponentsWithStats(reached, connectivity=8)
+        keep = np.zeros(m, dtype=bool)
+        for i in range(1, m):
+            x, y, bw, bh, _ = (int(v) for v in run_stats[i])
+            inside = run_labels[y : y + bh, x : x + bw] == i
+            count = np.unique(dot_labels[y : y + bh, x : x + bw][inside]).size - 1
+            touches = bool(network[y : y + bh, x : x + bw][inside].any())
+            keep[i] = count >= MIN_DOTS and touches
+        out.append(np.where(keep[run_labels], 255, 0).astype(np.uint8))
+    return out[0], out[1]
+
+
+def _network(ink: np.ndarray, min_size: int) -> np.ndarray:
+    """Ink components at least ``min_size`` pixels both wide and tall."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(n, dtype=np.uint8)
+    big = (stats[:, cv2.CC_STAT_WIDTH] >= min_size) & (stats[:, cv2.CC_STAT_HEIGHT] >= min_size)
+    keep[big] = 255
+    keep[0] = 0
+    return keep[labels]
+
+
+def mask_edges(mask: np.ndarray, orientation: str, dpi: float) -> list[Edge]:
+    """One ``Edge`` (PDF points, deskewed frame) per thin component of ``mask``."""
+    scale = 72.0 / dpi
+    max_thickness = max(3, MAX_RULE_INCHES * dpi)
+    reach = 2.0  # points: scanned rulings stop a little short of the lines they meet
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    edges = []
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if orientation == "h":
+            if h > max_thickness:
+                continue  # a filled bar, not a line
+            yc = (y + h / 2.0) * scale
+            edges.append(Edge("h", x * scale - reach, yc, (x + w) * scale + reach, yc))
+        else:
+            if w > max_thickness:
+                continue
+            xc = (x + w / 2.0) * scale
+            edges.append(Edge("v", xc, y * scale - reach, xc, (y + h) * scale + reach))
+    return edges
+
+
+def shade_edges(gray: np.ndarray, dpi: float) -> list[Edge]:
+    """The sides of shaded rectangles, which delimit cells as rulings do.
+
+    Header cells are often shaded and separated by thin *paper* gaps instead
+    of dark lines (as the text path uses filled rectangles' sides). Shade and
+    ink together form solid blocks; an opening wider than any ruling or
+    stroke keeps only those blocks, and each block that is a rectangle gives
+    its four sides.
+    """
+    # Averaged first: scanner noise on light shading would fray the blocks.
+    k = max(3, int(round(0.03 * dpi)) | 1)
+    smooth = cv2.blur(gray, (k, k))
+    paper = _paper_level(smooth)
+    dark = (smooth < paper - SHADE_DELTA).astype(np.uint8) * 255
+    size = max(5, int(round(MIN_SHADE_INCHES * dpi / 2)))
+    blocks = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    # Shading proper: pixels between ink and paper, after only light denoising.
+    light = cv2.GaussianBlur(gray, (0, 0), dpi / DENOISE_DPI)
+    otsu, _ = cv2.threshold(light, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    shaded = (light >= otsu) & (light < paper - SHADE_DELTA)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(blocks, connectivity=4)
+    scale = 72.0 / dpi
+    min_side = MIN_SHADE_INCHES * dpi
+    page_area = gray.shape[0] * gray.shape[1]
+    edges: list[Edge] = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if w < min_side or h < min_side or area > 0.5 * page_area:
+            continue
+        if area < MIN_SHADE_RECTANGULARITY * w * h:
+            continue  # discs, pictures, text blobs: not a cell
+        if shaded[y : y + h, x : x + w].mean() < MIN_SHADE_SHARE:
+            continue  # dense dark text on paper, darkened by averaging: not shading
+        x0, y0, x1, y1 = x * scale, y * scale, (x + w) * scale, (y + h) * scale
+        edges += [Edge("h", x0, y0, x1, y0), Edge("h", x0, y1, x1, y1), Edge("v", x0, y0, x0, y1), Edge("v", x1, y0, x1, y1)]
+    return edges
+
+
+def _paper_level(gray: np.ndarray) -> int:
+    """The commonest light gray level: the paper."""
+    hist = np.bincount(gray.ravel(), minlength=256)
+    hist[:128] = 0
+    return int(hist.argmax())
+
+
+def _to_page(bbox: BBox, to_page: np.ndarray, dpi: float) -> BBox:
+    """A deskewed box (points) as the axis-aligned box it covers on the page (points)."""
+    px = dpi / 72.0
+    x0, y0, x1, y1 = (v * px for v in bbox)
+    corners = np.array([[x0, y0, 1.0], [x1, y0, 1.0], [x0, y1, 1.0], [x1, y1, 1.0]])
+    mapped = corners @ to_page.T / px
+    return (
+        float(mapped[:, 0].min()),
+        float(mapped[:, 1].min()),
+        float(mapped[:, 0].max()),
+        float(mapped[:, 1].max()),
+    )
+
+
+def _as_gray(image: np.ndarray | PngRaster) -> np.ndarray:
+    if isinstance(image, PngRaster):
+        image = image.decode()
+    if image.ndim == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image.astype(np.uint8, copy=False)
+
+
+# ---------------------------------------------------------------- cells
+
+
+def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
+    """Cells that span rows only because a faint rule was lost in the scan.
+
+    A hairline grey rule between shaded rows can vanish at low resolution, and
+    two cells become one holding two marks (read as text). When cutting such a
+    cell along the grid's own row and column lines gives pieces that each hold
+    one whole mark or nothing, the rule was there: the pieces are the cells. A
+    truly merged cell holds text or one mark across the line, which no cut
+    leaves whole.
+    """
+    inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    out: list[Cell] = []
+    for cell in grid.cells:
+        if cell.row_span == 1 or cell.col_span != 1:
+            # Only rows merge over a lost rule (a hairline between shaded rows); a cell spanning
+            # columns is a spanning header, whose glyphs can each look like a blob at low resolution.
+            out.append(cell)
+            continue
+        pieces = [
+            Cell(r, c, 1, 1, (grid.col_bounds[c], grid.row_bounds[r], grid.col_bounds[c + 1], grid.row_bounds[r + 1]))
+            for r in range(cell.row, cell.row + cell.row_span)
+            for c in range(cell.col, cell.col + cell.col_span)
+        ]
+        kinds = []
+        for piece in pieces:
+            x0, y0, x1, y1 = _pixel_box(piece.bbox, dpi, inset, content.shape)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                kinds.append("empty")
+                continue
+            reading = classify_cell(strip_border_remnants(content[y0:y1, x0:x1]), speck_px=SPECK_INCHES * dpi,
+                                    min_mark_px=MIN_MARK_INCHES * dpi)
+            kinds.append("mark" if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE else reading.kind)
+        if all(k in ("mark", "empty") for k in kinds) and "mark" in kinds:
+            out.extend(pieces)
+        else:
+            out.append(cell)
+    return replace(grid, cells=tuple(sorted(out, key=lambda c: (c.row, c.col))))
+
+
+def _read_cells(
+    grids: list[tuple[Cell, ...]], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None,
+    read_text: bool = True, page_words: list[OcrWord] | None = None,
+) -> list[list[Cell]]:
+    """Marks from pixels; the text cells of every grid on the page OCR'd together, in one call."""
+    out: list[list[Cell]] = []
+    text_cells: list[tuple[int, int, tuple[int, int, int, int], np.ndarray]] = []
+    inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    for g, cells in enumerate(grids):
+        read: list[Cell] = []
+        for cell in cells:
+            x0, y0, x1, y1 = _pixel_box(cell.bbox, dpi, inset, content.shape)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                read.append(replace(cell, text="", confidence=1.0))
+                continue
+            ink = strip_border_remnants(content[y0:y1, x0:x1])
+            reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            if reading.kind == "mark":
+                note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+                cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
+            elif reading.kind == "text":
+                text_cells.append((g, len(read), (x0, y0, x1, y1), text_image(gray[y0:y1, x0:x1], ink, dpi)))
+            else:
+                note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
+                cell = replace(cell, text="", mark=None, confidence=reading.confidence, note=note)
+            read.append(cell)
+        out.append(read)
+    if not read_text:
+        for g, i, _, _ in text_cells:
+            out[g][i] = replace(out[g][i], text="", mark=None, note="text not read (OCR off)")
+        return out
+    readings = ocr_cells(gray.shape, [(box, image) for _, _, box, image in text_cells], cache_dir, page_words)
+    for (g, i, _, _), (text, confidence) in zip(text_cells, readings):
+        note = f"low confidence: ocr {confidence:.2f}" if confidence < LOW_OCR_CONFIDENCE else None
+        out[g][i] = replace(out[g][i], text=text, mark=None, confidence=confidence, note=note)
+    return out
+
+
+def text_image(gray: np.ndarray, ink: np.ndarray, dpi: float) -> np.ndarray:
+    """The cell's text as dark gray on white, shading flattened, all else blank.
+
+    Dividing by the local background (a median wider than any stroke) turns
+    shaded and unevenly lit paper white while keeping the glyphs' edges.
+    """
+    size = max(3, int(round(0.1 * dpi)) | 1)
+    background = cv2.medianBlur(gray, size).astype(np.float32)
+    flat = np.clip(gray.astype(np.float32) / np.maximum(background, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    near_text = cv2.dilate(_without_stray_specks(ink, dpi), np.ones((5, 5), np.uint8)) > 0
+    return np.where(near_text, flat, 255).astype(np.uint8)
+
+
+def _without_stray_specks(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """Ink without dust lying apart from the text (OCR reads it as . ・ | ').
+
+    Small marks that belong to glyphs (dakuten, the dot of ・ inside a line)
+    sit close to other strokes and are kept.
+    """
+    speck = SPECK_INCHES * dpi
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    small = np.zeros(n, dtype=bool)
+    small[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) < speck
+    if not small.any():
+        return ink
+    big = ((labels > 0) & ~small[labels]).astype(np.uint8)
+    reach = max(3, int(round(STRAY_INCHES * dpi)))
+    near_big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))) > 0
+    keep = np.ones(n, dtype=bool)
+    for i in np.nonzero(small)[0]:
+        keep[i] = bool(near_big[labels == i].any())
+    keep[0] = False
+    return np.where(keep[labels], ink, 0).astype(np.uint8)
+
+
+def _pixel_box(bbox: BBox, dpi: float, inset: int, limit: tuple[int, ...]) -> tuple[int, int, int, int]:
+    px = dpi / 72.0
+    x0 = max(0, int(round(bbox[0] * px)) + inset)
+    y0 = max(0, int(round(bbox[1] * px)) + inset)
+    x1 = min(limit[1], int(round(bbox[2] * px)) - inset)
+    y1 = min(limit[0], int(round(bbox[3] * px)) - inset)
+    return x0, y0, x1, y1

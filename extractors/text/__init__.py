@@ -1,0 +1,1 @@
+"""Lines of page text: reading order, columns, running text, numbering, footnotes, values."""

@@ -1,0 +1,43 @@
+"""Imported once by the sandbox's fork server, so each document's worker starts warm.
+
+Every worker forks from the server with these modules (and every registered
+extractor) already imported, and with the gazetteer, Sudachi and GiNZA already
+loaded, the cleaning tables read and the pandera schemas built: without this
+each document paid the imports, ~1 s to read the gazetteer, ~3 s to load
+GiNZA, ~1 s to parse kyujipy's table and ~1.6 s to build the schemas again (the cold benchmark spent ~100 s of its 240 s there).
+Forked workers share the loaded models' memory.
+"""
+
+import gc
+
+from extractors.catalogue import all_extractors
+import pipeline.document.extract  # noqa: F401
+import pipeline.reading.pdf  # noqa: F401
+from pipeline.reading.sandbox import few_arenas_and_threads
+from pipeline.model.schema import DATASETS
+
+all_extractors()
+few_arenas_and_threads()
+# Building the pandera schemas imports much of pandera (~1.6 s, once per process).
+for spec in DATASETS.values():
+    spec.columns
+
+try:
+    from pipeline.text.gazetteer import load_gazetteer
+    from pipeline.text.language import ginza_ner, sudachi
+    from pipeline.text.lookalike import on_readings
+    from pipeline.text.normalize import equivalent_unified_ideographs, kyujitai_table
+
+    load_gazetteer()
+    kyujitai_table()  # kyujipy parses its CSON table: ~1 s
+    equivalent_unified_ideographs()
+    on_readings()
+    sudachi()
+    ginza_ner()
+except Exception:  # noqa: BLE001 — workers then load them on first use, as without a fork server
+    pass
+
+# The loaded models are millions of objects: left to the collector, every
+# worker's first full collection walked them all (~0.7 s a document) and copied
+# the pages it touched. Frozen, the collector ignores them.
+gc.freeze()

@@ -1,0 +1,1 @@
+"""Which documents to read and their bytes: the registry, fetching, discovery, settings."""

@@ -1,0 +1,1 @@
+"""Validate, write and describe releases: the one writer, the data package, the dictionary."""

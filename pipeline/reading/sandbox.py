@@ -1,0 +1,323 @@
+"""Run "parse + extract one document" in a child process under time and memory budgets.
+
+A PDF can make a native library loop forever, allocate gigabytes (a bomb:
+a few KiB of Flate that inflate to GiBs, or objects nested thousands deep),
+or crash it outright. None of that may take the run down. So the work for one
+document runs in a child process:
+
+- the child lowers its own address-space limit (RLIMIT_AS) to what it maps at
+  start plus ``Limits.memory_mb``, so a bomb ends in MemoryError / a failed
+  malloc inside the child instead of the machine swapping;
+- the parent watches a wall-clock budget for the document and, through
+  ``report_progress(page)`` calls made by the work function, for each page; on
+  overrun it kills the child (SIGKILL: a hung native call ignores anything
+  gentler) and raises ``TimeBudgetExceeded`` saying which page;
+- a child that dies from a signal (segfault → negative exit code) becomes
+  ``WorkerCrashed``; any other exception becomes ``WorkerFailed`` with the
+  child's traceback; a ``DocumentError`` raised by the work is re-raised as is.
+
+The default start method is "forkserver": forking a process that already runs
+Prefect/Dask threads can deadlock the child on a lock some thread held; the
+fork server is a clean single-threaded parent. The work function and its
+arguments must therefore be picklable (a module-level function). "fork" is
+available for callers that know they are single-threaded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable, Sequence, TypeVar
+
+from pipeline.model.errors import (
+    DocumentError,
+    MemoryLimitExceeded,
+    TimeBudgetExceeded,
+    WorkerCrashed,
+    WorkerFailed,
+)
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
+
+T = TypeVar("T")
+
+# Shared with the parent in the child process: [current page (1-based, 0 = none yet; -1 = child not
+# started), monotonic time it started, budget of a stage spanning pages (0 = none)].
+_progress: Any = None
+_POLL = 0.2
+# Starting a child (fork server, imports) is not the document's fault and is not
+# charged to its budget, but a child that never starts is still reported.
+STARTUP_SECONDS = 120.0
+# Set while the run is stopping (SIGTERM/SIGINT): every watched child is killed at once.
+_stopping = threading.Event()
+
+
+def stop_workers(stopping: bool = True) -> None:
+    """Kill every sandboxed worker now (``stopping=False`` lets new ones run again)."""
+    if stopping:
+        _stopping.set()
+    else:
+        _stopping.clear()
+
+
+def report_progress(page: int) -> None:
+    """Tell the watching parent that work on ``page`` (1-based) starts now; a no-op outside a sandbox.
+
+    ``page=0`` says the work from now on is not tied to one page: only the
+    document budget applies to it (unless ``report_stage`` gives it one).
+    """
+    if _progress is not None:
+        _progress[1] = time.monotonic()  # time first: the parent never sees a new page with an old start
+        _progress[2] = 0.0
+        _progress[0] = float(page)
+
+
+def report_stage(seconds: float) -> None:
+    """Work spanning pages (extractors, text stage) starts now and may take ``seconds``.
+
+    The parent kills the worker past that budget. A no-op outside a sandbox.
+    """
+    if _progress is not None:
+        _progress[1] = time.monotonic()
+        _progress[2] = float(seconds)
+        _progress[0] = 0.0
+
+
+def run_in_sandbox(
+    fn: Callable[..., T],
+    *args: Any,
+    limits: Limits = DEFAULT_LIMITS,
+    source: str,
+    stage: str = "parse",
+    start_method: str = "forkserver",
+    preload: Sequence[str] = (),
+    **kwargs: Any,
+) -> T:
+    """Return ``fn(*args, **kwargs)`` computed in a child process within ``limits``.
+
+    ``preload``: modules the fork server imports once (when it starts), so
+    each child forks with them loaded and starts in milliseconds.
+
+    Raises a ``DocumentError`` naming ``source``: ``TimeBudgetExceeded``,
+    ``MemoryLimitExceeded``, ``WorkerCrashed``, ``WorkerFailed``, or whatever
+    ``DocumentError`` ``fn`` raised itself.
+    """
+    if mp.current_process().daemon:
+        # multiprocessing forbids children of daemonic processes; Dask's nanny starts
+        # its workers as daemons unless told otherwise.
+        raise RuntimeError(
+            "run_in_sandbox cannot start a worker from a daemonic process; under Dask set "
+            "the config 'distributed.worker.daemon' to False (DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+        )
+    ctx = mp.get_context(start_method)
+    if start_method == "forkserver":
+        if preload:
+            ctx.set_forkserver_preload(list(preload))
+    progress = ctx.Array("d", 3, lock=False)
+    progress[0], progress[1], progress[2] = -1.0, time.monotonic(), 0.0
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=_child,
+        args=(sender, progress, limits.memory_mb, limits.seconds_per_document, fn, args, kwargs),
+        daemon=True,
+        name=f"sandbox:{source[-60:]}",
+    )
+    started = time.monotonic()
+    proc.start()
+    sender.close()  # so recv() sees EOF if the child dies without answering
+    try:
+        message = _wait(proc, receiver, progress, started, limits, source, stage)
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+    kind, payload = message
+    if kind == "ok":
+        return payload
+    if kind == "document_error":
+        raise payload
+    if kind == "memory":
+        raise MemoryLimitExceeded(source, stage, f"ran out of memory (limit {limits.memory_mb} MB above baseline){_at(payload)}")
+    err = WorkerFailed(source, stage, payload["error"] + _at(payload["page"]))
+    err.details = payload["traceback"]
+    raise err
+
+
+def _wait(proc, receiver, progress, started: float, limits: Limits, source: str, stage: str) -> tuple[str, Any]:
+    while progress[0] < 0:  # the child has not started the work yet
+        if receiver.poll(_POLL) or not proc.is_alive():
+            break
+        if time.monotonic() - started > STARTUP_SECONDS:
+            raise WorkerCrashed(source, stage, f"worker did not start within {STARTUP_SECONDS:g} s")
+    started = progress[1] if progress[0] >= 0 else time.monotonic()
+    while True:
+        now = time.monotonic()
+        page = int(progress[0])
+        doc_left = started + limits.seconds_per_document - now
+        stage_budget = progress[2] if page == 0 else 0.0
+        page_left = progress[1] + limits.seconds_per_page - now if page > 0 else doc_left
+        if stage_budget > 0:
+            page_left = progress[1] + stage_budget - now
+        if receiver.poll(max(0.0, min(doc_left, page_left, _POLL))):
+            try:
+                return receiver.recv()
+            except (EOFError, OSError):
+                proc.join(5)
+                raise _crashed(proc, source, stage, int(progress[0])) from None
+        if not proc.is_alive():
+            if receiver.poll(0):
+                continue  # it answered just before exiting
+            raise _crashed(proc, source, stage, int(progress[0]))
+        if _stopping.is_set():
+            proc.kill()
+            raise WorkerCrashed(source, stage, f"stopped: the run was interrupted{_at(int(progress[0]))}")
+        now = time.monotonic()
+        page = int(progress[0])
+        if now >= started + limits.seconds_per_document:
+            proc.kill()
+            raise TimeBudgetExceeded(
+                source, stage, f"exceeded {limits.seconds_per_document:g} s document budget{_at(page)}"
+            )
+        if page > 0 and now >= progress[1] + limits.seconds_per_page:
+            proc.kill()
+            raise TimeBudgetExceeded(source, stage, f"page {page} exceeded {limits.seconds_per_page:g} s page budget")
+        stage_budget = progress[2] if page == 0 else 0.0
+        if stage_budget > 0 and now >= progress[1] + stage_budget:
+            proc.kill()
+            pages = stage_budget / limits.seconds_per_page
+            raise TimeBudgetExceeded(
+                source, stage,
+                f"work after parsing (extractors, text stage) exceeded its {stage_budget:g} s budget "
+                f"({limits.seconds_per_page:g} s page budget × {pages:g} page(s))",
+            )
+
+
+def _crashed(proc, source: str, stage: str, page: int) -> DocumentError:
+    code = proc.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        hint = " (the kernel's OOM killer, or an external kill)" if -code == signal.SIGKILL else ""
+        return WorkerCrashed(source, stage, f"worker killed by {name}{hint}{_at(page)}")
+    return WorkerCrashed(source, stage, f"worker exited with code {code} without a result{_at(page)}")
+
+
+def _at(page: int) -> str:
+    return f" at page {page}" if page > 0 else ""
+
+
+def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -> None:
+    global _progress
+    _progress = progress
+    limit_address_space(memory_mb)
+    _limit_cpu(seconds)
+    progress[1] = time.monotonic()
+    progress[0] = 0.0  # started: the budget runs from here
+    try:
+        result = fn(*args, **kwargs)
+        message: tuple[str, Any] = ("ok", result)
+    except MemoryError:
+        message = ("memory", int(progress[0]))
+    except DocumentError as exc:
+        # Only the error itself crosses to the parent. Its cause is often a MuPDF
+        # exception holding a SWIG pointer, and a library loaded in the fork server
+        # pickles exception chains (tblib-style), so the chain would fail to send.
+        exc.__cause__ = exc.__context__ = exc.__traceback__ = None
+        message = ("document_error", exc)
+    except BaseException as exc:  # report everything: the parent decides
+        if is_native_oom(exc):
+            message = ("memory", int(progress[0]))
+        else:
+            message = (
+                "error",
+                {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "page": int(progress[0])},
+            )
+    try:
+        sender.send(message)
+    except MemoryError:
+        sender.send(("memory", int(progress[0])))
+    except Exception as exc:  # e.g. the result cannot be pickled
+        sender.send(("error", {"error": f"cannot return result: {exc!r}", "traceback": "", "page": 0}))
+    finally:
+        sender.close()
+
+
+# How native libraries word a failed allocation: MuPDF (FzErrorMemory, "malloc"),
+# OpenCV ("Insufficient memory", C++ "std::bad_alloc"), Sudachi ("Cannot alloc").
+_NATIVE_OOM = ("errormemory", "malloc", "out of memory", "bad_alloc", "insufficient memory", "cannot alloc", "failed to allocate")
+
+
+def is_native_oom(exc: BaseException) -> bool:
+    """A native library's failed allocation: the memory budget, not a damaged file or a bug."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(words in text for words in _NATIVE_OOM)
+
+
+def _limit_cpu(seconds: float) -> None:
+    """A backstop for a parent that died without killing us (kill -9 of the flow).
+
+    CPU time never exceeds wall time, so this cannot fire before the parent's
+    own budget; it only ends children nobody is watching any more.
+    """
+    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    soft = int(used + seconds) + 30
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard if hard != resource.RLIM_INFINITY else soft + 10))
+
+
+def _use_system_allocator() -> None:
+    """Make Arrow allocate with malloc instead of mimalloc/jemalloc.
+
+    Those reserve ~1 GB of address space on first use; under RLIMIT_AS that
+    reservation alone fails ("ArrowMemoryError: malloc of size 192 failed")
+    although almost nothing is used.
+    """
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    if "pyarrow" in sys.modules:
+        import pyarrow
+
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
+def few_arenas_and_threads() -> None:
+    """Keep native thread pools from spending the address-space budget.
+
+    glibc reserves a 64 MB arena per thread that calls malloc, and OpenCV starts
+    a thread per core: under RLIMIT_AS those reservations, not the data, ran
+    the fuzzer's workers out of memory on a 40 MB raster. One document is one
+    core's work anyway (documents run in parallel, not pages).
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+
+
+def limit_address_space(memory_mb: int) -> None:
+    """Cap this process's address space at what it maps now plus ``memory_mb``."""
+    _use_system_allocator()
+    try:
+        with open("/proc/self/statm") as fh:
+            mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        mapped = 0
+    soft = mapped + memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -1,0 +1,1 @@
+"""A run as plain functions: obtain, extract (guarded, cached), assemble, check, publish."""

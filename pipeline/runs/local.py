@@ -1,0 +1,132 @@
+"""Extraction of PDFs given by path, without the registry or Prefect.
+
+Used by ``nichiiki extract`` and by the golden regression; it goes through
+the same extract → check → validate → write path as a published run, minus
+releases.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.document.extract import DocumentExtraction, doc_id_for
+from pipeline.ingest.pdfstore import store_pdf, without_local_roots
+from pipeline.publish.writer import _write_json, datapackage, new_run_id, write_datasets
+from pipeline.model.schema import SCHEMA_VERSION
+from pipeline.ingest.registry import SourceEntry
+from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.runs.steps import assemble, extract_obtained, step_failures, validate_and_check
+from pipeline.ingest.fetch import FetchSettings
+from pipeline.runs.guarded import extract_guarded, obtain
+from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.model.clock import utc_now
+
+
+@dataclass
+class ExtractReport:
+    run_id: str
+    outputs: dict[str, dict] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    extractions: list[DocumentExtraction] = field(default_factory=list)
+    inputs: list[tuple[str, Path, str]] = field(default_factory=list)  # (doc_id, path, sha256) read
+
+
+def extract_paths(pdfs: list[Path], limits: Limits | None = None, workers: int | None = None) -> tuple[dict, ExtractReport]:
+    """Extract ``pdfs`` on up to ``workers`` processes (default: every core); return validated frames and a report (nothing written).
+
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
+    """
+    run_id = new_run_id()
+    report = ExtractReport(run_id)
+    obtained: dict[str, Obtained] = {}
+    used: dict[str, int] = {}
+    missing: list[Failure] = []
+    for path in pdfs:
+        doc_id = doc_id_for(Path(path))
+        used[doc_id] = used.get(doc_id, 0) + 1
+        if used[doc_id] > 1:
+            doc_id = f"{doc_id}_{used[doc_id]}"
+        entry = SourceEntry(id=doc_id, publisher="unknown", title=Path(path).name, issued=None, url=None, sample=Path(path))
+        if not Path(path).is_file():
+            missing.append(Failure(doc_id, str(path), None, "fetch", "FileNotFoundError", f"{path}: file not found"))
+            continue
+        # The same body checks as the flow's obtain step (not HTML, not a ZIP holding a PDF, not truncated, not over the cap).
+        got = obtain(entry, Path(path).parent, FetchSettings(max_bytes=(limits or DEFAULT_LIMITS).max_file_bytes), use_network=False)
+        if isinstance(got, Failure):
+            missing.append(got)
+            continue
+        ob = Obtained(entry, Path(path), got.sha256, str(path), utc_now())
+        obtained[doc_id] = ob
+        report.inputs.append((doc_id, Path(path), ob.sha256))
+    for result in extract_all(list(obtained.values()), limits, workers):
+        if isinstance(result, Failure):
+            report.failures.append(result)
+        else:
+            report.extractions.append(result)
+    report.failures = missing + report.failures + [f for ex in report.extractions for f in step_failures(ex)]
+    # The flow's own assembly and checks: a scan given beside its text is marked, every document check runs.
+    frames = assemble(report.extractions, report.failures, obtained, Path.cwd())
+    validated, _ = validate_and_check(frames, run_id)
+    return validated, report
+
+
+def extract_one(ob: Obtained, limits: Limits | None = None) -> DocumentExtraction | Failure:
+    """One document, in the sandbox under ``limits`` when given."""
+    return extract_guarded(ob, limits) if limits is not None else extract_obtained(ob)
+
+
+def extract_all(docs: list[Obtained], limits: Limits | None = None, workers: int | None = None) -> list[DocumentExtraction | Failure]:
+    """``extract_one`` over ``docs``, results in their order, on up to ``workers`` processes.
+
+    Documents are independent, so a multi-document call uses every core; the
+    largest are started first so the last one to finish is a small one. A
+    daemonic process (a pool worker itself) may not start children: it reads
+    them one after another.
+    """
+    workers = min(workers or os.cpu_count() or 1, len(docs))
+    if workers <= 1 or mp.current_process().daemon:
+        return [extract_one(ob, limits) for ob in docs]
+    # fork: a worker inherits the imported pipeline instead of importing it again.
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        largest_first = sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
+        futures = {i: pool.submit(extract_one, docs[i], limits) for i in largest_first}
+        return [futures[i].result() for i in range(len(docs))]
+
+
+def extract_to_folder(pdfs: list[Path], out: Path, limits: Limits | None = None, cache_dir: Path = Path(".cache")) -> ExtractReport:
+    """Extract ``pdfs`` and write ``out/<dataset>.parquet`` with ``manifest.json`` and ``datapackage.json``
+    (replacing the folder's datasets).
+
+    Every input read is kept in the PDF store under ``cache_dir`` and named in the manifest by
+    sha256, so two such folders can be diffed with crops of both sides even after the PDF
+    was edited in place.
+
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
+    Nothing is written when no document could be extracted.
+    """
+    frames, report = extract_paths(pdfs, limits)
+    if not report.extractions:
+        return report  # a folder of empty datasets would read as "these documents hold nothing"
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    report.outputs = write_datasets(frames, tmp)
+    inputs = []
+    for doc_id, path, sha256 in report.inputs:
+        stored = store_pdf(path, sha256, cache_dir)
+        inputs.append({"doc_id": doc_id, "source": str(path), "sha256": sha256, "stored": None if stored is None else str(stored)})
+    manifest = {"run_id": report.run_id, "created_at": utc_now(), "schema_version": SCHEMA_VERSION, "inputs": inputs,
+                "outputs": report.outputs, "failures": [f.__dict__ for f in report.failures]}
+    _write_json(tmp / "manifest.json", without_local_roots(manifest, [Path.cwd()]))
+    _write_json(tmp / "datapackage.json", datapackage(report.outputs, report.run_id))
+    out.mkdir(parents=True, exist_ok=True)
+    for name in [*report.outputs, "manifest", "datapackage"]:
+        for file in tmp.glob(f"{name}.*"):
+            file.replace(out / file.name)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return report

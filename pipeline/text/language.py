@@ -1,0 +1,117 @@
+"""Sudachi and GiNZA, each loaded lazily and once per process.
+
+Most text only needs Sudachi's split (fast, dictionary only); GiNZA's named
+entity recogniser runs only on sentences that may hold a place name, with the
+components it does not need excluded, batched through ``nlp.pipe`` and cached
+by content hash on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from contextlib import closing
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from pipeline.text.chunks import chunks
+
+# GiNZA's named entity labels (Sekine's extended hierarchy) that denote places.
+PLACE_LABELS = frozenset({"Province", "City", "County", "GPE", "GPE_Other", "Country"})
+NER_EXCLUDE = ["parser", "bunsetu_recognizer", "compound_splitter", "morphologizer", "attribute_ruler"]
+NER_CACHE_VERSION = "1"
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def sudachi():  # type: ignore[no-untyped-def]
+    from sudachipy import SplitMode, dictionary
+
+    return dictionary.Dictionary(dict="core").create(SplitMode.C)
+
+
+@lru_cache(maxsize=1)
+def ginza_ner():  # type: ignore[no-untyped-def]
+    import spacy
+
+    with _lock:
+        return spacy.load("ja_ginza", exclude=NER_EXCLUDE)
+
+
+def token_spans(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
+    """(start, end, part of speech, out of vocabulary) per Sudachi token, however long ``text`` is."""
+    tokenizer = sudachi()
+    return [
+        (offset + m.begin(), offset + m.end(), tuple(m.part_of_speech()), m.is_oov())
+        for offset, piece in chunks(text)
+        for m in tokenizer.tokenize(piece)
+    ]
+
+
+def _key(sentence: str) -> str:
+    return hashlib.sha1(f"{NER_CACHE_VERSION}\0{sentence}".encode()).hexdigest()
+
+
+def place_entities(sentences: Iterable[str], cache_dir: Path | None = None) -> dict[str, list[tuple[int, int, str]]]:
+    """GiNZA place entities per sentence: {sentence: [(start, end, label)]}, cached."""
+    unique = list(dict.fromkeys(s for s in sentences if s))
+    cache = _NerCache(Path(cache_dir) / f"ginza-ner-v{NER_CACHE_VERSION}.sqlite") if cache_dir else None
+    found = cache.get([_key(s) for s in unique]) if cache else {}
+    missing = [s for s in unique if _key(s) not in found]
+    if missing:
+        nlp = ginza_ner()
+        # One process: spaCy's n_process loads the model again in every child on
+        # every call and ships each Doc back through msgpack, which cost more CPU
+        # than the second core gave back. Documents are what run in parallel.
+        new = {}
+        for sentence, doc in zip(missing, nlp.pipe(missing, batch_size=64)):
+            new[_key(sentence)] = [(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in PLACE_LABELS]
+        if cache:
+            cache.put(new)
+        found.update(new)
+    return {s: [tuple(e) for e in found[_key(s)]] for s in unique}  # type: ignore[misc]
+
+
+class _NerCache:
+    """Entities by sentence hash in SQLite: read by key, written incrementally.
+
+    One JSON file rewritten whole grew with every document, and two documents
+    extracted at once each overwrote the other's additions; SQLite handles both.
+    A cache that cannot be opened or written only costs recomputation.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("create table if not exists ner (key text primary key, ents text not null)")
+        return db
+
+    def get(self, keys: list[str]) -> dict[str, list]:
+        found: dict[str, list] = {}
+        try:
+            with closing(self._connect()) as db:
+                for i in range(0, len(keys), 500):
+                    chunk = keys[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for key, ents in db.execute(f"select key, ents from ner where key in ({marks})", chunk):
+                        found[key] = json.loads(ents)
+        except (sqlite3.Error, OSError, ValueError):
+            return {}
+        return found
+
+    def put(self, entries: dict[str, list]) -> None:
+        try:
+            with closing(self._connect()) as db, db:
+                db.executemany(
+                    "insert or replace into ner (key, ents) values (?, ?)",
+                    [(k, json.dumps(v, ensure_ascii=False)) for k, v in entries.items()],
+                )
+        except (sqlite3.Error, OSError):
+            pass

@@ -1,0 +1,363 @@
+"""Place-name mentions: finding them, and resolving them to JIS X 0402 codes.
+
+A mention is resolved by evidence, never guessed:
+
+1. exact: the name (or 郡/prefecture-qualified form) is in the gazetteer once;
+2. fuzzy: the name is not in the gazetteer, but an official name of the same
+   length differs only in characters that look or sound alike
+   (``lookalike.string_similarity``);
+3. context: several candidates remain and the context decides: the same name
+   written correctly elsewhere in the row (the consortium's name), the same
+   text printed twice in the document with the place spelled differently
+   (``parallels``), a prefecture named nearby, the neighbouring rows of the
+   table and the document's other mentions.
+
+When the evidence cannot decide, the mention is published as ambiguous: no
+code, and every candidate listed (森町 is in 北海道 and 静岡県). Neighbouring
+rows and other mentions only rank candidates; they never decide between
+homonyms on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipeline.text.gazetteer import MUNICIPALITY, PREFECTURE, Gazetteer, Place
+from pipeline.text.lookalike import char_similarity, string_similarity
+
+KIND_REGION = "region"
+METHOD_EXACT, METHOD_FUZZY, METHOD_CONTEXT = "exact", "fuzzy", "context"
+
+ADMIN_END = "都道府県市区町村"
+# Words that make a part of a region cell an area rather than an administrative unit.
+REGION_WORDS = ("地域", "地方", "エリア", "圏", "周辺", "沿線", "流域", "管内")
+# "and others" after a list of places (北海道等).
+ETC_SUFFIXES = ("等", "ほか", "他", "など")
+LIST_SEPARATORS = re.compile(r"[、,，・/／\s]+")
+_KANJI_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]{3,10}")
+
+
+def _ends_like_suffix(ch: str) -> bool:
+    """The last character is an administrative suffix, or looks or sounds like one (巿, 叮)."""
+    return ch in ADMIN_END or any(char_similarity(ch, suffix) >= 0.6 for suffix in "市町村区県")
+
+MIN_FUZZY_SIMILARITY = 0.3  # below this a same-length name is a different name, not damage
+MIN_SCORE = 0.4
+MIN_MARGIN = 0.15
+BONUS_VERBATIM = 0.5  # the candidate is written out in the row's other text
+BONUS_PARALLEL = 0.8  # the document prints the same text with the candidate in this place
+BONUS_PREFECTURE = 0.4  # a prefecture named nearby contains the candidate
+WEIGHT_NEIGHBOURS = 0.15
+WEIGHT_DOCUMENT = 0.1
+
+
+@dataclass
+class Context:
+    """What is known around a mention."""
+
+    prefectures: set[str] = field(default_factory=set)  # 2-digit codes named nearby
+    texts: list[str] = field(default_factory=list)  # other text of the same row
+    parallels: list[tuple[str, str]] = field(default_factory=list)  # (this text, the same text printed elsewhere)
+    neighbours: list[str] = field(default_factory=list)  # 2-digit codes of adjacent rows
+    document: Counter = field(default_factory=Counter)  # 2-digit codes of the document's other mentions
+
+
+@dataclass
+class Resolution:
+    raw: str
+    name: str | None
+    prefecture: str | None
+    jis_code: str | None
+    kind: str
+    method: str
+    confidence: float
+    candidates: list[str] = field(default_factory=list)  # "code prefecture name", best first
+    start: int = -1  # offsets in the text the mention was found in
+    end: int = -1
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.jis_code is None and len(self.candidates) > 1
+
+    @property
+    def prefecture_code(self) -> str | None:
+        return self.jis_code[:2] if self.jis_code else None
+
+
+@dataclass
+class _Scored:
+    place: Place
+    similarity: float
+    strong: float = 0.0  # evidence that may decide between candidates
+    weak: float = 0.0  # evidence that only ranks them
+
+    @property
+    def total(self) -> float:
+        return self.similarity + self.strong + self.weak
+
+
+def describe(place: Place) -> str:
+    return f"{place.code} {place.prefecture}{'' if place.kind == PREFECTURE else place.name}"
+
+
+class PlaceResolver:
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self._by_length: dict[int, list[Place]] = {}
+        for place in gazetteer.places:
+            self._by_length.setdefault(len(place.name), []).append(place)
+        self.max_name_length = max(len(a) for a in gazetteer.by_name)
+
+    # -- candidates -------------------------------------------------------------------------
+    def fuzzy_candidates(self, name: str) -> list[tuple[Place, float]]:
+        """Official names of the same length within two look-alike substitutions."""
+        if len(name) < 2:
+            return []
+        limit = 1 if len(name) <= 2 else 2
+        found = []
+        for place in self._by_length.get(len(name), ()):
+            official = place.name
+            mismatches = sum(1 for a, b in zip(name, official) if a != b)
+            if 0 < mismatches <= limit and mismatches < len(name):
+                similarity = string_similarity(name, official)
+                if similarity >= MIN_FUZZY_SIMILARITY or mismatches == 1:
+                    found.append((place, similarity))
+        return found
+
+    def _parallel_names(self, raw: str, context: Context) -> set[str]:
+        """Where this text is printed twice, what the other copy has in the mention's place."""
+        names = set()
+        for own, other in context.parallels:
+            index = own.find(raw)
+            if index < 0 or own == other:
+                continue
+            before, after = own[:index], own[index + len(raw) :]
+            if other.startswith(before) and other.endswith(after) and len(other) > len(before) + len(after):
+                names.add(other[len(before) : len(other) - len(after)])
+        return names
+
+    def _score(self, raw: str, scored: list[_Scored], context: Context) -> None:
+        parallel = self._parallel_names(raw, context)
+        total_doc = sum(context.document.values()) or 1
+        neighbour_codes = [int(c) for c in context.neighbours if c]
+        for item in scored:
+            place = item.place
+            pref = place.prefecture_code
+            # The bare name only counts when it differs from the mention (a repair); a
+            # qualified form (福島県伊達市, 伊達郡…) also separates homonyms.
+            qualified = {place.prefecture + place.name} | ({place.district + place.name} if place.district else set())
+            written = qualified | {place.name}
+            if any(w in text for text in context.texts for w in (written if place.name != raw else qualified)):
+                item.strong += BONUS_VERBATIM
+            if any(w in parallel for w in written if w):
+                item.strong += BONUS_PARALLEL
+            if pref in context.prefectures and place.kind != PREFECTURE:
+                item.strong += BONUS_PREFECTURE
+            if neighbour_codes:
+                code = int(pref)
+                if min(neighbour_codes) <= code <= max(neighbour_codes):
+                    affinity = 1.0
+                else:
+                    affinity = 1.0 / (1 + min(abs(code - n) for n in neighbour_codes))
+                item.weak += WEIGHT_NEIGHBOURS * affinity
+            item.weak += WEIGHT_DOCUMENT * context.document.get(pref, 0) / total_doc
+
+    # -- resolution -------------------------------------------------------------------------
+    def resolve(self, raw: str, context: Context | None = None) -> Resolution:
+        context = context or Context()
+        name = raw.strip()
+        # A prefecture written in front of the name is context, not part of the name.
+        for pref_name, pref in self.gazetteer.prefectures.items():
+            if name.startswith(pref_name) and len(name) > len(pref_name) + 1 and not self.gazetteer.lookup(name):
+                context = Context(
+                    context.prefectures | {pref.prefecture_code}, context.texts, context.parallels, context.neighbours, context.document
+                )
+                name = name[len(pref_name) :]
+                break
+        exact = self.gazetteer.lookup(name)
+        if len(exact) == 1:
+            return self._resolved(raw, exact[0], METHOD_EXACT, 1.0, [])
+        if exact:
+            scored = [_Scored(p, 1.0) for p in exact]
+            self._score(name, scored, context)
+            return self._decide(raw, scored, homonyms=True)
+        fuzzy = [_Scored(p, s) for p, s in self.fuzzy_candidates(name)]
+        # The row's other text may spell the place right even when no glyph looks alike.
+        for alt in self._parallel_names(name, context):
+            for place in self.gazetteer.lookup(alt):
+                if all(item.place != place for item in fuzzy):
+                    fuzzy.append(_Scored(place, string_similarity(name, place.name)))
+        if not fuzzy:
+            return Resolution(raw, None, None, None, MUNICIPALITY, METHOD_FUZZY, 0.0, [])
+        self._score(name, fuzzy, context)
+        return self._decide(raw, fuzzy, homonyms=False)
+
+    def _decide(self, raw: str, scored: list[_Scored], homonyms: bool) -> Resolution:
+        scored.sort(key=lambda s: (-s.total, s.place.code))
+        best = scored[0]
+        second = scored[1] if len(scored) > 1 else None
+        candidates = [describe(s.place) for s in scored[:8]]
+        if homonyms:
+            # Only strong evidence separates places that share a name.
+            decisive = second is not None and best.strong - second.strong >= MIN_MARGIN
+            if decisive:
+                confidence = min(0.95, 0.5 + best.strong - second.strong)  # type: ignore[union-attr]
+                return self._resolved(raw, best.place, METHOD_CONTEXT, confidence, candidates)
+            return self._ambiguous(raw, scored, candidates)
+        margin = best.total - (second.total if second else 0.0)
+        if best.total < MIN_SCORE or margin < MIN_MARGIN:
+            return self._ambiguous(raw, scored, candidates)
+        by_similarity_alone = second is None or best.similarity - second.similarity >= MIN_MARGIN
+        method = METHOD_FUZZY if by_similarity_alone and best.strong == 0 else METHOD_CONTEXT
+        confidence = round(min(0.95, best.total / (best.total + (second.total if second else 0.0) + 0.25)), 3)
+        return self._resolved(raw, best.place, method, confidence, candidates)
+
+    def _resolved(self, raw: str, place: Place, method: str, confidence: float, candidates: list[str]) -> Resolution:
+        kind = PREFECTURE if place.kind == PREFECTURE else MUNICIPALITY
+        return Resolution(raw, place.name, place.prefecture, place.code, kind, method, round(confidence, 3), candidates)
+
+    def _ambiguous(self, raw: str, scored: list[_Scored], candidates: list[str]) -> Resolution:
+        """Evidence too weak to choose: no code; confidence is the best candidate's share."""
+        kinds = {s.place.kind for s in scored}
+        kind = PREFECTURE if kinds == {PREFECTURE} else MUNICIPALITY
+        names = {s.place.name for s in scored}
+        name = names.pop() if len(names) == 1 else None
+        prefectures = {s.place.prefecture for s in scored}
+        prefecture = prefectures.pop() if len(prefectures) == 1 else None
+        method = METHOD_EXACT if all(s.similarity == 1.0 for s in scored) else METHOD_FUZZY
+        totals = [s.total for s in scored]
+        share = totals[0] / sum(totals) if sum(totals) > 0 else 0.0
+        confidence = share if method == METHOD_EXACT else min(share, scored[0].similarity) * 0.5
+        return Resolution(raw, name, prefecture, None, kind, method, round(confidence, 3), candidates)
+
+    # -- region cells ---------------------------------------------------------------------------
+    def resolve_region_cell(self, text: str, context: Context | None = None) -> list[Resolution]:
+        """A table cell that lists places: 高知県、鳥取県、佐賀県 / 山形県 最上地域等."""
+        context = context or Context()
+        parts = [p for p in LIST_SEPARATORS.split(text) if p]
+        parts = self._rejoin_split_names(parts)
+        results: list[Resolution] = []
+        prefectures_here = set(context.prefectures)
+        offset = 0
+        for part in parts:
+            start = text.find(part, offset)
+            offset = start + len(part) if start >= 0 else offset
+            core = part
+            for suffix in ETC_SUFFIXES:
+                if core.endswith(suffix) and len(core) > len(suffix) + 1:
+                    core = core[: -len(suffix)]
+                    break
+            local = Context(prefectures_here, context.texts, context.parallels, context.neighbours, context.document)
+            if core.endswith(REGION_WORDS) and not self.gazetteer.lookup(core):
+                resolution = self._region(part, core, prefectures_here)
+            else:
+                resolution = self.resolve(core, local)
+                resolution.raw = part
+            resolution.start, resolution.end = start, start + len(part)
+            if resolution.kind == PREFECTURE and resolution.jis_code:
+                prefectures_here.add(resolution.jis_code[:2])
+            results.append(resolution)
+        return results
+
+    def _rejoin_split_names(self, parts: list[str]) -> list[str]:
+        """A stray space inside one name (東松 島市) splits it; join when only the join is a place."""
+        out: list[str] = []
+        for part in parts:
+            if out and not self.gazetteer.lookup(out[-1]) and not self.gazetteer.lookup(part):
+                if self.gazetteer.lookup(out[-1] + part):
+                    out[-1] = out[-1] + part
+                    continue
+            out.append(part)
+        return out
+
+    def _region(self, raw: str, core: str, prefectures: set[str]) -> Resolution:
+        """An area (最上地域) is not a municipality: keep its prefecture when one is known."""
+        stem = core
+        for word in REGION_WORDS:
+            if stem.endswith(word):
+                stem = stem[: -len(word)]
+                break
+        codes = set(prefectures)
+        if not codes and stem:
+            # 最上 → 最上郡 / 最上町: the stem names places of one prefecture only
+            codes = {
+                p.prefecture_code
+                for p in self.gazetteer.places
+                if p.kind != PREFECTURE and (p.district == stem + "郡" or p.name[:-1] == stem)
+            }
+        if len(codes) == 1:
+            pref = self.gazetteer.by_code[codes.pop() + "000"]
+            return Resolution(raw, core, pref.name, None, KIND_REGION, METHOD_CONTEXT, 0.9, [])
+        candidates = sorted(f"{c}000 {self.gazetteer.by_code[c + '000'].name}" for c in codes)
+        return Resolution(raw, core, None, None, KIND_REGION, METHOD_CONTEXT, 0.5 if candidates else 0.3, candidates)
+
+    # -- free text ----------------------------------------------------------------------------
+    def find_mentions(
+        self,
+        text: str,
+        tokens: list[tuple[int, int, tuple[str, ...], bool]],
+        entities: list[tuple[int, int, str]] = (),  # type: ignore[assignment]
+        context: Context | None = None,
+    ) -> list[Resolution]:
+        """Place mentions in running text: gazetteer names on token boundaries, Sudachi 地名
+        tokens with an administrative suffix, and GiNZA place entities."""
+        context = context or Context()
+        starts = {s for s, _, _, _ in tokens} | {len(text)}
+        ends = {e for _, e, _, _ in tokens} | {0}
+        spans: dict[tuple[int, int], str] = {}
+        i = 0
+        while i < len(text):
+            matched = 0
+            if i in starts:
+                for length in range(min(self.max_name_length, len(text) - i), 1, -1):
+                    piece = text[i : i + length]
+                    if piece[-1] in ADMIN_END and (i + length) in ends and piece in self.gazetteer.by_name:
+                        spans[(i, i + length)] = "gazetteer"
+                        matched = length
+                        break
+            i += matched or 1
+        # 地名 token (+ suffix token): catches names the gazetteer lacks, i.e. damaged ones.
+        for index, (s, e, pos, _) in enumerate(tokens):
+            if len(pos) > 2 and pos[2] == "地名":
+                end = e
+                if text[end - 1] not in ADMIN_END + "庁" and index + 1 < len(tokens):
+                    ns, ne, _, _ = tokens[index + 1]
+                    if ne - ns == 1 and text[ns] in ADMIN_END + "庁":
+                        end = ne
+                if text[end - 1] in ADMIN_END + "庁" and not any(a <= s < b for a, b in spans):
+                    spans.setdefault((s, end), "sudachi")
+        # A run of kanji ending in a suffix that holds an unknown word or a place word:
+        # where damaged names hide when neither the dictionary nor the model knows them.
+        for match in _KANJI_RUN.finditer(text):
+            s, e = match.span()
+            for a, b in list(spans):
+                if s <= a < e and b < e:
+                    s = max(s, b)  # a name already found at the run's start (香川県|高松巿)
+            if e - s < 3 or any(a < e <= b for a, b in spans) or not _ends_like_suffix(text[e - 1]):
+                continue
+            inner = [t for t in tokens if s <= t[0] < e]
+            if any(oov or (len(pos) > 1 and pos[1] == "固有名詞") for _, _, pos, oov in inner):
+                spans.setdefault((s, e), "run")
+        for s, e, _label in entities:
+            if not any(a <= s < b or a < e <= b for a, b in spans):
+                spans.setdefault((s, e), "ginza")
+        # A prefecture written in the same text is context for the municipalities in it.
+        named = {
+            self.gazetteer.prefectures[text[s:e]].prefecture_code for (s, e) in spans if text[s:e] in self.gazetteer.prefectures
+        }
+        if named:
+            context = Context(context.prefectures | named, context.texts, context.parallels, context.neighbours, context.document)
+        results = []
+        for (s, e), source in sorted(spans.items()):
+            raw = text[s:e]
+            resolution = self.resolve(raw, context)
+            if source != "gazetteer":
+                if resolution.jis_code is None and resolution.method != METHOD_EXACT:
+                    continue  # resembles several places, is none of them: not a mention
+                if resolution.method != METHOD_EXACT and (not _ends_like_suffix(raw[-1]) or len(raw) < 3):
+                    continue  # only a name with its suffix, and not a two-character word, is repaired from free text
+            resolution.start, resolution.end = s, e
+            results.append(resolution)
+        return results
