@@ -112,7 +112,7 @@ def test_header_shaded_glyph_by_glyph_is_one_header_row():
                     page.draw_rect(pymupdf.Rect(c.bbox[0], c.bbox[1] + 0.6, c.bbox[2], c.bbox[3] + 0.6), color=None, fill=(0.85, 0.88, 0.95), overlay=False)
         return parsed(doc)
 
-    from extractors.grid import find_grids
+    from extractors.grids.grid import find_grids
 
     assert [(g.n_rows, g.n_cols) for g in find_grids(budget_page(True)[0])] == [(3, 5)]
     plain = [r.values for r in extract_budget_items(budget_page(False))]
