@@ -28,7 +28,7 @@ import numpy as np
 
 from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.cell_ocr import ocr_cells
-from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.ocr import OcrWord
 from pipeline.records import BBox, Edge, ParsedPage, PngRaster
 
@@ -399,6 +399,7 @@ def _read_cells(
                 continue
             ink = strip_border_remnants(content[y0:y1, x0:x1])
             reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            reading = refine_round(gray[y0:y1, x0:x1], ink, reading)
             if reading.kind == "mark":
                 note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
                 cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
