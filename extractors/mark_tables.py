@@ -33,6 +33,7 @@ from extractors.base import provenance, register
 from extractors.grid import Cell, Grid
 from extractors.marks import DASH
 from extractors.matrix import page_grids
+from pipeline.nlp.vocabulary import repair_with_lexicon, unknown_words
 from pipeline.records import ParsedPage, Record
 
 NAME = "mark_tables"
@@ -232,9 +233,24 @@ def _column_path(grid: Grid, c: int, header_rows: int) -> list[str]:
             continue
         seen.add(id(cell))
         text = _label(cell.text)
+        if text and grid.ocr:
+            text = _repaired_header(text)
         if text:
             path.append(text)
     return path
+
+
+def _repaired_header(text: str) -> str:
+    """An OCR'd header with look-alike characters swapped where that makes it dictionary words.
+
+    Headers name categories (高齢者, 計画策定), so a reading the dictionary
+    cannot split into words is a misread glyph (齡 for 齢); the swap is kept
+    only when the whole header then reads as known words. Row labels are
+    names of people and places, which the dictionary need not know: they
+    are left as read.
+    """
+    fixed, _ = repair_with_lexicon(text)
+    return fixed if fixed != text and unknown_words(fixed) == 0 else text
 
 
 def _row_headers(grid: Grid, r: int, cols: list[int]) -> list[str]:
