@@ -43,6 +43,9 @@ LOW_CONFIDENCE = 0.6
 TRIANGLE_HOLE_FILL = 0.64
 # Strokes (× ✓) fill at most this share of their box (low resolutions thicken them).
 MAX_STROKE_FILL = 0.65
+# An outline is simplified to within this share of its perimeter before its corners are counted
+# (a circle keeps four or more, a triangle three).
+CORNER_TOLERANCE = 0.05
 # ◎'s inner ring is at least this share of the outer one's size.
 INNER_RING_SHARE = 0.25
 # ◎ whose two rings ran together: a small centred hole in a round blob.
@@ -269,7 +272,10 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
         return PixelReading("text", None, 1.0, f"blob aspect {aspect:.2f}, height {rel_h:.2f} of cell")
     roundness = 1.0 - min(abs(math.log(aspect)) / math.log(1.6), 1.0)
     hole = _hole_fraction(component)
-    if hole >= DOUBLE_HOLE[0] and _outline_fill(component) < TRIANGLE_HOLE_FILL and _hole_fill(component) < TRIANGLE_HOLE_FILL:
+    # Blur rounds a small triangle's hole (its fill rises towards a circle's); its outline keeps three corners.
+    if hole >= DOUBLE_HOLE[0] and _outline_fill(component) < TRIANGLE_HOLE_FILL and (
+        _hole_fill(component) < TRIANGLE_HOLE_FILL or _corners(component) == 3
+    ):
         return PixelReading("mark", TRIANGLE, _clip(roundness * min(hole / 0.15, 1.0)), f"triangle hole {hole:.2f} fill {fill:.2f}")
     if hole < 0.05 and fill <= MAX_STROKE_FILL:
         strokes = _strokes(component, fill)
@@ -321,6 +327,15 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
     if not (ox < ix and oy < iy and ix + iw < ox + ow and iy + ih < oy + oh):
         return False
     return abs((ix + iw / 2) - (ox + ow / 2)) <= 0.15 * ow and abs((iy + ih / 2) - (oy + oh / 2)) <= 0.15 * oh
+
+
+def _corners(component: np.ndarray) -> int:
+    """Corners of the shape's outer outline, simplified to within CORNER_TOLERANCE of its perimeter."""
+    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return 0
+    outline = max(contours, key=cv2.contourArea)
+    return len(cv2.approxPolyDP(outline, CORNER_TOLERANCE * cv2.arcLength(outline, True), True))
 
 
 def _outline_fill(component: np.ndarray) -> float:
