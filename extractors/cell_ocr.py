@@ -82,7 +82,8 @@ def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
     Ink rows are cut where a blank row separates them; pieces stacked within
     about one character's height are one character (二, 字). The text is a
     column when there are two characters or more, none much taller than wide,
-    and the column is about one character wide.
+    and the column is about one character wide (as wide as its tallest
+    unbroken piece of ink).
     """
     ink = image < INK_LEVEL
     rows = np.nonzero(ink.any(axis=1))[0]
@@ -104,8 +105,11 @@ def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
             chars[-1][1] = bottom
         else:
             chars.append([top, bottom])
+    # One unbroken piece of ink as tall as the column is wide (部, 体): lines of several characters
+    # side by side are cut into pieces much flatter than their width.
+    tallest_piece = max(b - t for t, b in pieces)
     tallest = max(b - t for t, b in chars)
-    if len(chars) < 2 or tallest > MAX_CHAR_HEIGHT * width or width > MAX_COLUMN_WIDTH * tallest:
+    if len(chars) < 2 or tallest > MAX_CHAR_HEIGHT * width or width > MAX_COLUMN_WIDTH * tallest_piece:
         return None
     return [(t, b) for t, b in chars]
 
