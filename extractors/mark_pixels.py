@@ -199,9 +199,9 @@ def refine_round(gray: np.ndarray, ink: np.ndarray, reading: PixelReading) -> Pi
         mark, detail = RING, f"one ring at radius {where[0]}"
     else:
         return reading
-    confidence = _clip(0.6 + prominence)
     if mark == reading.mark:
-        return PixelReading("mark", mark, max(reading.confidence, confidence), f"{reading.detail}; {detail}")
+        return reading
+    confidence = _clip(0.6 + prominence)
     return PixelReading("mark", mark, confidence, f"gray profile: {detail} (binarized: {reading.detail})")
 
 
