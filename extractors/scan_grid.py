@@ -42,8 +42,9 @@ MIN_RULE_INCHES = 0.25
 MIN_NETWORK_INCHES = 0.4
 # ... and thinner than this (inches); thicker dark areas are bars or pictures.
 MAX_RULE_INCHES = 0.04
-# Dots and dashes of dotted / dashed rules are at most this long (inches) and this far apart.
-DOT_INCHES = 0.06
+# Dots and dashes of dotted / dashed rules are at most this long (inches; a scan's blur runs two or
+# three dots of a fine dotted rule into one) and this far apart.
+DOT_INCHES = 0.1
 # A dotted rule has at least this many dots.
 MIN_DOTS = 4
 DOT_GAP_INCHES = 0.0625

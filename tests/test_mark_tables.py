@@ -20,7 +20,8 @@ from extractors.marks import classify_symbol
 from extractors.matrix import extract_matrices
 from pipeline.pdf import iter_pages
 from tests.mark_tables_pdf import (
-    f1, gold, gold_positional, labelled, layouts, positional, render, render_scan, shelter_layout, with_rule,
+    dotted_layout, f1, gold, gold_positional, labelled, layouts, leaves, positional, render, render_scan, shelter_layout,
+    with_rule,
 )
 
 
@@ -301,3 +302,17 @@ def test_scanned_mark_table_labels_are_the_text_result(name, dpi, tmp_path, monk
     layout = {lay.name: lay for lay in layouts()}[name]
     records = extract_mark_tables(_pages(render_scan(layout, dpi=dpi)))
     assert f1(labelled(records), gold(layout))["f1"] == 1.0
+
+
+def test_a_fine_dotted_rule_blurred_into_short_dashes_still_splits_the_header():
+    # At 150 dpi, skewed, two or three dots of a 2 pt-pitch dotted rule run together; the leaf
+    # headers 全体 | 一部 must stay two cells, as the body cells below them are.
+    from extractors.scan_grid import find_scanned_grids
+
+    layout = dotted_layout(21)
+    (page,) = _pages(render_scan(layout, dpi=150, angle=0.5, noise=3))
+    grid = max(find_scanned_grids(page, None, read_text=False), key=lambda g: len(g.cells))
+    first = min(c.row for c in grid.cells if c.mark)
+    leaf_headers = [c for c in grid.cells if c.row + c.row_span == first and c.col >= 1]
+    assert all(c.col_span == 1 for c in leaf_headers), [(c.row, c.col, c.col_span) for c in leaf_headers]
+    assert len(leaf_headers) == len(leaves(layout.tree))
