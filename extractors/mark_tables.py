@@ -34,6 +34,7 @@ from extractors.grids.grid import Cell, Grid
 from extractors.grids.marks import DASH
 from extractors.matrix import page_grids
 from pipeline.model.records import ParsedPage, Record
+from pipeline.text.vocabulary import repair_with_lexicon, unknown_words
 
 NAME = "mark_tables"
 VERSION = "1"
@@ -60,6 +61,7 @@ class MarkTable:
     paths: dict[int, list[str]]
     row_header_cols: list[int]
     parts: list[tuple[ParsedPage, Grid, int]] = field(default_factory=list)  # page, grid, first body row
+    read_leaves: dict[int, str] = field(default_factory=dict)  # leaf headers as OCR read them, before repair
 
     @property
     def columns(self) -> list[str]:
@@ -106,6 +108,7 @@ def read_mark_table(page: ParsedPage, grid: Grid, table_id: str, previous: MarkT
             _, first_grid, _ = previous.parts[0]
             for c in mark_cols:
                 previous.paths.setdefault(c, _column_path(first_grid, c, previous.header_rows))
+                previous.read_leaves.setdefault(c, _read_leaf(first_grid, c, previous.header_rows))
             previous.mark_cols = sorted(previous.paths)
             previous.parts.append((page, grid, header_rows))
             return previous
@@ -114,6 +117,7 @@ def read_mark_table(page: ParsedPage, grid: Grid, table_id: str, previous: MarkT
         return None  # a legend (● 主 / ○ 関連) or a bare strip of marks: nothing labels its rows
     paths = {c: _column_path(grid, c, header_rows) for c in mark_cols}
     table = MarkTable(table_id, header_rows, mark_cols, paths, row_header_cols)
+    table.read_leaves = {c: _read_leaf(grid, c, header_rows) for c in mark_cols}
     table.parts.append((page, grid, header_rows))
     return table
 
@@ -146,7 +150,7 @@ def table_records(table: MarkTable) -> list[Record]:
                             "col": c,
                             "row_label": label,
                             "row_headers": headers,
-                            "column_raw": table.paths[c][-1] if table.paths[c] else "",
+                            "column_raw": table.read_leaves.get(c, ""),
                             "column_path": list(table.paths[c]),
                             "mark_raw": "".join(cell.text.split()) or cell.mark,
                             "mark": cell.mark,
@@ -223,7 +227,8 @@ def _header_rows(grid: Grid, mark_cols: list[int], first_mark_row: int) -> int:
     return last + 1
 
 
-def _column_path(grid: Grid, c: int, header_rows: int) -> list[str]:
+def _column_path(grid: Grid, c: int, header_rows: int, repair: bool = True) -> list[str]:
+    """The distinct header cells above column ``c``, outermost first; OCR'd ones repaired unless ``repair`` is off."""
     path: list[str] = []
     seen: set[int] = set()
     for r in range(header_rows):
@@ -232,9 +237,30 @@ def _column_path(grid: Grid, c: int, header_rows: int) -> list[str]:
             continue
         seen.add(id(cell))
         text = _label(cell.text)
+        if text and grid.ocr and repair:
+            text = _repaired_header(text)
         if text:
             path.append(text)
     return path
+
+
+def _read_leaf(grid: Grid, c: int, header_rows: int) -> str:
+    """Column ``c``'s leaf header as read (``column_raw``: the cleaning stage repairs it with evidence)."""
+    path = _column_path(grid, c, header_rows, repair=False)
+    return path[-1] if path else ""
+
+
+def _repaired_header(text: str) -> str:
+    """An OCR'd header with look-alike characters swapped where that makes it dictionary words.
+
+    Headers name categories (高齢者, 計画策定), so a reading the dictionary
+    cannot split into words is a misread glyph (齡 for 齢); the swap is kept
+    only when the whole header then reads as known words. Row labels are
+    names of people and places, which the dictionary need not know: they
+    are left as read.
+    """
+    fixed, _ = repair_with_lexicon(text)
+    return fixed if fixed != text and unknown_words(fixed) == 0 else text
 
 
 def _row_headers(grid: Grid, r: int, cols: list[int]) -> list[str]:

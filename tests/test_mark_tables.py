@@ -20,7 +20,8 @@ from extractors.grids.marks import classify_symbol
 from extractors.matrix import extract_matrices
 from pipeline.reading.pdf import iter_pages
 from tests.mark_tables_pdf import (
-    f1, gold, gold_positional, labelled, layouts, positional, render, render_scan, shelter_layout, with_rule,
+    dotted_layout, f1, gold, gold_positional, labelled, layouts, leaves, positional, render, render_scan, shelter_layout,
+    with_rule,
 )
 
 
@@ -177,3 +178,138 @@ def test_scanned_dotted_rule_must_meet_the_rulings():
     h, v = _dotted_rules(ink, network, dpi, int(0.15 * dpi))
     assert v[150, 200:202].any() and v[60, 200:202].any()
     assert not h[150, 90:180].any()
+
+
+# ---------------------------------------------------------------- scans: marks from pixels, labels by OCR
+
+
+def _scanned_body_marks(layout, dpi: int) -> list[tuple[int, int, str]]:
+    """(body row, leaf column, class) of every mark read from the scan's pixels (no OCR)."""
+    from extractors.grids.scan_grid import find_scanned_grids
+
+    (page,) = _pages(render_scan(layout, dpi=dpi))
+    grid = max(find_scanned_grids(page, None, read_text=False), key=lambda g: len(g.cells))
+    first = min(c.row for c in grid.cells if c.mark)
+    offset = len(layout.row_titles)
+    return sorted((c.row - first, c.col - offset, c.mark) for c in grid.cells if c.mark)
+
+
+@pytest.mark.parametrize("dpi", [150, 200, 300])
+def test_scanned_skill_matrix_marks_read_from_pixels(dpi):
+    # Small ◎ (its inner ring lost or run into the outer one by any page-wide threshold), △ whose
+    # hole blurs round at 150 dpi, and a dashed rule between two marks lost at 150 dpi.
+    layout = layouts()[2]
+    assert {m for marks in layout.marks for m in marks.values()} == set("◎○△×")
+    assert _scanned_body_marks(layout, dpi) == sorted(gold_positional(layout))
+
+
+def _gray_mark(kind: str, scale: float, blur: float) -> "np.ndarray":
+    import cv2
+    import numpy as np
+
+    size = int(40 * scale)
+    img = np.full((size, int(1.6 * size)), 255, np.uint8)
+    centre, r = (img.shape[1] // 2, size // 2), int(11 * scale)
+    stroke = max(1, int(round(1.6 * scale)))
+    if kind == "●":
+        cv2.circle(img, centre, r, 0, -1, lineType=cv2.LINE_AA)
+    else:
+        cv2.circle(img, centre, r, 0, stroke, lineType=cv2.LINE_AA)
+    if kind == "◎":
+        cv2.circle(img, centre, int(r * 0.55), 0, stroke, lineType=cv2.LINE_AA)
+    return cv2.GaussianBlur(img, (0, 0), blur * scale) if blur else img
+
+
+@pytest.mark.parametrize("scale", [0.7, 1.0, 2.0])
+@pytest.mark.parametrize("kind", ["●", "○", "◎"])
+def test_round_marks_counted_from_the_gray_profile(kind, scale):
+    from extractors.grids.mark_pixels import PixelReading, binarize, classify_cell, refine_round
+
+    for blur in (0.0, 1.2):
+        gray = _gray_mark(kind, scale, blur)
+        ink = binarize(gray)
+        first = classify_cell(ink)
+        assert first.kind == "mark", first
+        reading = refine_round(gray, ink, first)
+        assert reading.mark == kind, (blur, first, reading)
+        # Whatever the binarized reading was (the rings merged: ● or ○), the profile decides.
+        for wrong in ("●", "○"):
+            forced = refine_round(gray, ink, PixelReading("mark", wrong, 0.3, "forced"))
+            assert forced.mark == kind, (blur, wrong, forced)
+
+
+def test_a_triangle_whose_hole_blurred_round_has_three_corners():
+    import cv2
+    import numpy as np
+
+    from extractors.grids.mark_pixels import _corners
+
+    tri = np.zeros((40, 40), np.uint8)
+    cv2.polylines(tri, [np.array([[20, 6], [34, 32], [6, 32]])], True, 1, 4)
+    disc = np.zeros((40, 40), np.uint8)
+    cv2.circle(disc, (20, 20), 13, 1, -1)
+    assert _corners(tri) == 3 and _corners(disc) >= 4
+
+
+def _rendered_cell(text: str, vertical: bool, width_chars: int = 1) -> "np.ndarray":
+    """A header cell's text as a cleaned gray image (black on white), set as the generator sets it."""
+    import numpy as np
+
+    from tests.mark_tables_pdf import _font
+
+    fs = 8.0
+    doc = pymupdf.open()
+    page = doc.new_page(width=fs * (width_chars + 2), height=fs * (len(text) * 1.15 + 2))
+    writer = pymupdf.TextWriter(page.rect)
+    if vertical:
+        for k, ch in enumerate(text):
+            writer.append((fs, fs * 2 + k * fs * 1.15), ch, font=_font(), fontsize=fs)
+    else:
+        for k in range(0, len(text), width_chars):
+            writer.append((fs, fs * 2 + (k // width_chars) * fs * 1.15), text[k : k + width_chars], font=_font(), fontsize=fs)
+    writer.write_text(page)
+    pix = page.get_pixmap(dpi=300, colorspace=pymupdf.csGRAY)
+    return np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy()
+
+
+def test_a_header_set_one_character_per_line_is_cut_into_its_characters():
+    from extractors.grids.cell_ocr import vertical_characters
+
+    assert len(vertical_characters(_rendered_cell("一部", vertical=True)) or []) == 2
+    assert len(vertical_characters(_rendered_cell("全体", vertical=True)) or []) == 2
+    assert len(vertical_characters(_rendered_cell("二部", vertical=True)) or []) == 2  # 二: two pieces, one character
+    # Lines of several characters each (a wrapped horizontal header) are not a column.
+    assert vertical_characters(_rendered_cell("マーケティング", vertical=False, width_chars=3)) is None
+    assert vertical_characters(_rendered_cell("計画", vertical=False, width_chars=2)) is None
+
+
+def test_an_ocr_misread_header_is_repaired_by_the_lexicon():
+    from extractors.mark_tables import _repaired_header
+
+    assert _repaired_header("高齡者") == "高齢者"
+    assert _repaired_header("社会福祉士") == "社会福祉士"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,dpi", [("dotted", 200), ("skills", 300), ("skills", 150)])
+def test_scanned_mark_table_labels_are_the_text_result(name, dpi, tmp_path, monkeypatch):
+    # dotted: a lone 一 of a header set one character per line (read as 二 or lost on the page);
+    # skills: 高齢者 read 高齡者, and ◎ read from pixels.
+    monkeypatch.setenv("NICHIIKI_OCR_CACHE", str(tmp_path))
+    layout = {lay.name: lay for lay in layouts()}[name]
+    records = extract_mark_tables(_pages(render_scan(layout, dpi=dpi)))
+    assert f1(labelled(records), gold(layout))["f1"] == 1.0
+
+
+def test_a_fine_dotted_rule_blurred_into_short_dashes_still_splits_the_header():
+    # At 150 dpi, skewed, two or three dots of a 2 pt-pitch dotted rule run together; the leaf
+    # headers 全体 | 一部 must stay two cells, as the body cells below them are.
+    from extractors.grids.scan_grid import find_scanned_grids
+
+    layout = dotted_layout(21)
+    (page,) = _pages(render_scan(layout, dpi=150, angle=0.5, noise=3))
+    grid = max(find_scanned_grids(page, None, read_text=False), key=lambda g: len(g.cells))
+    first = min(c.row for c in grid.cells if c.mark)
+    leaf_headers = [c for c in grid.cells if c.row + c.row_span == first and c.col >= 1]
+    assert all(c.col_span == 1 for c in leaf_headers), [(c.row, c.col, c.col_span) for c in leaf_headers]
+    assert len(leaf_headers) == len(leaves(layout.tree))

@@ -8,6 +8,13 @@ cleaned ink under it (a speck, a ruling's fringe) is dropped. Without one,
 the cleaned cells are laid back at their places on one white page and that
 page is read once. Either way there is no OCR call per cell, and the engine
 sees each line whole, with its neighbours' scale, as on the printed page.
+
+A header set one character per line (縦書き, or a narrow cell wrapping every
+character) is a column the line recogniser reads badly: a lone 一 between
+kanji is lost or read as 二. Such cells are cut into their characters, laid
+side by side as one horizontal line, and read once more (all of a page's
+vertical cells in one call); that reading wins when it finds a character
+for every cut.
 """
 
 from __future__ import annotations
@@ -18,9 +25,21 @@ import numpy as np
 
 from pipeline.reading.ocr import OcrWord, ocr_words
 
-PixelBox = tuple[int, int, int, int]
+PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in the page image's pixels
 # A glyph box with less cleaned ink than this share is a speck or a ruling's fringe.
-INK_SHARE = 0.02  # x0, y0, x1, y1 in the page image's pixels
+INK_SHARE = 0.02
+# Gray levels darker than this are ink when a cell's characters are cut apart.
+INK_LEVEL = 128
+# Pieces of ink one above the other belong to one character while together at most this many
+# character widths tall (二 三 字 are several pieces); a character is at most this tall.
+CHAR_HEIGHT = 1.1
+MAX_CHAR_HEIGHT = 1.25
+# A column of characters is at most this many times as wide as its tallest character.
+MAX_COLUMN_WIDTH = 1.5
+# Laid out as a line: gap between characters, line height and margin, in character widths.
+LINE_GAP = 0.25
+LINE_HEIGHT = 1.6
+LINE_MARGIN = 0.8
 
 
 def ocr_cells(
@@ -46,7 +65,87 @@ def ocr_cells(
         index = _cell_of(word, boxes)
         if index is not None and _has_ink(word, sheet):
             per_cell[index].append(word)
-    return [_join(words) for words in per_cell]
+    readings = [_join(words) for words in per_cell]
+    columns = {i: chars for i, (_, image) in enumerate(cells) if (chars := vertical_characters(image)) is not None}
+    if columns:
+        lines = _read_as_lines({i: (cells[i][1], chars) for i, chars in columns.items()}, cache_dir)
+        for i, (text, confidence) in lines.items():
+            page_text = readings[i][0]
+            if text and (len(text) == len(columns[i]) or len(page_text) != len(columns[i])):
+                readings[i] = (text, confidence)
+    return readings
+
+
+def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
+    """The rows (top, bottom) of each character when the cell's text is one character per line, else None.
+
+    Ink rows are cut where a blank row separates them; pieces stacked within
+    about one character's height are one character (二, 字). The text is a
+    column when there are two characters or more, none much taller than wide,
+    and the column is about one character wide (as wide as its tallest
+    unbroken piece of ink).
+    """
+    ink = image < INK_LEVEL
+    rows = np.nonzero(ink.any(axis=1))[0]
+    cols = np.nonzero(ink.any(axis=0))[0]
+    if rows.size == 0:
+        return None
+    width = int(cols[-1] - cols[0] + 1)
+    if width < 4:
+        return None
+    pieces: list[list[int]] = []
+    for r in rows:
+        if pieces and r == pieces[-1][1]:
+            pieces[-1][1] = r + 1
+        else:
+            pieces.append([int(r), int(r) + 1])
+    chars: list[list[int]] = []
+    for top, bottom in pieces:
+        if chars and bottom - chars[-1][0] <= CHAR_HEIGHT * width:
+            chars[-1][1] = bottom
+        else:
+            chars.append([top, bottom])
+    # One unbroken piece of ink as tall as the column is wide (部, 体): lines of several characters
+    # side by side are cut into pieces much flatter than their width.
+    tallest_piece = max(b - t for t, b in pieces)
+    tallest = max(b - t for t, b in chars)
+    if len(chars) < 2 or tallest > MAX_CHAR_HEIGHT * width or width > MAX_COLUMN_WIDTH * tallest_piece:
+        return None
+    return [(t, b) for t, b in chars]
+
+
+def _read_as_lines(columns: dict[int, tuple[np.ndarray, list[tuple[int, int]]]], cache_dir: Path | None) -> dict[int, tuple[str, float]]:
+    """Each column of characters laid out as one horizontal line, all lines on one image, read in one call."""
+    strips: dict[int, np.ndarray] = {}
+    for i, (image, chars) in columns.items():
+        cols = np.nonzero((image < INK_LEVEL).any(axis=0))[0]
+        x0, x1 = int(cols[0]), int(cols[-1]) + 1
+        em = x1 - x0
+        gap, height = max(2, int(LINE_GAP * em)), int(LINE_HEIGHT * em)
+        strip = np.full((height, len(chars) * (em + gap) + gap), 255, np.uint8)
+        x = gap
+        for top, bottom in chars:
+            piece = image[top:bottom, x0:x1]
+            y = (height - piece.shape[0]) // 2
+            strip[y : y + piece.shape[0], x : x + em] = piece
+            x += em + gap
+        strips[i] = strip
+    margin = int(LINE_MARGIN * max(s.shape[0] for s in strips.values()))
+    sheet = np.full((sum(s.shape[0] + margin for s in strips.values()) + margin, max(s.shape[1] for s in strips.values()) + 2 * margin), 255, np.uint8)
+    spans: dict[int, tuple[int, int]] = {}
+    y = margin
+    for i, strip in strips.items():
+        sheet[y : y + strip.shape[0], margin : margin + strip.shape[1]] = strip
+        spans[i] = (y, y + strip.shape[0])
+        y += strip.shape[0] + margin
+    per_line: dict[int, list[OcrWord]] = {i: [] for i in strips}
+    for word in ocr_words(sheet, cache_dir=cache_dir):
+        centre = word.top + word.height / 2
+        for i, (top, bottom) in spans.items():
+            if top <= centre < bottom:
+                per_line[i].append(word)
+                break
+    return {i: _join(words) for i, words in per_line.items()}
 
 
 def _has_ink(word: OcrWord, sheet: np.ndarray) -> bool:

@@ -43,6 +43,9 @@ LOW_CONFIDENCE = 0.6
 TRIANGLE_HOLE_FILL = 0.64
 # Strokes (× ✓) fill at most this share of their box (low resolutions thicken them).
 MAX_STROKE_FILL = 0.65
+# An outline is simplified to within this share of its perimeter before its corners are counted
+# (a circle keeps four or more, a triangle three).
+CORNER_TOLERANCE = 0.05
 # ◎'s inner ring is at least this share of the outer one's size.
 INNER_RING_SHARE = 0.25
 # ◎ whose two rings ran together: a small centred hole in a round blob.
@@ -50,6 +53,20 @@ DOUBLE_HOLE = (0.05, MIN_RING_HOLE)
 # × looks the same mirrored (overlap with its mirror image, 0..1); ✓ does not.
 CROSS_SYMMETRY = 0.5
 CHECK_SYMMETRY = 0.35
+# Rings of a round mark are counted along its radius (0 = centre, 1 = the ink's edge) out to here.
+PROFILE_REACH = 1.2
+# Radial samples per unit of the mark's radius in pixels (at least MIN_PROFILE_STEPS), angles per circle.
+PROFILE_STEPS_PER_PX = 2
+MIN_PROFILE_STEPS = 24
+PROFILE_ANGLES = 72
+# A dark ring is darker than this share of the way from paper to the mark's darkest ink.
+RING_DARK = 0.5
+# Between two rings the ink lightens at least this share of that contrast.
+RING_PROMINENCE = 0.2
+# A lone ring (○) peaks at least this far out (radius 1 = the mark's edge).
+RING_RIM = 0.5
+# The mark's contrast against paper is at least this many gray levels, or its profile says nothing.
+MIN_PROFILE_CONTRAST = 40
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,95 @@ def classify_cell(ink: np.ndarray, speck_px: float | None = None, min_mark_px: f
     return _shape_of(component, cell_h=h, cell_w=w)
 
 
+def refine_round(gray: np.ndarray, ink: np.ndarray, reading: PixelReading) -> PixelReading:
+    """A round mark's rings counted from its gray pixels, where binarization can lose or merge them.
+
+    A small ◎ printed with thin rings loses its inner ring, or runs both rings
+    into one thick band, under any page-wide threshold; its gray levels still
+    show two dark peaks along the radius. The median gray level over circles
+    of growing radius (normalised to the mark's own extent, so any resolution
+    and any ellipse) is read against the cell's own paper and the mark's
+    darkest ink: ink from the centre out is ●, one dark peak at the rim is ○,
+    two peaks apart are ◎. A profile that is none of these keeps ``reading``.
+    """
+    if reading.kind != "mark" or reading.mark not in (FILLED, RING, DOUBLE):
+        return reading
+    if reading.mark == FILLED and reading.confidence >= LOW_CONFIDENCE:
+        return reading  # a clear disc: nothing inside it to lose
+    profile = _radial_profile(gray, ink)
+    if profile is None:
+        return reading
+    radii, level = profile
+    peaks, prominence = _ring_peaks(level)
+    centre_dark = bool(level[0] >= RING_DARK)
+    where = [round(float(radii[i]), 2) for i in peaks]
+    if len(peaks) == 2:
+        mark, detail = DOUBLE, f"two rings at radii {where}"
+    elif len(peaks) == 1 and centre_dark:
+        mark, detail = FILLED, "ink from the centre out"
+    elif len(peaks) == 1 and radii[peaks[0]] >= RING_RIM:
+        mark, detail = RING, f"one ring at radius {where[0]}"
+    else:
+        return reading
+    if mark == reading.mark:
+        return reading
+    confidence = _clip(0.6 + prominence)
+    return PixelReading("mark", mark, confidence, f"gray profile: {detail} (binarized: {reading.detail})")
+
+
+def _radial_profile(gray: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(radii, darkness) around the main ink blob: radius 1 is its edge; darkness 0 = paper, 1 = its darkest ink."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    if n < 2:
+        return None
+    main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, bw, bh, _ = (int(v) for v in stats[main])
+    if bw < 5 or bh < 5:
+        return None
+    cx, cy = x + bw / 2.0 - 0.5, y + bh / 2.0 - 0.5
+    rx, ry = bw / 2.0, bh / 2.0
+    steps = max(MIN_PROFILE_STEPS, int(PROFILE_STEPS_PER_PX * max(rx, ry) * PROFILE_REACH))
+    radii = np.linspace(0.0, PROFILE_REACH, steps)
+    angles = np.linspace(0.0, 2 * math.pi, PROFILE_ANGLES, endpoint=False)
+    map_x = (cx + np.outer(radii, np.cos(angles)) * rx).astype(np.float32)
+    map_y = (cy + np.outer(radii, np.sin(angles)) * ry).astype(np.float32)
+    samples = cv2.remap(gray.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # The median over each circle: dust or a ruling's fringe on a few angles does not move it.
+    profile = np.median(samples, axis=1)
+    paper = float(np.percentile(gray, 90))
+    contrast = paper - float(profile.min())
+    if contrast < MIN_PROFILE_CONTRAST:
+        return None
+    return radii, (paper - profile) / contrast
+
+
+def _ring_peaks(level: np.ndarray) -> tuple[list[int], float]:
+    """Dark peaks of a radial profile (indices), each standing clear of its neighbours; and the least clearance.
+
+    A peak is a local maximum at least RING_DARK dark (the centre counts when
+    it is darkest there); two peaks whose valley is shallower than
+    RING_PROMINENCE below the lower one are one band (a thick or blurred ring).
+    """
+    n = len(level)
+    candidates = [
+        i for i in range(n)
+        if level[i] >= RING_DARK and (i == 0 or level[i] >= level[i - 1]) and (i == n - 1 or level[i] > level[i + 1])
+    ]
+    peaks: list[int] = []
+    clearances: list[float] = []
+    for i in candidates:
+        if peaks:
+            valley = float(level[peaks[-1] : i + 1].min())
+            clear = min(float(level[peaks[-1]]), float(level[i])) - valley
+            if clear < RING_PROMINENCE:
+                if level[i] > level[peaks[-1]]:
+                    peaks[-1] = i
+                continue
+            clearances.append(clear)
+        peaks.append(i)
+    return peaks, (min(clearances) if clearances else 1.0 - RING_DARK)
+
+
 def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
     bh, bw = component.shape
     area = int(component.sum())
@@ -166,7 +272,10 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
         return PixelReading("text", None, 1.0, f"blob aspect {aspect:.2f}, height {rel_h:.2f} of cell")
     roundness = 1.0 - min(abs(math.log(aspect)) / math.log(1.6), 1.0)
     hole = _hole_fraction(component)
-    if hole >= DOUBLE_HOLE[0] and _outline_fill(component) < TRIANGLE_HOLE_FILL and _hole_fill(component) < TRIANGLE_HOLE_FILL:
+    # Blur rounds a small triangle's hole (its fill rises towards a circle's); its outline keeps three corners.
+    if hole >= DOUBLE_HOLE[0] and _outline_fill(component) < TRIANGLE_HOLE_FILL and (
+        _hole_fill(component) < TRIANGLE_HOLE_FILL or _corners(component) == 3
+    ):
         return PixelReading("mark", TRIANGLE, _clip(roundness * min(hole / 0.15, 1.0)), f"triangle hole {hole:.2f} fill {fill:.2f}")
     if hole < 0.05 and fill <= MAX_STROKE_FILL:
         strokes = _strokes(component, fill)
@@ -218,6 +327,15 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
     if not (ox < ix and oy < iy and ix + iw < ox + ow and iy + ih < oy + oh):
         return False
     return abs((ix + iw / 2) - (ox + ow / 2)) <= 0.15 * ow and abs((iy + ih / 2) - (oy + oh / 2)) <= 0.15 * oh
+
+
+def _corners(component: np.ndarray) -> int:
+    """Corners of the shape's outer outline, simplified to within CORNER_TOLERANCE of its perimeter."""
+    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return 0
+    outline = max(contours, key=cv2.contourArea)
+    return len(cv2.approxPolyDP(outline, CORNER_TOLERANCE * cv2.arcLength(outline, True), True))
 
 
 def _outline_fill(component: np.ndarray) -> float:

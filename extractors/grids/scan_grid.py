@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from extractors.grids.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
 
@@ -41,8 +41,9 @@ MIN_RULE_INCHES = 0.25
 MIN_NETWORK_INCHES = 0.4
 # ... and thinner than this (inches); thicker dark areas are bars or pictures.
 MAX_RULE_INCHES = 0.04
-# Dots and dashes of dotted / dashed rules are at most this long (inches) and this far apart.
-DOT_INCHES = 0.06
+# Dots and dashes of dotted / dashed rules are at most this long (inches; a scan's blur runs two or
+# three dots of a fine dotted rule into one) and this far apart.
+DOT_INCHES = 0.1
 # A dotted rule has at least this many dots.
 MIN_DOTS = 4
 DOT_GAP_INCHES = 0.0625
@@ -66,6 +67,8 @@ SPECK_INCHES = 0.04
 STRAY_INCHES = 0.03
 # The smallest mark (● or ○ of a 6 pt font, inches); smaller lone blobs are dust.
 MIN_MARK_INCHES = 0.06
+# A mark sits within this share of its cell's size from the cell's centre.
+MARK_OFFCENTRE = 0.2
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
 
@@ -337,14 +340,15 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
     cell along the grid's own row and column lines gives pieces that each hold
     one whole mark or nothing, the rule was there: the pieces are the cells. A
     truly merged cell holds text or one mark across the line, which no cut
-    leaves whole.
+    leaves whole. A dashed rule between two marks can be lost the same way
+    between columns; there each piece's mark must also sit at its piece's
+    centre, as marks do and a spanning header's glyphs (which at low
+    resolution can each look like a blob) do not.
     """
     inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
     out: list[Cell] = []
     for cell in grid.cells:
-        if cell.row_span == 1 or cell.col_span != 1:
-            # Only rows merge over a lost rule (a hairline between shaded rows); a cell spanning
-            # columns is a spanning header, whose glyphs can each look like a blob at low resolution.
+        if cell.row_span == 1 and cell.col_span == 1:
             out.append(cell)
             continue
         pieces = [
@@ -358,14 +362,27 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
             if x1 - x0 < 3 or y1 - y0 < 3:
                 kinds.append("empty")
                 continue
-            reading = classify_cell(strip_border_remnants(content[y0:y1, x0:x1]), speck_px=SPECK_INCHES * dpi,
-                                    min_mark_px=MIN_MARK_INCHES * dpi)
-            kinds.append("mark" if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE else reading.kind)
+            ink = strip_border_remnants(content[y0:y1, x0:x1])
+            reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            whole = reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE
+            if whole and cell.col_span > 1 and not _centred(ink):
+                whole = False
+            kinds.append("mark" if whole else "text" if reading.kind == "mark" else reading.kind)
         if all(k in ("mark", "empty") for k in kinds) and "mark" in kinds:
             out.extend(pieces)
         else:
             out.append(cell)
     return replace(grid, cells=tuple(sorted(out, key=lambda c: (c.row, c.col))))
+
+
+def _centred(ink: np.ndarray) -> bool:
+    """The largest ink blob's centre lies near the crop's centre, across and down."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    if n < 2:
+        return False
+    x, y, w, h, _ = (int(v) for v in stats[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))])
+    height, width = ink.shape[:2]
+    return abs(x + w / 2 - width / 2) <= MARK_OFFCENTRE * width and abs(y + h / 2 - height / 2) <= MARK_OFFCENTRE * height
 
 
 def _read_cells(
@@ -385,6 +402,7 @@ def _read_cells(
                 continue
             ink = strip_border_remnants(content[y0:y1, x0:x1])
             reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            reading = refine_round(gray[y0:y1, x0:x1], ink, reading)
             if reading.kind == "mark":
                 note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
                 cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)

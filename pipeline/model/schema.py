@@ -577,7 +577,7 @@ class Marks(Provenanced):
     row_headers: Series[object] = pa.Field(metadata=STRINGS, description="Every row-header cell of the row, left to right, merged cells repeated")
     column_raw: Series[str] = pa.Field(description="The leaf column header the mark sits under, as read (OCR'd on scans)")
     column: Series[str] = pa.Field(description="column_raw cleaned; on scans OCR noise repaired by the lexicon (see corrections)")
-    column_path: Series[object] = pa.Field(metadata=STRINGS, description="Column header path as read, from the outermost spanning header down to the leaf")
+    column_path: Series[object] = pa.Field(metadata=STRINGS, description="Column header path, from the outermost spanning header down to the leaf; on scans a header the dictionary cannot read is repaired by the lexicon (column_raw keeps the leaf as read)")
     mark_raw: Series[str] = pa.Field(description="The mark as printed (a glyph); for drawn or scanned marks, what was seen")
     mark: Series[str] = pa.Field(isin=list(MARK_CLASSES), description="Normalised class: ◎ ● ○ △ × ✓ —")
     mark_source: Series[str] = pa.Field(isin=["glyph", "shape", "pixels"], description="How the mark was read")

@@ -81,7 +81,8 @@ def _word_count(text: str) -> int:
     return sum(1 for m in sudachi().tokenize(text) if m.part_of_speech()[0] != "補助記号")
 
 
-def _unknown_words(text: str) -> int:
+def unknown_words(text: str) -> int:
+    """Tokens of ``text`` the dictionary does not know."""
     return sum(1 for m in sudachi().tokenize(text) if m.is_oov())
 
 
@@ -107,7 +108,7 @@ def best_reading(readings: list[str]) -> Choice:
     # Words the dictionary knows first, then the majority, then fewer and
     # longer words (a reading that lost glyphs is often a shorter word), then page order.
     scored = sorted(
-        (_unknown_words(fixed), -counts[r], lexicon_cost(fixed), -len(fixed), readings.index(r), fixed, conf)
+        (unknown_words(fixed), -counts[r], lexicon_cost(fixed), -len(fixed), readings.index(r), fixed, conf)
         for r, (fixed, conf) in candidates.items()
     )
     *_, value, confidence = scored[0]
@@ -215,7 +216,7 @@ def repair_ocr_text(text: str) -> CleanResult:
         if "\n" in window:
             continue
         fixed, confidence = repair_with_lexicon(window, digits=False)
-        if fixed != window and _unknown_words(fixed) == 0 and window in out:
+        if fixed != window and unknown_words(fixed) == 0 and window in out:
             changes.append(Change(window, fixed, RULE_OCR_LEXICON, confidence))
             out = out.replace(window, fixed)
     return CleanResult(out, changes)
