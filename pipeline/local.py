@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,8 +98,15 @@ def extract_all(docs: list[Obtained], limits: Limits | None = None, workers: int
     workers = min(workers or os.cpu_count() or 1, len(docs))
     if workers <= 1 or mp.current_process().daemon:
         return [extract_one(ob, limits) for ob in docs]
-    # fork: a worker inherits the imported pipeline instead of importing it again.
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+    if limits is not None:
+        # Sandboxed, each document already runs in a child forked from the one fork server (models
+        # loaded once, pages shared): threads that only wait on those children use every core
+        # without a second server loading the models again.
+        pool: Executor = ThreadPoolExecutor(workers)
+    else:
+        # fork: a worker inherits the imported pipeline instead of importing it again.
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    with pool:
         largest_first = sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
         futures = {i: pool.submit(extract_one, docs[i], limits) for i in largest_first}
         return [futures[i].result() for i in range(len(docs))]
