@@ -41,7 +41,9 @@ for path in sys.argv[1:]:
 """
 
 PYMUPDF_SCRIPT = """
-import sys, pymupdf
+import sys
+sys.modules["pymupdf.layout"] = None  # as nichiiki does: no optional layout model loaded at import
+import pymupdf
 for path in sys.argv[1:]:
     with pymupdf.open(path) as doc:
         for page in doc:
