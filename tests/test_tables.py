@@ -87,3 +87,30 @@ def test_robustness_script_reports_every_file(tmp_path):
     assert rows["good.pdf"]["error"] is None and rows["good.pdf"]["pages"] == 1 and rows["good.pdf"]["sections"] >= 1
     assert "not a PDF" in rows["broken.pdf"]["error"] and "broken.pdf" in rows["broken.pdf"]["error"]
     assert "good.pdf" in proc.stdout and "1/2 documents" in proc.stdout
+
+
+def test_page_readers_run_once_per_page_and_arguments_and_each_caller_gets_its_own_list():
+    """Grids and lines are read by several extractors: computed once per page object, never shared mutably."""
+    import gc
+
+    from pipeline.records import ParsedPage, per_page
+
+    calls: list[tuple[int, int]] = []
+
+    @per_page
+    def read(page: ParsedPage, n: int = 1) -> list[int]:
+        calls.append((page.page_number, n))
+        return list(range(n))
+
+    page = ParsedPage("d", "s", 1, 100.0, 100.0)
+    first = read(page)
+    first.append(99)  # a caller's own list
+    assert read(page) == [0] and calls == [(1, 1)]
+    assert read(page, 2) == [0, 1] and read(page, 2) == [0, 1] and calls == [(1, 1), (1, 2)]
+    twin = ParsedPage("d", "s", 1, 100.0, 100.0)  # equal, yet another page: identity is the key
+    read(twin)
+    assert len(calls) == 3
+    del page, twin
+    gc.collect()
+    again = ParsedPage("d", "s", 2, 100.0, 100.0)  # may reuse a dead page's id: its answers went with it
+    assert read(again) == [0] and calls[-1] == (2, 1)
