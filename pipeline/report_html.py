@@ -29,6 +29,7 @@ from typing import Any, Callable
 import pymupdf
 from PIL import Image
 
+import pipeline.pdf  # noqa: F401  (MuPDF set up as for extraction: crops read the same glyph boxes)
 from pipeline.diff import DatasetDiff, OutputDiff, RowChange, read_manifest, values_equal
 from pipeline.schema import PROVENANCE_COLUMNS
 
