@@ -93,7 +93,7 @@ def main() -> int:
                 result = measure(command(r), env, pss=True)
                 result["load_avg_1m_before"] = round(load, 2)
                 runs[name].append(result)
-                print(f"round {r + 1} {name}: {result['wall_s']} s, {result['peak_rss_mb']} MB RSS, {result['peak_pss_mb']} MB PSS", flush=True)
+                print(f"round {r + 1} {name}: {result['wall_s']} s, {result['peak_rss_mb']} MB RSS, {result['peak_pss_mb']} MB PSS, {result['cpu_s']} s CPU", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = []
@@ -105,6 +105,7 @@ def main() -> int:
             "pages_per_s": round(pages / wall, 1),
             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
             "peak_pss_mb_max": max(r["peak_pss_mb"] for r in results),
+            "cpu_s_median": statistics.median(r["cpu_s"] for r in results),
             "wall_s_each": [r["wall_s"] for r in results],
             "load_avg_1m_before_each": [r["load_avg_1m_before"] for r in results],
         })
@@ -118,7 +119,7 @@ def main() -> int:
     }
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for row in summary:
-        print(f"{row['command']:24s} {row['wall_s_median']:7.2f} s  {row['pages_per_s']:6.1f} pages/s  {row['peak_rss_mb_max']:7.1f} MB RSS {row['peak_pss_mb_max']:7.1f} MB PSS")
+        print(f"{row['command']:24s} {row['wall_s_median']:7.2f} s  {row['pages_per_s']:6.1f} pages/s  {row['peak_rss_mb_max']:7.1f} MB RSS {row['peak_pss_mb_max']:7.1f} MB PSS {row['cpu_s_median']:6.1f} s CPU")
     print(f"wrote {args.out}")
     return 0
 

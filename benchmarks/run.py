@@ -65,6 +65,7 @@ def measure(cmd: list[str], env: dict, pss: bool = False) -> dict:
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = peak_pss = 0
+    cpu: dict[int, float] = {}  # user + system seconds of each process of the tree, last seen
     root = psutil.Process(proc.pid)
     done = threading.Event()
 
@@ -75,6 +76,9 @@ def measure(cmd: list[str], env: dict, pss: bool = False) -> dict:
             try:
                 tree = [root] + root.children(recursive=True)
                 peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                for p in tree:
+                    times = p.cpu_times()
+                    cpu[p.pid] = max(cpu.get(p.pid, 0.0), times.user + times.system)
                 if pss and tick % 4 == 0:
                     peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in tree if p.is_running()))
             except psutil.Error:
@@ -93,6 +97,9 @@ def measure(cmd: list[str], env: dict, pss: bool = False) -> dict:
     result = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "tail": (out.strip().splitlines() or [""])[-1]}
     if pss:
         result["peak_pss_mb"] = round(peak_pss / 2**20, 1)
+        # CPU of the tree as sampled (up to 50 ms of each process's end unseen): unlike the wall,
+        # it hardly depends on how busy the machine is.
+        result["cpu_s"] = round(sum(cpu.values()), 2)
     return result
 
 
