@@ -41,7 +41,9 @@ for path in sys.argv[1:]:
 """
 
 PYMUPDF_SCRIPT = """
-import sys, pymupdf
+import sys
+sys.modules["pymupdf.layout"] = sys.modules["pymupdf4llm"] = None  # as nichiiki does: no optional add-ons at import
+import pymupdf
 for path in sys.argv[1:]:
     with pymupdf.open(path) as doc:
         for page in doc:
@@ -81,14 +83,17 @@ def main() -> int:
         "pymupdf get_text(dict)": lambda r: [PY, "-c", PYMUPDF_SCRIPT, *map(str, pdfs)],
     }
     runs: dict[str, list[dict]] = {name: [] for name in commands}
+    load_at_start = os.getloadavg()
     try:
         for r in range(args.rounds):
             for name, command in commands.items():
                 # Cold: a fresh NLP cache (gazetteer, GiNZA answers) and result cache for every run.
                 env = dict(os.environ, NICHIIKI_NLP_CACHE=str(work / f"nlp-{r}"), NICHIIKI_CACHE_DIR=str(work / f"cache-{r}"))
-                result = measure(command(r), env)
+                load = os.getloadavg()[0]
+                result = measure(command(r), env, pss=True)
+                result["load_avg_1m_before"] = round(load, 2)
                 runs[name].append(result)
-                print(f"round {r + 1} {name}: {result['wall_s']} s, {result['peak_rss_mb']} MB", flush=True)
+                print(f"round {r + 1} {name}: {result['wall_s']} s, {result['peak_rss_mb']} MB RSS, {result['peak_pss_mb']} MB PSS, {result['cpu_s']} s CPU", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = []
@@ -99,10 +104,13 @@ def main() -> int:
             "wall_s_median": wall,
             "pages_per_s": round(pages / wall, 1),
             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
+            "peak_pss_mb_max": max(r["peak_pss_mb"] for r in results),
+            "cpu_s_median": statistics.median(r["cpu_s"] for r in results),
             "wall_s_each": [r["wall_s"] for r in results],
+            "load_avg_1m_before_each": [r["load_avg_1m_before"] for r in results],
         })
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_end": os.getloadavg()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
         "folder": args.folder.name,
         "documents": [p.name for p in pdfs],
         "pages": pages,
@@ -111,7 +119,7 @@ def main() -> int:
     }
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for row in summary:
-        print(f"{row['command']:24s} {row['wall_s_median']:7.2f} s  {row['pages_per_s']:6.1f} pages/s  {row['peak_rss_mb_max']:7.1f} MB")
+        print(f"{row['command']:24s} {row['wall_s_median']:7.2f} s  {row['pages_per_s']:6.1f} pages/s  {row['peak_rss_mb_max']:7.1f} MB RSS {row['peak_pss_mb_max']:7.1f} MB PSS {row['cpu_s_median']:6.1f} s CPU")
     print(f"wrote {args.out}")
     return 0
 

@@ -175,7 +175,8 @@ def main() -> int:
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}, "sets": {}}
     for name in args.sets.split(","):
         with tempfile.TemporaryDirectory(prefix="nichiiki-profile-") as nlp:
-            env = dict(os.environ, NICHIIKI_NLP_CACHE=nlp, PYTHONPATH=str(REPO))
+            # One BLAS thread, as in the sandbox's workers (pipeline.sandbox_preload).
+            env = dict(os.environ, NICHIIKI_NLP_CACHE=nlp, PYTHONPATH=str(REPO), OPENBLAS_NUM_THREADS="1")
             out = subprocess.run([PY, __file__, "--worker", *map(str, sets[name])], env=env, cwd=REPO, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr[-4000:], file=sys.stderr)

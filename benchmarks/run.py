@@ -56,22 +56,34 @@ def start_server(env: dict) -> subprocess.Popen:
     raise RuntimeError("prefect server did not start")
 
 
-def measure(cmd: list[str], env: dict) -> dict:
-    """Wall seconds and peak RSS of the whole process tree (sampled every 50 ms)."""
+def measure(cmd: list[str], env: dict, pss: bool = False) -> dict:
+    """Wall seconds and peak RSS of the whole process tree (sampled every 50 ms).
+
+    With ``pss``, also the peak proportional set size of the tree (every 4th sample: reading it
+    costs more): forked children count the pages they share with their parent once, not each.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
+    peak = peak_pss = 0
+    cpu: dict[int, float] = {}  # user + system seconds of each process of the tree, last seen
     root = psutil.Process(proc.pid)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
+        tick = 0
         while not done.is_set():
             try:
                 tree = [root] + root.children(recursive=True)
                 peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                for p in tree:
+                    times = p.cpu_times()
+                    cpu[p.pid] = max(cpu.get(p.pid, 0.0), times.user + times.system)
+                if pss and tick % 4 == 0:
+                    peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
+            tick += 1
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -82,7 +94,13 @@ def measure(cmd: list[str], env: dict) -> dict:
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-4000:]}")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "tail": (out.strip().splitlines() or [""])[-1]}
+    result = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "tail": (out.strip().splitlines() or [""])[-1]}
+    if pss:
+        result["peak_pss_mb"] = round(peak_pss / 2**20, 1)
+        # CPU of the tree as sampled (up to 50 ms of each process's end unseen): unlike the wall,
+        # it hardly depends on how busy the machine is.
+        result["cpu_s"] = round(sum(cpu.values()), 2)
+    return result
 
 
 def corpus(folder: Path, real: Path | None) -> Path:

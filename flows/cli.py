@@ -222,10 +222,15 @@ def extract_command(
     problem = folder_problem(out, "output folder")
     if problem:
         raise UserError(problem)
+    settings = _load_settings(None, {})
+    if settings.sandbox:
+        from pipeline.document import PRELOAD_MODULE
+        from pipeline.reading.sandbox import start_fork_server
+
+        start_fork_server([PRELOAD_MODULE])  # it loads the models while this process imports the rest
     from pipeline.model.errors import ValidationFailed
     from pipeline.runs.local import extract_to_folder
 
-    settings = _load_settings(None, {})
     try:
         # The same sandbox and limits as a run: a hostile file costs bounded time and memory here too.
         report = extract_to_folder(pdfs, out, settings.limits() if settings.sandbox else None, cache_dir=Path(settings.cache_dir))

@@ -55,7 +55,8 @@ def _cli(tmp_path: Path, *args: str, cwd: Path | None = None, api_url: str | Non
         "import json, sys\n"
         "from flows.cli import main\n"
         f"code = main({list(args)!r})\n"
-        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r}))\n"
+        # A None entry blocks an import (pipeline does so for pymupdf's unused add-ons): nothing loaded.
+        f"heavy = sorted({{m.split('.')[0] for m, module in sys.modules.items() if module is not None}} & set({list(HEAVY)!r}))\n"
         "print('@@' + json.dumps({'code': code, 'heavy': heavy}))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO))

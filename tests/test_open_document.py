@@ -160,3 +160,24 @@ def test_page_too_large_to_render_is_refused_by_name(tmp_path):
     doc = open_document(path, str(path))
     with pytest.raises(ParseError, match=r"huge.pdf.*page 1: 14400×14400 pt is too large to render"):
         list(iter_pages(doc, "huge", "0" * 64, source=str(path)))
+
+
+def test_reading_pdfs_loads_no_pymupdf_add_on_and_keeps_glyph_boxes_uncorrected():
+    """pymupdf 2 imports pymupdf4llm (onnxruntime, a layout model) from ``import pymupdf``; the
+    pipeline skips it but keeps the MuPDF option it set, on which every golden's glyph boxes rest."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\n"
+        "import pipeline.reading.pdf, pymupdf\n"
+        "loaded = sorted(m for m in ('pymupdf4llm', 'pymupdf.layout', 'onnxruntime') if sys.modules.get(m) is not None)\n"
+        "print(json.dumps({'loaded': loaded, 'uncorrected': bool(pymupdf.TOOLS.unset_quad_corrections())}))\n"
+    )
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=dict(os.environ, PYTHONPATH=str(repo)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"loaded": [], "uncorrected": True}

@@ -182,3 +182,30 @@ def test_extract_paths_on_two_processes_gives_the_one_process_result_in_input_or
         when = ["run_id", "fetched_at", "failed_at"]  # when each was read, not what was read
         left, right = (f.drop(columns=when, errors="ignore").reset_index(drop=True) for f in (one[name], two[name]))
         pd.testing.assert_frame_equal(left, right, check_dtype=False)
+
+
+def test_sandboxed_documents_share_one_fork_server_and_give_the_one_process_result(tmp_path, monkeypatch):
+    """Sandboxed, documents run in children of this process's one fork server (models loaded once):
+    the pool only waits on them from threads of this process."""
+    import os
+
+    import pipeline.runs.local as local
+    from pipeline.model.limits import DEFAULT_LIMITS
+
+    pdfs = [_small_pdf(tmp_path / "a.pdf", "北海道釧路市の取組について"), _small_pdf(tmp_path / "b.pdf", "香川県高松市の取組")]
+    one, _ = local.extract_paths(pdfs, DEFAULT_LIMITS, workers=1)
+    callers: list[int] = []
+    extract_one = local.extract_one
+
+    def recorded(ob, limits=None):
+        callers.append(os.getpid())
+        return extract_one(ob, limits)
+
+    monkeypatch.setattr(local, "extract_one", recorded)
+    two, report = local.extract_paths(pdfs, DEFAULT_LIMITS, workers=2)
+    assert callers == [os.getpid(), os.getpid()]  # a process pool's workers would have called it elsewhere
+    assert [ex.doc_id for ex in report.extractions] == ["a", "b"] and not report.failures
+    for name in one:
+        when = ["run_id", "fetched_at", "failed_at"]
+        left, right = (f.drop(columns=when, errors="ignore").reset_index(drop=True) for f in (one[name], two[name]))
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)

@@ -101,3 +101,30 @@ def test_punctuation_hanging_past_the_outer_rule_stays_in_its_cell(tmp_path):
     )
     table = {(c["row"], c["col"]): c for c in _cells(tmp_path, spec)}
     assert table[(1, 2)]["text_raw"] == "住まいを整備。"
+
+
+def test_page_readers_run_once_per_page_and_arguments_and_each_caller_gets_its_own_list():
+    """Grids and lines are read by several extractors: computed once per page object, never shared mutably."""
+    import gc
+
+    from pipeline.model.records import ParsedPage, per_page
+
+    calls: list[tuple[int, int]] = []
+
+    @per_page
+    def read(page: ParsedPage, n: int = 1) -> list[int]:
+        calls.append((page.page_number, n))
+        return list(range(n))
+
+    page = ParsedPage("d", "s", 1, 100.0, 100.0)
+    first = read(page)
+    first.append(99)  # a caller's own list
+    assert read(page) == [0] and calls == [(1, 1)]
+    assert read(page, 2) == [0, 1] and read(page, 2) == [0, 1] and calls == [(1, 1), (1, 2)]
+    twin = ParsedPage("d", "s", 1, 100.0, 100.0)  # equal, yet another page: identity is the key
+    read(twin)
+    assert len(calls) == 3
+    del page, twin
+    gc.collect()
+    again = ParsedPage("d", "s", 2, 100.0, 100.0)  # may reuse a dead page's id: its answers went with it
+    assert read(again) == [0] and calls[-1] == (2, 1)

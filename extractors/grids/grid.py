@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Pattern, Sequence
 
 from pdfplumber import table as plumber_table
 
-from pipeline.model.records import BBox, Char, Edge, ParsedPage
+from pipeline.model.records import BBox, Char, Edge, ParsedPage, per_page
 
 # Edges closer than this (points) are snapped / joined into one line.
 SNAP_TOLERANCE = 3.0
@@ -98,6 +98,7 @@ class Grid:
         return replace(self, cells=tuple(cells))
 
 
+@per_page  # tables, matrix, budget, tours and case studies read a page's grids
 def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
     """Every ruled table on ``page`` with at least ``min_cells`` cells, top to bottom."""
     tables = cell_boxes_from_edges(page.edges, close_page_breaks=True)

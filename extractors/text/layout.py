@@ -16,7 +16,7 @@ import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from pipeline.model.records import BBox, Char, ParsedPage, union_bbox
+from pipeline.model.records import BBox, Char, ParsedPage, per_page, union_bbox
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Line:
     chars: tuple[Char, ...]
 
 
+@per_page  # four extractors read a page's lines
 def text_lines(page: ParsedPage, gap_factor: float = 3.0, inside: BBox | None = None, vertical: bool = False) -> list[Line]:
     """Lines on ``page`` (optionally only inside a box), top to bottom, left to right.
 

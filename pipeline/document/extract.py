@@ -33,9 +33,7 @@ from pipeline.reading.sanitize import fixes_frame
 from pipeline.model.schema import DATASETS, PROVENANCE_COLUMNS
 from pipeline.reading.textlayer import with_text_layer
 
-# The module the sandbox's fork server imports to start every worker warm (models loaded).
-# Named, not imported: importing it here would load the language models in the parent.
-PRELOAD_MODULE = f"{__package__}.preload"
+from pipeline.document import PRELOAD_MODULE  # noqa: F401  (the sandbox's callers take it from here)
 
 # OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
 REPO_CACHE_DIR = CACHE_DIR

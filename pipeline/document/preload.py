@@ -9,6 +9,11 @@ Forked workers share the loaded models' memory.
 """
 
 import gc
+import os
+
+# One BLAS thread per worker, set before numpy loads OpenBLAS: documents, not matrix products, run
+# in parallel, and a second thread per worker only contends for the same cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from extractors.catalogue import all_extractors
 import pipeline.document.extract  # noqa: F401

@@ -10,8 +10,10 @@ of the page, ``bbox = (x0, top, x1, bottom)``.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 BBox = tuple[float, float, float, float]
 
@@ -80,6 +82,32 @@ class ParsedPage:
     @property
     def has_text(self) -> bool:
         return any(not c.text.isspace() for c in self.chars)
+
+
+_T = TypeVar("_T")
+
+
+def per_page(fn: Callable[..., list[_T]]) -> Callable[..., list[_T]]:
+    """``fn(page, ...)`` computed once per page object and arguments, for page readers several extractors share.
+
+    A page is immutable, so an answer cannot go stale; it is kept as long as
+    the page lives (keyed by identity: hashing a page would hash every glyph).
+    Each caller gets its own list of the shared, immutable items.
+    """
+    memo: dict[int, dict[Any, list[_T]]] = {}
+
+    @functools.wraps(fn)
+    def cached(page: ParsedPage, *args: Any, **kwargs: Any) -> list[_T]:
+        answers = memo.get(id(page))
+        if answers is None:
+            answers = memo[id(page)] = {}
+            weakref.finalize(page, memo.pop, id(page), None)
+        key = (args, tuple(sorted(kwargs.items())))
+        if key not in answers:
+            answers[key] = fn(page, *args, **kwargs)
+        return list(answers[key])
+
+    return cached
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,10 @@ MIN_SCAN_DPI = 72
 _SNIFF = 1024
 
 pymupdf.TOOLS.mupdf_display_errors(False)  # we report problems ourselves, per document
+pymupdf.TOOLS.mupdf_display_warnings(False)
+# Glyph boxes without MuPDF's quad corrections, as every golden holds them: pymupdf 2 installs
+# pymupdf4llm, which switched them off when imported, and it is no longer imported (pipeline/__init__).
+pymupdf.TOOLS.unset_quad_corrections(True)
 
 
 @dataclass(frozen=True)

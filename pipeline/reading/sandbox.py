@@ -88,6 +88,14 @@ def report_stage(seconds: float) -> None:
         _progress[0] = 0.0
 
 
+def start_fork_server(preload: Sequence[str] = ()) -> None:
+    """Start the fork server now, so its imports and model loads (``preload``) overlap the caller's own start-up."""
+    mp.get_context("forkserver").set_forkserver_preload(list(preload))
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def run_in_sandbox(
     fn: Callable[..., T],
     *args: Any,

@@ -29,6 +29,7 @@ from typing import Any, Callable
 import pymupdf
 from PIL import Image
 
+import pipeline.reading.pdf  # noqa: F401  (MuPDF set up as for extraction: crops read the same glyph boxes)
 from pipeline.publish.writer import read_manifest
 from pipeline.review.diff import DatasetDiff, OutputDiff, RowChange, values_equal
 from pipeline.model.schema import PROVENANCE_COLUMNS

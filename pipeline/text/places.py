@@ -109,12 +109,18 @@ class PlaceResolver:
         for place in gazetteer.places:
             self._by_length.setdefault(len(place.name), []).append(place)
         self.max_name_length = max(len(a) for a in gazetteer.by_name)
+        self._fuzzy: dict[str, list[tuple[Place, float]]] = {}  # a list of addresses repeats its names
 
     # -- candidates -------------------------------------------------------------------------
     def fuzzy_candidates(self, name: str) -> list[tuple[Place, float]]:
         """Official names of the same length within two look-alike substitutions."""
         if len(name) < 2:
             return []
+        if name not in self._fuzzy:
+            self._fuzzy[name] = self._fuzzy_candidates(name)
+        return list(self._fuzzy[name])
+
+    def _fuzzy_candidates(self, name: str) -> list[tuple[Place, float]]:
         limit = 1 if len(name) <= 2 else 2
         found = []
         for place in self._by_length.get(len(name), ()):

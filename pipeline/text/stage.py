@@ -298,16 +298,18 @@ def _table_place_evidence(frame: pd.DataFrame | None) -> dict[Any, str]:
     """
     if frame is None or frame.empty or "is_header" not in frame.columns:
         return {}
+    # Read by column, not by row: a row read through pandas costs more than the work done with it.
+    rows = list(zip(frame.index, frame["is_header"].astype(bool), frame["table_id"], frame["col"], frame["col_span"], frame["text_raw"]))
     headers: dict[tuple[Any, Any], list[str]] = {}
-    for index in frame.index[frame["is_header"].astype(bool)]:
-        row = frame.loc[index]
-        for col in range(int(row["col"]), int(row["col"]) + int(row["col_span"])):
-            headers.setdefault((row["table_id"], col), []).append(str(row["text_raw"]))
+    for _index, is_header, table_id, col, col_span, text in rows:
+        if is_header:
+            for c in range(int(col), int(col) + int(col_span)):
+                headers.setdefault((table_id, c), []).append(str(text))
     evidence: dict[Any, str] = {}
-    for index in frame.index[~frame["is_header"].astype(bool)]:
-        row = frame.loc[index]
-        header = "".join("".join(h.split()) for h in headers.get((row["table_id"], int(row["col"])), []))
-        evidence[index] = f"column {header}" if PLACE_HEADER.search(header) else "sentence"
+    for index, is_header, table_id, col, _span, _text in rows:
+        if not is_header:
+            header = "".join("".join(h.split()) for h in headers.get((table_id, int(col)), []))
+            evidence[index] = f"column {header}" if PLACE_HEADER.search(header) else "sentence"
     return evidence
 
 
@@ -368,18 +370,6 @@ def _clean_list(items: list, cell: _Field) -> list[str]:
     return cleaned
 
 
-def _record_key(frame: pd.DataFrame, dataset: str, index: Any) -> str:
-    spec = DATASETS.get(dataset)
-    keys = [k for k in spec.key if k in frame.columns] if spec else []
-    if not keys:
-        return str(index)
-    return record_key([frame.at[index, k] for k in keys])
-
-
-def _provenance(frame: pd.DataFrame, index: Any) -> dict[str, Any]:
-    return {c: frame.at[index, c] if c in frame.columns else None for c in ROW_PROVENANCE}
-
-
 class _RowFacts:
     """Provenance and record key of a row, read from its frame once: a row has many changes and places,
     and each cell read through pandas costs more than the change it labels."""
@@ -387,12 +377,23 @@ class _RowFacts:
     def __init__(self, out: dict[str, pd.DataFrame]) -> None:
         self.out = out
         self.known: dict[tuple[str, Any], tuple[dict[str, Any], str]] = {}
+        # Per dataset: row position by index, and the columns read, each as one list.
+        self.columns: dict[str, tuple[dict[Any, int], dict[str, list[Any]]]] = {}
 
     def __call__(self, dataset: str, index: Any) -> tuple[dict[str, Any], str]:
         key = (dataset, index)
         if key not in self.known:
-            frame = self.out[dataset]
-            self.known[key] = (_provenance(frame, index), _record_key(frame, dataset, index))
+            if dataset not in self.columns:
+                frame = self.out[dataset]
+                spec = DATASETS.get(dataset)
+                wanted = dict.fromkeys(c for c in (*ROW_PROVENANCE, *(spec.key if spec else ())) if c in frame.columns)
+                self.columns[dataset] = ({i: p for p, i in enumerate(frame.index)}, {c: frame[c].tolist() for c in wanted})
+            positions, columns = self.columns[dataset]
+            row = {c: values[positions[index]] for c, values in columns.items()}
+            spec = DATASETS.get(dataset)
+            keys = [k for k in spec.key if k in row] if spec else []
+            provenance = {c: row.get(c) for c in ROW_PROVENANCE}
+            self.known[key] = (provenance, record_key([row[k] for k in keys]) if keys else str(index))
         return self.known[key]
 
 
