@@ -200,7 +200,40 @@ def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
     v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    thickness = max(3, int(MAX_RULE_INCHES * dpi))
+    h = _rule_bands(h, thickness)
+    v = _rule_bands(v.T, thickness).T
     return h | dotted_h, v | dotted_v
+
+
+def _rule_bands(mask: np.ndarray, thickness: int) -> np.ndarray:
+    """The thin horizontal rules of ``mask``, without the solid shapes that touch them.
+
+    A filled mark as wide as the opening's kernel survives it as a thick band,
+    and when it touches a rule the two are one component, too thick for a
+    line: the rule would be lost with the mark. Along a rule its pixels cover
+    most of the component's width; across a mark they cover only the mark's
+    width. So only rows covered over most of the width are kept, and a band
+    of such rows thicker than a rule (a bar, a picture) is dropped.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = np.zeros_like(mask)
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        part = labels[y : y + h, x : x + w] == i
+        if h <= thickness:
+            out[y : y + h, x : x + w][part] = 255
+            continue
+        covered = part.sum(axis=1) >= 0.5 * w
+        start = None
+        for r in range(h + 1):
+            if r < h and covered[r]:
+                start = r if start is None else start
+                continue
+            if start is not None and r - start <= thickness:
+                out[y + start : y + r, x : x + w][part[start:r]] = 255
+            start = None
+    return out
 
 
 def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -372,7 +405,7 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
             if x1 - x0 < 3 or y1 - y0 < 3:
                 kinds.append("empty")
                 continue
-            reading = classify_cell(strip_border_remnants(content[y0:y1, x0:x1]), speck_px=SPECK_INCHES * dpi,
+            reading = classify_cell(_closed_at_rules(strip_border_remnants(content[y0:y1, x0:x1]), dpi), speck_px=SPECK_INCHES * dpi,
                                     min_mark_px=MIN_MARK_INCHES * dpi)
             kinds.append("mark" if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE else reading.kind)
         if all(k in ("mark", "empty") for k in kinds) and "mark" in kinds:
@@ -380,6 +413,30 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
         else:
             out.append(cell)
     return replace(grid, cells=tuple(sorted(out, key=lambda c: (c.row, c.col))))
+
+
+def _closed_at_rules(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """A mark cut open where it crossed the cell's rule, closed again along the crop's edge.
+
+    A ring that touches or crosses a ruling loses the pixels it shares with
+    the rule (they are the rule's), so it reaches the crop's edge as two
+    loose arcs and would read as strokes. Ink that comes within a rule's
+    fringe of one edge over no more than a mark's width (the cell's shorter
+    side) is joined along that edge, as the rule joined it on paper; a line of
+    text meeting the edge over its whole width is left as it is.
+    """
+    h, w = ink.shape[:2]
+    depth = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    if h < 3 * depth or w < 3 * depth:
+        return ink
+    span = 1.2 * min(h, w)
+    out = ink.copy()
+    for view in (out, out[::-1], out.T, out.T[::-1]):
+        hits = np.nonzero(ink_band := (view[:depth] > 0).any(axis=0))[0]
+        if hits.size < 2 or hits[-1] - hits[0] >= span or ink_band[hits[0] : hits[-1] + 1].all():
+            continue
+        view[depth - 1, hits[0] : hits[-1] + 1] = 255
+    return out
 
 
 def _read_cells(
@@ -398,7 +455,7 @@ def _read_cells(
                 read.append(replace(cell, text="", confidence=1.0))
                 continue
             ink = strip_border_remnants(content[y0:y1, x0:x1])
-            reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            reading = classify_cell(_closed_at_rules(ink, dpi), speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
             if reading.kind == "mark":
                 note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
                 cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
