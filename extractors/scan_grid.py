@@ -50,6 +50,10 @@ DOT_GAP_INCHES = 0.0625
 # A dotted rule's run of dots is at least this long (inches): between two solid rules
 # of a body row the dots that touch those rules are part of them, not of the run.
 MIN_DOTTED_INCHES = 0.15
+# A faint rule is at least this much darker than the background across it (gray levels of 255),
+# measured against an opening this wide (inches: wider than any rule, narrower than a text line).
+FAINT_RULE_DELTA = 8
+FAINT_ACROSS_INCHES = 0.06
 # Shading is at least this much darker than paper (gray levels of 255).
 SHADE_DELTA = 12
 # A shaded area is a cell when it is at least this large (inches) and this rectangular.
@@ -87,8 +91,9 @@ def find_scanned_grids(
     straight, to_page = rotate(gray, angle)
     # A slight blur first: scanner noise would otherwise pass the adaptive
     # threshold in clumps that look like small marks.
-    ink = binarize(cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI))
-    h_mask, v_mask = ruling_masks(ink, dpi)
+    smooth = cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI)
+    ink = binarize(smooth)
+    h_mask, v_mask = ruling_masks(ink | faint_rules(smooth, dpi), dpi)
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
@@ -233,6 +238,30 @@ def _rule_bands(mask: np.ndarray, thickness: int) -> np.ndarray:
             if start is not None and r - start <= thickness:
                 out[y + start : y + r, x : x + w][part[start:r]] = 255
             start = None
+    return out
+
+
+def faint_rules(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """Pixels of thin light rules that the ink threshold misses.
+
+    A hairline grey rule beside dense text is lighter than the local mean
+    the adaptive threshold compares with, so it breaks into pieces. Averaged
+    along its own direction a rule keeps its darkness while noise and the
+    gaps between glyphs average away; against the background across it (an
+    opening wider than a rule, which also flattens shading) it stands out.
+    A pixel is a rule's when the averaged response and its own are both
+    darker than that background.
+    """
+    inv = cv2.bitwise_not(gray)
+    along = max(10, int(round(MIN_RULE_INCHES * dpi)))
+    across = max(5, int(round(FAINT_ACROSS_INCHES * dpi)))
+    out = np.zeros_like(inv)
+    for line, background in (((along, 1), (1, across)), ((1, along), (across, 1))):
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, background)
+        averaged = cv2.blur(inv, line)
+        response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
+        own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
+        out |= ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA)).astype(np.uint8) * 255
     return out
 
 
