@@ -113,8 +113,9 @@ def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
 def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False) -> list[list[BBox]]:
     """Group ruling edges into tables of cell boxes (pdfplumber's algorithm).
 
-    ``close_page_breaks`` closes rows a page break left open (drawn rulings only:
-    in a scan a missing rule is noise, not a page break).
+    ``close_page_breaks`` closes rows a page break left open: column rulings that
+    end together where no rule is (in a scan too, where the page may cut a
+    table just as in the PDF it was printed from).
     """
     objs = [_edge_obj(e) for e in join_dotted(edges)]
     objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]

@@ -99,7 +99,7 @@ def find_scanned_grids(
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     grids = [
         _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
-        for boxes in cell_boxes_from_edges(edges)
+        for boxes in cell_boxes_from_edges(edges, close_page_breaks=True)
         if len(boxes) >= min_cells
     ]
     words = _page_words(page, to_page)
