@@ -54,6 +54,11 @@ MIN_DOTTED_INCHES = 0.15
 # measured against an opening this wide (inches: wider than any rule, narrower than a text line).
 FAINT_RULE_DELTA = 8
 FAINT_ACROSS_INCHES = 0.06
+# ... and even along its length: gray levels vary less than this (standard deviation) along it.
+FAINT_RULE_SPREAD = 25.0
+# Scanned rulings run up to this far (points) past the rule they end at (their reach, their
+# thickness, what deskewing leaves): a row the page break left open is taller than that.
+BREAK_TOLERANCE = 6.0
 # Shading is at least this much darker than paper (gray levels of 255).
 SHADE_DELTA = 12
 # A shaded area is a cell when it is at least this large (inches) and this rectangular.
@@ -99,7 +104,7 @@ def find_scanned_grids(
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     grids = [
         _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
-        for boxes in cell_boxes_from_edges(edges, close_page_breaks=True)
+        for boxes in cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
         if len(boxes) >= min_cells
     ]
     words = _page_words(page, to_page)
@@ -261,7 +266,11 @@ def faint_rules(gray: np.ndarray, dpi: float) -> np.ndarray:
         averaged = cv2.blur(inv, line)
         response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
         own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
-        out |= ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA)).astype(np.uint8) * 255
+        # A rule is even along its length; a row through glyphs alternates strokes and gaps.
+        values = inv.astype(np.float32)
+        spread = np.sqrt(np.maximum(cv2.blur(values * values, line) - np.square(cv2.blur(values, line)), 0))
+        rule = (response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)
+        out |= rule.astype(np.uint8) * 255
     return out
 
 
