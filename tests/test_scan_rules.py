@@ -164,3 +164,13 @@ def test_the_tour_column_is_found_by_its_answers_when_its_header_is_misread():
 def test_a_column_that_does_not_answer_every_row_with_a_dash_somewhere_is_not_the_tour(answers):
     columns = _columns(_header_grid(answers, "ツチ施"), 2, DEFAULT_SETTINGS)
     assert all(c.role != "tour" for c in columns)
+
+
+def test_the_round_column_is_found_by_its_values_when_its_header_is_lost():
+    """A two-line 採択/次 header OCR'd as nothing: the column whose every cell names a round (1次) is the round."""
+    grid = _header_grid(["○", "—", "○", "—"], "ツアー実施")
+    grid = Grid(grid.page_number, grid.bbox, grid.n_rows, grid.n_cols,
+                tuple(Cell(c.row, c.col, c.row_span, c.col_span, c.bbox, "" if c.text == "採択次" else c.text, c.mark) for c in grid.cells),
+                grid.col_bounds, grid.row_bounds, grid.ocr)
+    columns = _columns(grid, 2, DEFAULT_SETTINGS)
+    assert [c.role for c in columns[:4]] == ["round", "region", "name", "tour"]
