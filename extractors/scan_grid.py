@@ -98,7 +98,9 @@ def find_scanned_grids(
     # threshold in clumps that look like small marks.
     smooth = cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI)
     ink = binarize(smooth)
-    h_mask, v_mask = ruling_masks(ink | faint_rules(smooth, dpi), dpi)
+    h_mask, v_mask = ruling_masks(ink, dpi)
+    faint_h, faint_v = faint_rules(smooth, dpi)
+    h_mask, v_mask = h_mask | faint_h, v_mask | faint_v
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
@@ -211,9 +213,42 @@ def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
     v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
     thickness = max(3, int(MAX_RULE_INCHES * dpi))
-    h = _rule_bands(h, thickness)
-    v = _rule_bands(v.T, thickness).T
+    h = _ends_out_of_text(_rule_bands(h, thickness), ink, thickness)
+    v = _ends_out_of_text(_rule_bands(v.T, thickness), ink.T, thickness).T
     return h | dotted_h, v | dotted_v
+
+
+def _ends_out_of_text(mask: np.ndarray, ink: np.ndarray, thickness: int) -> np.ndarray:
+    """Horizontal rules without the ends that run on into text.
+
+    A glyph set tight against a rule joins it, and a stroke in line with a
+    column's rule carries that rule on through a spanning header's text, cutting
+    the header in two. Where a rule runs through text, ink lies on both sides
+    of it; a rule's own end stands in paper. So each end is cut back while ink
+    lies on both sides of it (a mark touching a rule midway stays bridged).
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return mask
+    out = mask.copy()
+    gap = 2
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        above = ink[max(0, y - 2 * thickness) : max(0, y - gap), x : x + w]
+        below = ink[y + h + gap : y + h + 2 * thickness, x : x + w]
+        if above.size == 0 or below.size == 0:
+            continue
+        dense = ((above > 0).mean(axis=0) >= 0.5) & ((below > 0).mean(axis=0) >= 0.5)
+        if not dense[0] and not dense[-1]:
+            continue
+        start = int(np.argmin(dense)) if not dense.all() else w
+        end = w - int(np.argmin(dense[::-1])) if not dense.all() else w
+        part = labels[y : y + h, x : x + w] == i
+        cut = np.zeros(w, dtype=bool)
+        cut[:start] = True
+        cut[end:] = True
+        out[y : y + h, x : x + w][part & cut[None, :]] = 0
+    return out
 
 
 def _rule_bands(mask: np.ndarray, thickness: int) -> np.ndarray:
@@ -246,8 +281,8 @@ def _rule_bands(mask: np.ndarray, thickness: int) -> np.ndarray:
     return out
 
 
-def faint_rules(gray: np.ndarray, dpi: float) -> np.ndarray:
-    """Pixels of thin light rules that the ink threshold misses.
+def faint_rules(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical thin light rules that the ink threshold misses.
 
     A hairline grey rule beside dense text is lighter than the local mean
     the adaptive threshold compares with, so it breaks into pieces. Averaged
@@ -255,23 +290,32 @@ def faint_rules(gray: np.ndarray, dpi: float) -> np.ndarray:
     gaps between glyphs average away; against the background across it (an
     opening wider than a rule, which also flattens shading) it stands out.
     A pixel is a rule's when the averaged response and its own are both
-    darker than that background.
+    darker than that background, and a rule is a straight run of such pixels
+    at least a ruling long on its own (joined to glyphs' ink, the halo of a
+    stroke would carry a rule on into the text).
     """
     inv = cv2.bitwise_not(gray)
     along = max(10, int(round(MIN_RULE_INCHES * dpi)))
     across = max(5, int(round(FAINT_ACROSS_INCHES * dpi)))
-    out = np.zeros_like(inv)
-    for line, background in (((along, 1), (1, across)), ((1, along), (across, 1))):
+    out = []
+    thickness = max(3, int(MAX_RULE_INCHES * dpi))
+    half = along // 2
+    for line, background, halves in (
+        ((along, 1), (1, across), (((half, 1), (0, 0)), ((half, 1), (half - 1, 0)))),
+        ((1, along), (across, 1), (((1, half), (0, 0)), ((1, half), (0, half - 1)))),
+    ):
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, background)
-        averaged = cv2.blur(inv, line)
+        # The line runs on both sides of the pixel: past a rule's end, or where glyph strokes
+        # line up with it, only one side is dark.
+        averaged = np.minimum(*(cv2.blur(inv, size, anchor=anchor) for size, anchor in halves))
         response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
         own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
         # A rule is even along its length; a row through glyphs alternates strokes and gaps.
         values = inv.astype(np.float32)
         spread = np.sqrt(np.maximum(cv2.blur(values * values, line) - np.square(cv2.blur(values, line)), 0))
-        rule = (response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)
-        out |= rule.astype(np.uint8) * 255
-    return out
+        rule = ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)).astype(np.uint8) * 255
+        out.append(cv2.morphologyEx(rule, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, line)))
+    return _rule_bands(out[0], thickness), _rule_bands(out[1].T, thickness).T
 
 
 def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int) -> tuple[np.ndarray, np.ndarray]:
