@@ -174,3 +174,30 @@ def test_the_round_column_is_found_by_its_values_when_its_header_is_lost():
                 grid.col_bounds, grid.row_bounds, grid.ocr)
     columns = _columns(grid, 2, DEFAULT_SETTINGS)
     assert [c.role for c in columns[:4]] == ["round", "region", "name", "tour"]
+
+
+def test_a_column_rule_does_not_run_on_through_a_spanning_header():
+    """A glyph set tight on the header's inner rule, one stroke in line with a column rule below:
+    the rule must stop at the inner rule, or the spanning header is cut in two."""
+    rows, cols, top, inner = 5, 4, TOP, TOP + 30
+    img = np.full((TOP * 2 + 30 + rows * CELL_H, LEFT * 2 + cols * CELL_W), 255, np.uint8)
+    right = LEFT + cols * CELL_W
+    bottom = inner + rows * CELL_H
+    cv2.line(img, (LEFT, top), (right, top), 0, 1)
+    for r in range(rows + 1):
+        cv2.line(img, (LEFT, inner + r * CELL_H), (right, inner + r * CELL_H), 0, 1)
+    for c in range(cols + 1):
+        x = LEFT + c * CELL_W
+        cv2.line(img, (x, top if c in (0, 1, cols) else inner), (x, bottom), 0, 1)
+    # A bold kanji-like block of strokes across the rule's line, 1 px above the inner rule.
+    x = LEFT + 2 * CELL_W
+    cv2.rectangle(img, (x - 13, top + 6), (x + 13, inner - 2), 0, 2)
+    for y in range(top + 10, inner - 2, 4):
+        cv2.line(img, (x - 13, y), (x + 13, y), 0, 1)
+    cv2.line(img, (x, top + 6), (x, inner - 2), 0, 2)
+    for r in range(rows):
+        cv2.circle(img, (LEFT + (1 + r % 3) * CELL_W + CELL_W // 2, inner + r * CELL_H + CELL_H // 2), 10, 0, -1)
+    grids = find_scanned_grids(_page(_noisy(img)), None, read_text=False)
+    grid = max(grids, key=lambda g: len(g.cells))
+    header = [c for c in grid.cells if c.row == 0 and c.col >= 1]
+    assert [(c.col, c.col_span) for c in header] == [(1, 3)], header
