@@ -28,7 +28,7 @@ import numpy as np
 
 from extractors.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.cell_ocr import ocr_cells
-from extractors.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, strip_border_remnants
+from extractors.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, strip_border_remnants
 from pipeline.ocr import OcrWord
 from pipeline.records import BBox, Edge, ParsedPage, PngRaster
 
@@ -76,6 +76,8 @@ SPECK_INCHES = 0.04
 STRAY_INCHES = 0.03
 # The smallest mark (● or ○ of a 6 pt font, inches); smaller lone blobs are dust.
 MIN_MARK_INCHES = 0.06
+# A ring read only once closed along the cell's edge needs at least this confidence.
+MIN_CLOSED_RING_CONFIDENCE = 0.3
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
 
@@ -487,7 +489,7 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
             if x1 - x0 < 3 or y1 - y0 < 3:
                 kinds.append("empty")
                 continue
-            reading = classify_cell(_closed_at_rules(strip_border_remnants(content[y0:y1, x0:x1]), dpi), speck_px=SPECK_INCHES * dpi,
+            reading = classify_cell(strip_border_remnants(content[y0:y1, x0:x1]), speck_px=SPECK_INCHES * dpi,
                                     min_mark_px=MIN_MARK_INCHES * dpi)
             kinds.append("mark" if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE else reading.kind)
         if all(k in ("mark", "empty") for k in kinds) and "mark" in kinds:
@@ -495,6 +497,23 @@ def _split_merged_marks(grid: Grid, content: np.ndarray, dpi: float) -> Grid:
         else:
             out.append(cell)
     return replace(grid, cells=tuple(sorted(out, key=lambda c: (c.row, c.col))))
+
+
+def _classify(ink: np.ndarray, dpi: float) -> PixelReading:
+    """The cell's reading; a ring the cell's rule cut open is read closed.
+
+    Closing is tried only when the ink as it is reads as no sure mark, and
+    kept only when it makes a ring: joining strokes of text along the crop's
+    edge must not make a dash or a disc of them. A ring cut at both rules is
+    flattened, so its confidence is low and it is listed for review.
+    """
+    reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+    if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE:
+        return reading
+    closed = classify_cell(_closed_at_rules(ink, dpi), speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+    if closed.kind == "mark" and closed.mark in (RING, DOUBLE) and closed.confidence >= MIN_CLOSED_RING_CONFIDENCE:
+        return closed  # below LOW_CONFIDENCE it is flagged for review like any unsure mark
+    return reading
 
 
 def _closed_at_rules(ink: np.ndarray, dpi: float) -> np.ndarray:
@@ -537,7 +556,7 @@ def _read_cells(
                 read.append(replace(cell, text="", confidence=1.0))
                 continue
             ink = strip_border_remnants(content[y0:y1, x0:x1])
-            reading = classify_cell(_closed_at_rules(ink, dpi), speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            reading = _classify(ink, dpi)
             if reading.kind == "mark":
                 note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
                 cell = replace(cell, text="", mark=reading.mark, mark_source="pixels", confidence=reading.confidence, note=note)
