@@ -155,8 +155,54 @@ def _columns(grid: Grid, header_rows: int, settings: MatrixSettings) -> list[Col
         columns.append(Column(index=c, label=label, group=group, is_mark=is_mark))
         blank.append(not any(b.mark is not None or b.text.strip() for b in owned))
     _assign_roles(columns, settings)
+    _tour_by_answers(columns, grid, header_rows)
+    _round_by_values(columns, grid, header_rows)
     _blank_mark_columns(columns, blank)
     return columns
+
+
+def _owned_body(grid: Grid, header_rows: int, col: Column) -> list[Cell]:
+    return [b for r in range(header_rows, grid.n_rows) if (b := grid.cell_at(r, col.index)) is not None and b.row == r and b.col == col.index]
+
+
+def _round_by_values(columns: list[Column], grid: Grid, header_rows: int) -> None:
+    """The round column when its header could not be read (a two-line 採択/次 OCR'd as nothing).
+
+    Its cells say which round each consortium was chosen in (1次, 第2次): the only text
+    column every body cell of which names a round, most of them with 次, is taken.
+    """
+    if any(c.role == "round" for c in columns):
+        return
+    named = []
+    for col in columns:
+        if col.is_mark or col.role is not None:
+            continue
+        texts = [_fold(b.text) for b in _owned_body(grid, header_rows, col)]
+        if texts and all(parse_round(t) for t in texts) and 2 * sum("次" in t for t in texts) >= len(texts):
+            named.append(col)
+    if len(named) == 1:
+        named[0].role = "round"
+
+
+def _tour_by_answers(columns: list[Column], grid: Grid, header_rows: int) -> None:
+    """The tour column when its header could not be read (a narrow wrapped header OCR'd as ツチ施).
+
+    It answers yes or no for every consortium: each of its body cells holds a
+    mark, "no" being a dash, where a theme column leaves "no" blank. Only an
+    ungrouped mark column answered in every row, with at least one dash, and
+    the only such column, is taken.
+    """
+    if any(c.role == "tour" for c in columns):
+        return
+    answered = []
+    for col in columns:
+        if not col.is_mark or col.role is not None or col.group is not None:
+            continue
+        owned = _owned_body(grid, header_rows, col)
+        if owned and all(b.mark is not None for b in owned) and any(b.mark == DASH for b in owned):
+            answered.append(col)
+    if len(answered) == 1:
+        answered[0].role = "tour"
 
 
 def _blank_mark_columns(columns: list[Column], blank: list[bool]) -> None:

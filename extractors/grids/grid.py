@@ -111,11 +111,13 @@ def find_grids(page: ParsedPage, min_cells: int = 4) -> list[Grid]:
     return sorted(grids, key=lambda g: (g.bbox[1], g.bbox[0]))
 
 
-def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False) -> list[list[BBox]]:
+def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False, break_tolerance: float = 3.0) -> list[list[BBox]]:
     """Group ruling edges into tables of cell boxes (pdfplumber's algorithm).
 
-    ``close_page_breaks`` closes rows a page break left open (drawn rulings only:
-    in a scan a missing rule is noise, not a page break).
+    ``close_page_breaks`` closes rows a page break left open: column rulings that
+    end together where no rule is (in a scan too, where the page may cut a
+    table just as in the PDF it was printed from). ``break_tolerance`` (points) is how
+    far rulings may run past a rule that still closes them (a scan's rulings overshoot).
     """
     objs = [_edge_obj(e) for e in join_dotted(edges)]
     objs = [o for o in objs if max(o["width"], o["height"]) >= MIN_EDGE_LENGTH]
@@ -123,7 +125,7 @@ def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False
         return []
     merged = plumber_table.merge_edges(objs, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE, SNAP_TOLERANCE)
     if close_page_breaks:
-        merged = list(merged) + _page_break_rules(merged)
+        merged = list(merged) + _page_break_rules(merged, break_tolerance)
     intersections = plumber_table.edges_to_intersections(merged, 1, 1)
     cells = plumber_table.intersections_to_cells(intersections)
     return [list(t) for t in plumber_table.cells_to_tables(cells)]
@@ -167,7 +169,7 @@ def join_dotted(edges: Iterable[Edge]) -> list[Edge]:
     return long
 
 
-def _page_break_rules(edges: list[dict]) -> list[dict]:
+def _page_break_rules(edges: list[dict], tolerance: float = 3.0) -> list[dict]:
     """Rules where a page cut a table: vertical rulings that end together with no rule there.
 
     A producer that breaks a table over pages draws the shared border of the two rows
@@ -190,14 +192,14 @@ def _page_break_rules(edges: list[dict]) -> list[dict]:
             y = sum(e[key] for e in group) / len(group)
             x0, x1 = min(e["x0"] for e in group), max(e["x0"] for e in group)
             closed = any(
-                abs(h["top"] - y) <= SNAP_TOLERANCE and h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
+                abs(h["top"] - y) <= tolerance and h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
                 for h in horizontals
             )
             # Only a table's open end: at least two rules cross all of these rulings (rows of
             # a table, not the axis under a chart's bars), all of them on the side away from this end.
             across = [h["top"] for h in horizontals if h["x0"] <= x0 + SNAP_TOLERANCE and h["x1"] >= x1 - SNAP_TOLERANCE
                       and min(e["top"] for e in group) - SNAP_TOLERANCE <= h["top"] <= max(e["bottom"] for e in group) + SNAP_TOLERANCE]
-            open_end = len(across) >= 2 and (max(across) < y - SNAP_TOLERANCE if key == "bottom" else min(across) > y + SNAP_TOLERANCE)
+            open_end = len(across) >= 2 and (max(across) < y - tolerance if key == "bottom" else min(across) > y + tolerance)
             if not closed and open_end:
                 out.append({"x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0.0,
                             "orientation": "h", "object_type": "line"})

@@ -67,6 +67,8 @@ RING_PROMINENCE = 0.2
 RING_RIM = 0.5
 # The mark's contrast against paper is at least this many gray levels, or its profile says nothing.
 MIN_PROFILE_CONTRAST = 40
+# A disc's outline is convex: its area is at least this share of its convex hull's.
+MIN_DISC_SOLIDITY = 0.9
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,10 @@ def _shape_of(component: np.ndarray, cell_h: int, cell_w: int) -> PixelReading:
             return strokes
     if DOUBLE_HOLE[0] <= hole < DOUBLE_HOLE[1] and fill >= 0.55 and roundness > 0.5 and _hole_shape(component) > 0.3:
         return PixelReading("mark", DOUBLE, LOW_CONFIDENCE, f"rings run together: fill {fill:.2f} hole {hole:.2f}")
+    if fill >= 0.45 and hole < 0.05 and _solidity(component) < MIN_DISC_SOLIDITY:
+        # Bold glyphs run together (shaded header text at low resolution) fill a round box too,
+        # but their outline is lumpy: a disc's is convex.
+        return PixelReading("text", None, 1.0, f"lumpy blob fill {fill:.2f} solidity {_solidity(component):.2f}")
     if fill >= 0.6 and hole < 0.05:
         # ●: fills about π/4 of its box and has no hole.
         conf = _clip(roundness * (1.0 - abs(fill - DISC_FILL) / 0.25))
@@ -318,6 +324,15 @@ def _strokes(component: np.ndarray, fill: float) -> PixelReading | None:
     if symmetry <= CHECK_SYMMETRY and top_right and not top_left and not bottom_right:
         return PixelReading("mark", CHECK, _clip(1.0 - symmetry), f"check symmetry {symmetry:.2f} fill {fill:.2f}")
     return None
+
+
+def _solidity(component: np.ndarray) -> float:
+    """The shape's area against its convex hull's (a disc ≈ 1, glyphs run together much less)."""
+    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return 0.0
+    hull = cv2.contourArea(cv2.convexHull(max(contours, key=cv2.contourArea)))
+    return float(component.sum()) / hull if hull > 0 else 1.0
 
 
 def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:

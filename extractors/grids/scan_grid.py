@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.mark_pixels import LOW_CONFIDENCE, binarize, classify_cell, refine_round, strip_border_remnants
+from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
 
@@ -50,6 +50,15 @@ DOT_GAP_INCHES = 0.0625
 # A dotted rule's run of dots is at least this long (inches): between two solid rules
 # of a body row the dots that touch those rules are part of them, not of the run.
 MIN_DOTTED_INCHES = 0.15
+# A faint rule is at least this much darker than the background across it (gray levels of 255),
+# measured against an opening this wide (inches: wider than any rule, narrower than a text line).
+FAINT_RULE_DELTA = 8
+FAINT_ACROSS_INCHES = 0.06
+# ... and even along its length: gray levels vary less than this (standard deviation) along it.
+FAINT_RULE_SPREAD = 25.0
+# Scanned rulings run up to this far (points) past the rule they end at (their reach, their
+# thickness, what deskewing leaves): a row the page break left open is taller than that.
+BREAK_TOLERANCE = 6.0
 # Shading is at least this much darker than paper (gray levels of 255).
 SHADE_DELTA = 12
 # A shaded area is a cell when it is at least this large (inches) and this rectangular.
@@ -69,6 +78,8 @@ STRAY_INCHES = 0.03
 MIN_MARK_INCHES = 0.06
 # A mark sits within this share of its cell's size from the cell's centre.
 MARK_OFFCENTRE = 0.2
+# A ring read only once closed along the cell's edge needs at least this confidence.
+MIN_CLOSED_RING_CONFIDENCE = 0.3
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
 
@@ -89,14 +100,17 @@ def find_scanned_grids(
     straight, to_page = rotate(gray, angle)
     # A slight blur first: scanner noise would otherwise pass the adaptive
     # threshold in clumps that look like small marks.
-    ink = binarize(cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI))
+    smooth = cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI)
+    ink = binarize(smooth)
     h_mask, v_mask = ruling_masks(ink, dpi)
+    faint_h, faint_v = faint_rules(smooth, dpi)
+    h_mask, v_mask = h_mask | faint_h, v_mask | faint_v
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     grids = [
         _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
-        for boxes in cell_boxes_from_edges(edges)
+        for boxes in cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
         if len(boxes) >= min_cells
     ]
     words = _page_words(page, to_page)
@@ -189,7 +203,110 @@ def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
     v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    thickness = max(3, int(MAX_RULE_INCHES * dpi))
+    h = _ends_out_of_text(_rule_bands(h, thickness), ink, thickness)
+    v = _ends_out_of_text(_rule_bands(v.T, thickness), ink.T, thickness).T
     return h | dotted_h, v | dotted_v
+
+
+def _ends_out_of_text(mask: np.ndarray, ink: np.ndarray, thickness: int) -> np.ndarray:
+    """Horizontal rules without the ends that run on into text.
+
+    A glyph set tight against a rule joins it, and a stroke in line with a
+    column's rule carries that rule on through a spanning header's text, cutting
+    the header in two. Where a rule runs through text, ink lies on both sides
+    of it; a rule's own end stands in paper. So each end is cut back while ink
+    lies on both sides of it (a mark touching a rule midway stays bridged).
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return mask
+    out = mask.copy()
+    gap = 2
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        above = ink[max(0, y - 2 * thickness) : max(0, y - gap), x : x + w]
+        below = ink[y + h + gap : y + h + 2 * thickness, x : x + w]
+        if above.size == 0 or below.size == 0:
+            continue
+        dense = ((above > 0).mean(axis=0) >= 0.5) & ((below > 0).mean(axis=0) >= 0.5)
+        if not dense[0] and not dense[-1]:
+            continue
+        start = int(np.argmin(dense)) if not dense.all() else w
+        end = w - int(np.argmin(dense[::-1])) if not dense.all() else w
+        part = labels[y : y + h, x : x + w] == i
+        cut = np.zeros(w, dtype=bool)
+        cut[:start] = True
+        cut[end:] = True
+        out[y : y + h, x : x + w][part & cut[None, :]] = 0
+    return out
+
+
+def _rule_bands(mask: np.ndarray, thickness: int) -> np.ndarray:
+    """The thin horizontal rules of ``mask``, without the solid shapes that touch them.
+
+    A filled mark as wide as the opening's kernel survives it as a thick band,
+    and when it touches a rule the two are one component, too thick for a
+    line: the rule would be lost with the mark. Along a rule its pixels cover
+    most of the component's width; across a mark they cover only the mark's
+    width. So only rows covered over most of the width are kept, and a band
+    of such rows thicker than a rule (a bar, a picture) is dropped.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = np.zeros_like(mask)
+    for i in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        part = labels[y : y + h, x : x + w] == i
+        if h <= thickness:
+            out[y : y + h, x : x + w][part] = 255
+            continue
+        covered = part.sum(axis=1) >= 0.5 * w
+        start = None
+        for r in range(h + 1):
+            if r < h and covered[r]:
+                start = r if start is None else start
+                continue
+            if start is not None and r - start <= thickness:
+                out[y + start : y + r, x : x + w][part[start:r]] = 255
+            start = None
+    return out
+
+
+def faint_rules(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical thin light rules that the ink threshold misses.
+
+    A hairline grey rule beside dense text is lighter than the local mean
+    the adaptive threshold compares with, so it breaks into pieces. Averaged
+    along its own direction a rule keeps its darkness while noise and the
+    gaps between glyphs average away; against the background across it (an
+    opening wider than a rule, which also flattens shading) it stands out.
+    A pixel is a rule's when the averaged response and its own are both
+    darker than that background, and a rule is a straight run of such pixels
+    at least a ruling long on its own (joined to glyphs' ink, the halo of a
+    stroke would carry a rule on into the text).
+    """
+    inv = cv2.bitwise_not(gray)
+    along = max(10, int(round(MIN_RULE_INCHES * dpi)))
+    across = max(5, int(round(FAINT_ACROSS_INCHES * dpi)))
+    out = []
+    thickness = max(3, int(MAX_RULE_INCHES * dpi))
+    half = along // 2
+    for line, background, halves in (
+        ((along, 1), (1, across), (((half, 1), (0, 0)), ((half, 1), (half - 1, 0)))),
+        ((1, along), (across, 1), (((1, half), (0, 0)), ((1, half), (0, half - 1)))),
+    ):
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, background)
+        # The line runs on both sides of the pixel: past a rule's end, or where glyph strokes
+        # line up with it, only one side is dark.
+        averaged = np.minimum(*(cv2.blur(inv, size, anchor=anchor) for size, anchor in halves))
+        response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
+        own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
+        # A rule is even along its length; a row through glyphs alternates strokes and gaps.
+        values = inv.astype(np.float32)
+        spread = np.sqrt(np.maximum(cv2.blur(values * values, line) - np.square(cv2.blur(values, line)), 0))
+        rule = ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)).astype(np.uint8) * 255
+        out.append(cv2.morphologyEx(rule, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, line)))
+    return _rule_bands(out[0], thickness), _rule_bands(out[1].T, thickness).T
 
 
 def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -385,6 +502,47 @@ def _centred(ink: np.ndarray) -> bool:
     return abs(x + w / 2 - width / 2) <= MARK_OFFCENTRE * width and abs(y + h / 2 - height / 2) <= MARK_OFFCENTRE * height
 
 
+def _classify(ink: np.ndarray, dpi: float) -> PixelReading:
+    """The cell's reading; a ring the cell's rule cut open is read closed.
+
+    Closing is tried only when the ink as it is reads as no sure mark, and
+    kept only when it makes a ring: joining strokes of text along the crop's
+    edge must not make a dash or a disc of them. A ring cut at both rules is
+    flattened, so its confidence is low and it is listed for review.
+    """
+    reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+    if reading.kind == "mark" and reading.confidence >= LOW_CONFIDENCE:
+        return reading
+    closed = classify_cell(_closed_at_rules(ink, dpi), speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+    if closed.kind == "mark" and closed.mark in (RING, DOUBLE) and closed.confidence >= MIN_CLOSED_RING_CONFIDENCE:
+        return closed  # below LOW_CONFIDENCE it is flagged for review like any unsure mark
+    return reading
+
+
+def _closed_at_rules(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """A mark cut open where it crossed the cell's rule, closed again along the crop's edge.
+
+    A ring that touches or crosses a ruling loses the pixels it shares with
+    the rule (they are the rule's), so it reaches the crop's edge as two
+    loose arcs and would read as strokes. Ink that comes within a rule's
+    fringe of one edge over no more than a mark's width (the cell's shorter
+    side) is joined along that edge, as the rule joined it on paper; a line of
+    text meeting the edge over its whole width is left as it is.
+    """
+    h, w = ink.shape[:2]
+    depth = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    if h < 3 * depth or w < 3 * depth:
+        return ink
+    span = 1.2 * min(h, w)
+    out = ink.copy()
+    for view in (out, out[::-1], out.T, out.T[::-1]):
+        hits = np.nonzero(ink_band := (view[:depth] > 0).any(axis=0))[0]
+        if hits.size < 2 or hits[-1] - hits[0] >= span or ink_band[hits[0] : hits[-1] + 1].all():
+            continue
+        view[depth - 1, hits[0] : hits[-1] + 1] = 255
+    return out
+
+
 def _read_cells(
     grids: list[tuple[Cell, ...]], gray: np.ndarray, content: np.ndarray, dpi: float, cache_dir: Path | None,
     read_text: bool = True, page_words: list[OcrWord] | None = None,
@@ -401,7 +559,7 @@ def _read_cells(
                 read.append(replace(cell, text="", confidence=1.0))
                 continue
             ink = strip_border_remnants(content[y0:y1, x0:x1])
-            reading = classify_cell(ink, speck_px=SPECK_INCHES * dpi, min_mark_px=MIN_MARK_INCHES * dpi)
+            reading = _classify(ink, dpi)
             reading = refine_round(gray[y0:y1, x0:x1], ink, reading)
             if reading.kind == "mark":
                 note = f"low confidence: {reading.detail}" if reading.confidence < LOW_CONFIDENCE else None
