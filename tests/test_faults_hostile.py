@@ -32,7 +32,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 DOWNLOAD_IN_A_THREAD = """
-import sys
+import signal, sys
+# Ctrl-C as in a terminal, also when this test runs as a background job (which starts with SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from pipeline.ingest.fetch import FetchSettings, fetch
