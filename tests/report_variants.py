@@ -156,14 +156,8 @@ def _matrix(v: ReportVariant, data: dict) -> list[str]:
     head += [f'<th style="width:{mark_w:.1f}pt;font-size:6pt">{_e(t)}</th>' for t in themes]
     head.append("</tr>")
     rows = data["consortia"]
-    bounds, start = [], 0
-    for n in v.matrix_split:
-        bounds.append((start, min(start + n, len(rows))))
-        start += n
-    if start < len(rows):
-        bounds.append((start, len(rows)))
     pages = []
-    for k, (a, b) in enumerate(bounds):
+    for k, (a, b) in enumerate(_matrix_chunks(v, data)):
         body = []
         for r in rows[a:b]:
             tour = {True: "○", False: "—", None: ""}[r["tour"]]

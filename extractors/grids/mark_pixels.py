@@ -17,13 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FILLED = "●"
-RING = "○"
-DOUBLE = "◎"
-TRIANGLE = "△"
-CROSS = "×"
-CHECK = "✓"
-DASH = "—"
+from extractors.grids.mark_classes import CHECK, CROSS, DASH, DOUBLE, FILLED, RING, TRIANGLE
 
 # Ideal ink fill of a disc's bounding box (π/4).
 DISC_FILL = math.pi / 4

@@ -14,14 +14,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from pipeline.model.records import BBox, Shape
-
-FILLED = "●"
-RING = "○"
-DOUBLE = "◎"
-TRIANGLE = "△"
-CROSS = "×"
-CHECK = "✓"
-DASH = "—"
+from extractors.grids.mark_classes import CHECK, CROSS, DASH, DOUBLE, FILLED, RING, TRIANGLE
 
 # A shape this large against its cell (either side) is the cell's background.
 BACKGROUND_SHARE = 0.85

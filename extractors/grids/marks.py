@@ -15,14 +15,8 @@ from dataclasses import replace
 from extractors.grids.grid import Cell, Grid
 from extractors.grids.mark_shapes import mark_from_shapes
 from pipeline.model.records import ParsedPage, Shape
+from extractors.grids.mark_classes import CHECK, CROSS, DASH, DOUBLE, FILLED, RING, TRIANGLE
 
-FILLED = "●"
-RING = "○"
-DOUBLE = "◎"
-TRIANGLE = "△"
-CROSS = "×"
-CHECK = "✓"
-DASH = "—"
 # Every class a mark is normalised to, in the order tables usually rank them.
 CLASSES = (DOUBLE, FILLED, RING, TRIANGLE, CROSS, CHECK, DASH)
 
