@@ -39,6 +39,11 @@ LIST_SEPARATORS = re.compile(r"[、,，・/／\s]+")
 _KANJI_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]{3,10}")
 
 
+def _overlaps(start: int, end: int, spans: dict[tuple[int, int], str]) -> bool:
+    """A span already found holds the start or the end (one that only encloses a span does not overlap it)."""
+    return any(a <= start < b or a < end <= b for a, b in spans)
+
+
 def _ends_like_suffix(ch: str) -> bool:
     """The last character is an administrative suffix, or looks or sounds like one (巿, 叮)."""
     return ch in ADMIN_END or any(char_similarity(ch, suffix) >= 0.6 for suffix in "市町村区県")
@@ -110,6 +115,9 @@ class PlaceResolver:
             self._by_length.setdefault(len(place.name), []).append(place)
         self.max_name_length = max(len(a) for a in gazetteer.by_name)
         self._fuzzy: dict[str, list[tuple[Place, float]]] = {}  # a list of addresses repeats its names
+        # The longest text that can have a candidate: a prefecture written before the longest name.
+        self._longest_mention = max(self.max_name_length, max(self._by_length)) + max(len(p) for p in gazetteer.prefectures)
+        self._candidate_memo: dict[str, bool] = {}
 
     # -- candidates -------------------------------------------------------------------------
     def fuzzy_candidates(self, name: str) -> list[tuple[Place, float]]:
@@ -310,6 +318,31 @@ class PlaceResolver:
         """Place mentions in running text: gazetteer names on token boundaries, Sudachi 地名
         tokens with an administrative suffix, and GiNZA place entities."""
         context = context or Context()
+        spans = self.found_spans(text, tokens)
+        for s, e, _label in entities:
+            if not _overlaps(s, e, spans):
+                spans.setdefault((s, e), "ginza")
+        # A prefecture written in the same text is context for the municipalities in it.
+        named = {
+            self.gazetteer.prefectures[text[s:e]].prefecture_code for (s, e) in spans if text[s:e] in self.gazetteer.prefectures
+        }
+        if named:
+            context = Context(context.prefectures | named, context.texts, context.parallels, context.neighbours, context.document)
+        results = []
+        for (s, e), source in sorted(spans.items()):
+            raw = text[s:e]
+            resolution = self.resolve(raw, context)
+            if source != "gazetteer":
+                if resolution.jis_code is None and resolution.method != METHOD_EXACT:
+                    continue  # resembles several places, is none of them: not a mention
+                if resolution.method != METHOD_EXACT and (not _ends_like_suffix(raw[-1]) or len(raw) < 3):
+                    continue  # only a name with its suffix, and not a two-character word, is repaired from free text
+            resolution.start, resolution.end = s, e
+            results.append(resolution)
+        return results
+
+    def found_spans(self, text: str, tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> dict[tuple[int, int], str]:
+        """Mention spans found without the model: gazetteer names, Sudachi 地名 tokens, kanji runs."""
         starts = {s for s, _, _, _ in tokens} | {len(text)}
         ends = {e for _, e, _, _ in tokens} | {0}
         spans: dict[tuple[int, int], str] = {}
@@ -346,24 +379,39 @@ class PlaceResolver:
             inner = [t for t in tokens if s <= t[0] < e]
             if any(oov or (len(pos) > 1 and pos[1] == "固有名詞") for _, _, pos, oov in inner):
                 spans.setdefault((s, e), "run")
-        for s, e, _label in entities:
-            if not any(a <= s < b or a < e <= b for a, b in spans):
-                spans.setdefault((s, e), "ginza")
-        # A prefecture written in the same text is context for the municipalities in it.
-        named = {
-            self.gazetteer.prefectures[text[s:e]].prefecture_code for (s, e) in spans if text[s:e] in self.gazetteer.prefectures
-        }
-        if named:
-            context = Context(context.prefectures | named, context.texts, context.parallels, context.neighbours, context.document)
-        results = []
-        for (s, e), source in sorted(spans.items()):
-            raw = text[s:e]
-            resolution = self.resolve(raw, context)
-            if source != "gazetteer":
-                if resolution.jis_code is None and resolution.method != METHOD_EXACT:
-                    continue  # resembles several places, is none of them: not a mention
-                if resolution.method != METHOD_EXACT and (not _ends_like_suffix(raw[-1]) or len(raw) < 3):
-                    continue  # only a name with its suffix, and not a two-character word, is repaired from free text
-            resolution.start, resolution.end = s, e
-            results.append(resolution)
-        return results
+        return spans
+
+    def entity_could_add(self, text: str, spans: dict[tuple[int, int], str], lo: int, hi: int, context: Context | None = None) -> bool:
+        """Whether some place entity GiNZA could find in ``text[lo:hi]`` would be kept by ``find_mentions``.
+
+        ``spans`` are ``found_spans(text, tokens)``. An entity adds a mention only where it does
+        not overlap those spans and its text has a candidate place: an exact (or prefecture-
+        qualified) name, or, for a name ending like an administrative suffix, an official name
+        within the look-alike distance. Every substring of the sentence is tried, so where this is
+        False the mentions are the same with or without the model, and it need not read the
+        sentence. Candidates depend on the context only through its parallel texts.
+        """
+        if context is not None and context.parallels:
+            return True  # another copy of the text can name a candidate no substring has
+        for s in range(lo, hi):
+            for e in range(s + 1, hi + 1):
+                if len(text[s:e].strip()) > self._longest_mention:
+                    break  # no longer text has a candidate: longer names do not exist
+                if not _overlaps(s, e, spans) and self._has_candidate(text[s:e]):
+                    return True
+        return False
+
+    def _has_candidate(self, raw: str) -> bool:
+        """``resolve(raw)`` would give a mention that ``find_mentions`` keeps from an entity, in some context."""
+        if raw not in self._candidate_memo:
+            name = raw.strip()
+            for pref_name in self.gazetteer.prefectures:
+                if name.startswith(pref_name) and len(name) > len(pref_name) + 1 and not self.gazetteer.lookup(name):
+                    name = name[len(pref_name) :]
+                    break
+            if self.gazetteer.lookup(name):
+                found = True  # exact: kept whether it resolves or stays ambiguous
+            else:
+                found = len(raw) >= 3 and _ends_like_suffix(raw[-1]) and bool(self.fuzzy_candidates(name))
+            self._candidate_memo[raw] = found
+        return self._candidate_memo[raw]

@@ -233,7 +233,14 @@ def _find_text_places(
         context = Context(prefectures=set(prefs), texts=[], document=document)
         tokens = token_spans(cell.text)
         mentions = resolver.find_mentions(cell.text, tokens, [], context)
-        sentences = _ner_sentences(cell.text, mentions, tokens)
+        spans = resolver.found_spans(cell.text, tokens)
+        # Only sentences where an entity could add a mention: most hold none, and a document
+        # none of whose sentences can never loads the model.
+        sentences = [
+            (sentence, offset)
+            for sentence, offset in _ner_sentences(cell.text, mentions, tokens)
+            if resolver.entity_could_add(cell.text, spans, offset, offset + len(sentence), context)
+        ]
         if sentences:
             pending.append((cell, tokens, context, sentences))
         else:
