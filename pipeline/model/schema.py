@@ -8,12 +8,39 @@ diff tool keys rows with ``DatasetSpec.key`` and the data package descriptor
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Annotated
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.typing import Series
+
+
+def _import_pandera_for_pandas_only() -> None:
+    """Import pandera without the optional back-ends it finds installed and these models never use.
+
+    When it first builds a schema, pandera imports dask.dataframe to recognise Dask annotations
+    (Dask is installed for the runner) and hypothesis for data generation (installed for the
+    tests): ~2 s of CPU in every process that validates or orders columns, for models that
+    annotate pandas frames and generate nothing. Both are hidden only while pandera's own
+    modules load, so they stay importable for everything else; a process that has already
+    imported them (the test runner's hypothesis plugin) keeps pandera's full behaviour.
+    """
+    hidden = [name for name in ("dask.dataframe", "hypothesis") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  (import of it raises ImportError)
+    try:
+        import pandera.backends.pandas.builtin_checks  # noqa: F401  (imports the strategies module)
+        import pandera.pandas  # noqa: F401
+        import pandera.typing.dask  # noqa: F401  (DASK_INSTALLED is read from this module)
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
+_import_pandera_for_pandas_only()
+
+import pandera.pandas as pa  # noqa: E402
+from pandera.typing import Series  # noqa: E402
 
 SCHEMA_VERSION = "1.0"
 
