@@ -27,7 +27,7 @@ from pipeline.runs import steps
 from pipeline.runs.outcomes import Failure, Obtained
 from pipeline.runs.cache import ResultCache
 from pipeline.model.errors import ValidationFailed
-from pipeline.document.extract import DocumentExtraction
+from pipeline.document.results import DocumentExtraction
 from pipeline.ingest.fetch import FetchSettings
 from pipeline.model.limits import Limits
 from pipeline.ingest.pdfstore import store_pdf, without_local_roots

@@ -7,17 +7,13 @@ flow, ``nichiiki extract`` and the golden regression all go through it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from pipeline import CACHE_DIR
 from extractors.base import Context, Registered
 from extractors.catalogue import all_extractors
 from pipeline.document.linking import link_document
@@ -28,6 +24,7 @@ from pipeline.text.stage import run_text_stage
 from pipeline.reading.pdf import DocumentInfo, document_info, iter_pages, open_document
 from pipeline.model.records import ParsedPage, PngRaster, Record
 from pipeline.document.renditions import mark_renditions
+from pipeline.document.results import REPO_CACHE_DIR, DocumentExtraction, StepFailure, concat_frames, doc_id_for, sha256_file  # noqa: F401  (names callers import from here)
 from pipeline.reading.sandbox import is_native_oom, report_stage
 from pipeline.reading.sanitize import fixes_frame
 from pipeline.model.schema import DATASETS, PROVENANCE_COLUMNS
@@ -35,43 +32,6 @@ from pipeline.reading.textlayer import with_text_layer
 
 from pipeline.document import PRELOAD_MODULE  # noqa: F401  (the sandbox's callers take it from here)
 
-# OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
-REPO_CACHE_DIR = CACHE_DIR
-
-
-@dataclass(frozen=True)
-class StepFailure:
-    """One per-document step (an extractor, linking, the text stage) that raised; the rest of the document stands."""
-
-    stage: str  # extract:<extractor>, link, text
-    error_class: str
-    message: str
-    page: int | None = None  # the page being read when it raised, when known
-
-
-@dataclass
-class DocumentExtraction:
-    doc_id: str
-    sha256: str
-    source: str
-    info: DocumentInfo
-    frames: dict[str, pd.DataFrame]
-    timings: dict[str, float] = field(default_factory=dict)
-    failures: list[StepFailure] = field(default_factory=list)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def doc_id_for(path: Path) -> str:
-    """A registry-style id from a file name (for PDFs given on the command line)."""
-    stem = re.sub(r"[^a-z0-9_\-]+", "_", path.stem.lower()).strip("_")
-    return stem or "document"
 
 
 def parse_pages(
@@ -240,13 +200,3 @@ def uncleaned(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                     frame[column] = None
         out[name] = frame
     return out
-
-
-def concat_frames(parts: Iterable[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """Concatenate per-document frames dataset by dataset."""
-    grouped: dict[str, list[pd.DataFrame]] = {}
-    for frames in parts:
-        for name, frame in frames.items():
-            if not frame.empty:
-                grouped.setdefault(name, []).append(frame)
-    return {name: pd.concat(chunks, ignore_index=True) for name, chunks in grouped.items()}

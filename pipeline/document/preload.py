@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from extractors.catalogue import all_extractors
+import pipeline.document.child  # noqa: F401  (the function each worker runs)
 import pipeline.document.extract  # noqa: F401
 import pipeline.reading.pdf  # noqa: F401
 from pipeline.reading.sandbox import few_arenas_and_threads

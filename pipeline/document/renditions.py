@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from extractors.matrix import link_by_name
-from pipeline.text.vocabulary import match_vocabulary
 
 # A scanned matrix is a rendition when at least this share of its rows link to the text matrix.
 MIN_LINKED_SHARE = 0.8
@@ -69,7 +67,7 @@ def _original_of(scan_rows: pd.DataFrame, consortia: pd.DataFrame, texts: list[s
         if target.empty or abs(len(target) - len(rows)) > (1 - MIN_LINKED_SHARE) * max(len(target), len(rows)):
             continue
         targets = [(int(r), str(n), str(i)) for r, n, i in zip(target["round"], target["consortium_name_raw"], target["consortium_id"])]
-        links = link_by_name(rows, targets, LINK_THRESHOLD)
+        links = _link_by_name()(rows, targets, LINK_THRESHOLD)
         share = sum(1 for cid, method, _ in links if cid is not None and method != "order") / max(len(rows), 1)
         if share >= MIN_LINKED_SHARE and share > best_share:
             best, best_share = doc, share
@@ -82,8 +80,22 @@ def _match_themes(marks: pd.DataFrame, index: pd.Index, vocabulary: list[str]) -
         current = marks.at[i, "theme"]
         if isinstance(current, str) and current in vocabulary:
             continue
-        choice = match_vocabulary(str(marks.at[i, "theme_raw"]), vocabulary)
+        choice = _match_vocabulary()(str(marks.at[i, "theme_raw"]), vocabulary)
         if choice.value is None and isinstance(current, str):
-            choice = match_vocabulary(current, vocabulary)
+            choice = _match_vocabulary()(current, vocabulary)
         marks.at[i, "theme"] = choice.value
         marks.at[i, "theme_match"] = "vocabulary" if choice.value is not None else "none"
+
+
+# Imported only when a scan is compared with a printed table: assembling documents (the command's
+# own process) otherwise never loads the matrix reader, OpenCV and Sudachi with it.
+def _link_by_name():  # type: ignore[no-untyped-def]
+    from extractors.matrix import link_by_name
+
+    return link_by_name
+
+
+def _match_vocabulary():  # type: ignore[no-untyped-def]
+    from pipeline.text.vocabulary import match_vocabulary
+
+    return match_vocabulary

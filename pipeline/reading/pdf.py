@@ -11,7 +11,6 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +21,7 @@ from pipeline.model.errors import ParseError
 from pipeline.model.limits import DEFAULT_LIMITS, Limits
 from pipeline.reading.sandbox import is_native_oom, report_progress
 from pipeline.model.records import BBox, Char, Edge, ParsedPage, Shape
+from pipeline.reading.info import DocumentInfo
 from pipeline.reading.sanitize import TextFix, sanitize, sanitize_metadata
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
@@ -47,19 +47,6 @@ pymupdf.TOOLS.mupdf_display_warnings(False)
 # Glyph boxes without MuPDF's quad corrections, as every golden holds them: pymupdf 2 installs
 # pymupdf4llm, which switched them off when imported, and it is no longer imported (pipeline/__init__).
 pymupdf.TOOLS.unset_quad_corrections(True)
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """Facts about the file itself, for the ``documents`` dataset."""
-
-    pages: int
-    producer: str
-    creator: str
-    title: str
-    needs_ocr: bool
-    warnings: tuple[str, ...] = ()
-    fixes: tuple[TextFix, ...] = ()  # unsafe characters removed from the metadata
 
 
 def open_document(path: Path, source: str, limits: Limits = DEFAULT_LIMITS) -> pymupdf.Document:

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow
 
 from extractors.catalogue import all_extractors
-from pipeline.document.extract import DocumentExtraction
+from pipeline.document.results import DocumentExtraction
 from pipeline.publish.writer import code_version
 from pipeline.model.schema import SCHEMA_VERSION
 

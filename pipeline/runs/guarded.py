@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pipeline.model.errors import DocumentError
-from pipeline.document.extract import PRELOAD_MODULE, REPO_CACHE_DIR, DocumentExtraction, extract_pdf
+from pipeline.document import PRELOAD_MODULE
+from pipeline.document.child import extract_pdf_in_child
+from pipeline.document.results import REPO_CACHE_DIR, DocumentExtraction
 from pipeline.ingest.fetch import FetchSettings, abort_downloads, fetch
 from pipeline.model.limits import DEFAULT_LIMITS, Limits
 from pipeline.ingest.registry import SourceEntry
@@ -77,7 +79,7 @@ def extract_guarded(
     """Parse and extract in a child process under ``limits``; any failure becomes a ``Failure``."""
     try:
         return run_in_sandbox(
-            extract_pdf,
+            extract_pdf_in_child,
             obtained.path,
             obtained.entry.id,
             obtained.sha256,

@@ -15,7 +15,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.document.extract import DocumentExtraction, doc_id_for
+from pipeline.document.results import DocumentExtraction, doc_id_for
 from pipeline.ingest.pdfstore import store_pdf, without_local_roots
 from pipeline.publish.writer import _write_json, datapackage, new_run_id, write_datasets
 from pipeline.model.schema import DATASETS, SCHEMA_VERSION, empty_frame

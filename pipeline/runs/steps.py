@@ -20,11 +20,10 @@ from pipeline.runs.cache import ResultCache, cache_key
 from pipeline.checks.result import CheckResult
 from pipeline.checks.suite import document_checks, raise_on_blocking
 from pipeline.model.errors import DocumentError
-from pipeline.document.extract import REPO_CACHE_DIR, DocumentExtraction, concat_frames, extract_pdf
+from pipeline.document.results import REPO_CACHE_DIR, DocumentExtraction, concat_frames
 from pipeline.model.limits import Limits
 from pipeline.runs.guarded import extract_guarded
 from pipeline.runs.outcomes import Failure, Obtained
-from pipeline.reading.ocr import engine_id
 from pipeline.publish.writer import code_version, current_release, publish_release, read_manifest, validate_frames
 from pipeline.document.renditions import mark_renditions
 from pipeline.model.schema import DATASETS, SCHEMA_VERSION
@@ -51,6 +50,8 @@ class NothingExtracted(RuntimeError):
 
 def extract_obtained(obtained: Obtained, ocr_cache_dir: Path | None = REPO_CACHE_DIR) -> DocumentExtraction | Failure:
     """Extract one document; any exception becomes a Failure naming the source."""
+    from pipeline.document.extract import extract_pdf  # the extractors load only where a document is read here
+
     try:
         return extract_pdf(obtained.path, obtained.entry.id, obtained.sha256, source=obtained.source, cache_dir=ocr_cache_dir)
     except Exception as exc:  # noqa: BLE001 — a bad document must never stop the run
@@ -155,6 +156,8 @@ def documents_frame(extractions: list[DocumentExtraction], obtained: dict[str, O
 
 def ocr_engine_label() -> str:
     """The default OCR engine as installed (what read every image-only page of this run)."""
+    from pipeline.reading.ocr import engine_id  # OpenCV: only a run that labels its OCR engine loads it
+
     return engine_id().label()
 
 
