@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pipeline.text.gazetteer import MUNICIPALITY, PREFECTURE, Gazetteer, Place
 from pipeline.text.lookalike import char_similarity, string_similarity
@@ -44,6 +45,18 @@ def _overlaps(start: int, end: int, spans: dict[tuple[int, int], str]) -> bool:
     return any(a <= start < b or a < end <= b for a, b in spans)
 
 
+def _substitutions(length: int) -> int:
+    """Characters a damaged name of ``length`` may have wrong: one in a two-character name, else two."""
+    return 1 if length <= 2 else 2
+
+
+def _blocks(length: int) -> list[tuple[int, int]]:
+    """``_substitutions(length) + 1`` consecutive, non-empty slices covering a name of ``length``."""
+    parts = min(_substitutions(length) + 1, length)
+    return [(i * length // parts, (i + 1) * length // parts) for i in range(parts)]
+
+
+@lru_cache(maxsize=None)
 def _ends_like_suffix(ch: str) -> bool:
     """The last character is an administrative suffix, or looks or sounds like one (巿, 叮)."""
     return ch in ADMIN_END or any(char_similarity(ch, suffix) >= 0.6 for suffix in "市町村区県")
@@ -115,9 +128,29 @@ class PlaceResolver:
             self._by_length.setdefault(len(place.name), []).append(place)
         self.max_name_length = max(len(a) for a in gazetteer.by_name)
         self._fuzzy: dict[str, list[tuple[Place, float]]] = {}  # a list of addresses repeats its names
+        # Names by length, position block and that block's text: a name within ``limit`` substitutions
+        # of another of its length shares at least one of ``limit + 1`` blocks with it (pigeonhole),
+        # so only names that share a block need their characters compared.
+        self._by_block: dict[tuple[int, int, str], list[int]] = {}
+        for length, places in self._by_length.items():
+            for position, place in enumerate(places):
+                for block, (a, b) in enumerate(_blocks(length)):
+                    self._by_block.setdefault((length, block, place.name[a:b]), []).append(position)
         # The longest text that can have a candidate: a prefecture written before the longest name.
         self._longest_mention = max(self.max_name_length, max(self._by_length)) + max(len(p) for p in gazetteer.prefectures)
         self._candidate_memo: dict[str, bool] = {}
+        self._prefecture_lengths = sorted({len(p) for p in gazetteer.prefectures})
+
+    def _prefecture_before(self, name: str) -> Place | None:
+        """The prefecture written in front of a name that is not itself in the gazetteer (福島県伊達市).
+
+        No prefecture's name begins another's, so at most one length can match.
+        """
+        for length in self._prefecture_lengths:
+            pref = self.gazetteer.prefectures.get(name[:length])
+            if pref is not None and len(name) > length + 1 and not self.gazetteer.lookup(name):
+                return pref
+        return None
 
     # -- candidates -------------------------------------------------------------------------
     def fuzzy_candidates(self, name: str) -> list[tuple[Place, float]]:
@@ -129,9 +162,11 @@ class PlaceResolver:
         return list(self._fuzzy[name])
 
     def _fuzzy_candidates(self, name: str) -> list[tuple[Place, float]]:
-        limit = 1 if len(name) <= 2 else 2
+        limit = _substitutions(len(name))
+        places = self._by_length.get(len(name), ())
+        sharing = sorted({i for block, (a, b) in enumerate(_blocks(len(name))) for i in self._by_block.get((len(name), block, name[a:b]), ())})
         found = []
-        for place in self._by_length.get(len(name), ()):
+        for place in (places[i] for i in sharing):  # in the gazetteer's order, as a scan of every name gives them
             official = place.name
             mismatches = sum(1 for a, b in zip(name, official) if a != b)
             if 0 < mismatches <= limit and mismatches < len(name):
@@ -183,13 +218,12 @@ class PlaceResolver:
         context = context or Context()
         name = raw.strip()
         # A prefecture written in front of the name is context, not part of the name.
-        for pref_name, pref in self.gazetteer.prefectures.items():
-            if name.startswith(pref_name) and len(name) > len(pref_name) + 1 and not self.gazetteer.lookup(name):
-                context = Context(
-                    context.prefectures | {pref.prefecture_code}, context.texts, context.parallels, context.neighbours, context.document
-                )
-                name = name[len(pref_name) :]
-                break
+        pref = self._prefecture_before(name)
+        if pref is not None:
+            context = Context(
+                context.prefectures | {pref.prefecture_code}, context.texts, context.parallels, context.neighbours, context.document
+            )
+            name = name[len(pref.name) :]
         exact = self.gazetteer.lookup(name)
         if len(exact) == 1:
             return self._resolved(raw, exact[0], METHOD_EXACT, 1.0, [])
@@ -314,11 +348,13 @@ class PlaceResolver:
         tokens: list[tuple[int, int, tuple[str, ...], bool]],
         entities: list[tuple[int, int, str]] = (),  # type: ignore[assignment]
         context: Context | None = None,
+        spans: dict[tuple[int, int], str] | None = None,
     ) -> list[Resolution]:
         """Place mentions in running text: gazetteer names on token boundaries, Sudachi 地名
-        tokens with an administrative suffix, and GiNZA place entities."""
+        tokens with an administrative suffix, and GiNZA place entities. ``spans``: what
+        ``found_spans(text, tokens)`` gave, when the caller has it already."""
         context = context or Context()
-        spans = self.found_spans(text, tokens)
+        spans = dict(spans) if spans is not None else self.found_spans(text, tokens)
         for s, e, _label in entities:
             if not _overlaps(s, e, spans):
                 spans.setdefault((s, e), "ginza")
@@ -351,8 +387,10 @@ class PlaceResolver:
             matched = 0
             if i in starts:
                 for length in range(min(self.max_name_length, len(text) - i), 1, -1):
+                    if text[i + length - 1] not in ADMIN_END or (i + length) not in ends:
+                        continue  # tested before the slice: most lengths end on no suffix
                     piece = text[i : i + length]
-                    if piece[-1] in ADMIN_END and (i + length) in ends and piece in self.gazetteer.by_name:
+                    if piece in self.gazetteer.by_name:
                         spans[(i, i + length)] = "gazetteer"
                         matched = length
                         break
@@ -405,10 +443,9 @@ class PlaceResolver:
         """``resolve(raw)`` would give a mention that ``find_mentions`` keeps from an entity, in some context."""
         if raw not in self._candidate_memo:
             name = raw.strip()
-            for pref_name in self.gazetteer.prefectures:
-                if name.startswith(pref_name) and len(name) > len(pref_name) + 1 and not self.gazetteer.lookup(name):
-                    name = name[len(pref_name) :]
-                    break
+            pref = self._prefecture_before(name)
+            if pref is not None:
+                name = name[len(pref.name) :]
             if self.gazetteer.lookup(name):
                 found = True  # exact: kept whether it resolves or stays ambiguous
             else:

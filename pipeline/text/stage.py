@@ -210,7 +210,7 @@ def _find_text_places(
 
     document = Counter(r.prefecture_code for rs in region_places.values() for r in rs if r.prefecture_code)
     consortium_prefs = _consortium_prefectures(out, region_places)
-    pending: list[tuple[_Field, list, Context]] = []
+    pending: list[tuple[_Field, list, Context, list[tuple[str, int]], dict]] = []
     table_evidence = _table_place_evidence(out.get("tables"))
     for (dataset, index, column), cell in cells.items():
         if (dataset, column) == REGION_FIELD or not cell.text:
@@ -232,8 +232,8 @@ def _find_text_places(
         prefs = consortium_prefs.get(_consortium_id(out, dataset, index), set())
         context = Context(prefectures=set(prefs), texts=[], document=document)
         tokens = token_spans(cell.text)
-        mentions = resolver.find_mentions(cell.text, tokens, [], context)
         spans = resolver.found_spans(cell.text, tokens)
+        mentions = resolver.find_mentions(cell.text, tokens, [], context, spans)
         # Only sentences where an entity could add a mention: most hold none, and a document
         # none of whose sentences can never loads the model.
         sentences = [
@@ -242,15 +242,15 @@ def _find_text_places(
             if resolver.entity_could_add(cell.text, spans, offset, offset + len(sentence), context)
         ]
         if sentences:
-            pending.append((cell, tokens, context, sentences))
+            pending.append((cell, tokens, context, sentences, spans))
         else:
             _accept(cell, mentions)
     if not pending:
         return
-    entities = place_entities((s for *_, sentences in pending for s, _ in sentences), cache_dir=nlp_cache_dir)
-    for cell, tokens, context, sentences in pending:
+    entities = place_entities((s for _, _, _, sentences, _ in pending for s, _ in sentences), cache_dir=nlp_cache_dir)
+    for cell, tokens, context, sentences, spans in pending:
         found = [(offset + s, offset + e, label) for sentence, offset in sentences for s, e, label in entities.get(sentence, [])]
-        _accept(cell, resolver.find_mentions(cell.text, tokens, found, context))
+        _accept(cell, resolver.find_mentions(cell.text, tokens, found, context, spans))
 
 
 def _ner_sentences(text: str, mentions: list[Resolution], tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> list[tuple[str, int]]:
