@@ -22,6 +22,12 @@ from pipeline.text.chunks import chunks
 # GiNZA's named entity labels (Sekine's extended hierarchy) that denote places.
 PLACE_LABELS = frozenset({"Province", "City", "County", "GPE", "GPE_Other", "Country"})
 NER_EXCLUDE = ["parser", "bunsetu_recognizer", "compound_splitter", "morphologizer", "attribute_ruler"]
+# Nor the vocabulary's 600,000 strings: the recogniser's features (norm, prefix, suffix, shape,
+# static vectors) are hashes computed from each token's text, the strings it needs (the text,
+# the labels) are added as it meets them, and reading strings.json was most of loading the
+# model (0.9 s of CPU and 316 MB without it: 0.3 s, 201 MB). The same entities on 1,200
+# sentences of the real PDFs.
+NER_EXCLUDE_DATA = ["strings"]
 NER_CACHE_VERSION = "1"
 
 _lock = threading.Lock()
@@ -42,7 +48,7 @@ def ginza_ner():  # type: ignore[no-untyped-def]
     # numpy's matrix product (OpenBLAS) instead of thinc's bundled BLIS: the same entities for
     # the corpus's sentences at half the CPU (BLIS took 3x the CPU per product on this machine).
     with _lock, use_ops("numpy", use_blis=False):
-        return spacy.load("ja_ginza", exclude=NER_EXCLUDE)
+        return spacy.load("ja_ginza", exclude=NER_EXCLUDE + NER_EXCLUDE_DATA)
 
 
 def token_spans(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
