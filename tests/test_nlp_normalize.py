@@ -86,3 +86,10 @@ def test_parallel_entries_are_not_joined_but_wrapped_words_are():
     assert clean_text(entries).text == entries
     wrapped = "二地域居住の推進に向けて、地域との関わりを深める取組を会津\n若松市と連携して進めている。"
     assert clean_text(wrapped).text == "二地域居住の推進に向けて、地域との関わりを深める取組を会津若松市と連携して進めている。"
+
+
+def test_a_misread_prolonged_mark_joined_by_a_removed_space_is_fixed_in_one_cleaning():
+    # Removing the space brings 一 between two katakana: one cleaning gives what a second would.
+    once = clean_text("ア 一ア")
+    assert once.text == "アーア"
+    assert clean_text(once.text).text == once.text

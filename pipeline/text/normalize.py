@@ -259,7 +259,10 @@ def clean_text(text: str) -> CleanResult:
     if not text:
         return CleanResult(text or "")
     result = CleanResult(text)
-    for step in (fold_characters, fix_prolonged_sound_marks, remove_spurious_spaces, rejoin_lines):
+    # The misread prolonged mark again after the joins: removing a space or a line break can
+    # bring 一 between two katakana (ア 一ア → ア一ア), and cleaning clean text must change nothing.
+    # Only this step: joining lines again would measure them against lines already joined.
+    for step in (fold_characters, fix_prolonged_sound_marks, remove_spurious_spaces, rejoin_lines, fix_prolonged_sound_marks):
         stepped = step(result.text)
         result = CleanResult(stepped.text, result.changes + stepped.changes)
     stripped = result.text.strip()
