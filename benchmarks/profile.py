@@ -14,7 +14,9 @@ time, nested stages subtracted from the ones that called them:
 Each stage reports wall and CPU seconds, its share and milliseconds per page;
 each document its pages and per-page cost. Writes benchmarks/profile.json.
 
-    .venv/bin/python benchmarks/profile.py [--real DIR] [--out benchmarks/profile.json]
+    .venv/bin/python benchmarks/profile.py [--real DIR] [--sets text_real,corpus] [--out benchmarks/profile.json]
+
+A set not named in ``--sets`` keeps what the file already holds (each set names the commit that measured it).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def instrument(clock: StageClock) -> None:
                 if value is original:
                     setattr(loaded, key, timed)
     resolver = pipeline.text.places.PlaceResolver
-    for method in ("find_mentions", "resolve_region_cell"):
+    for method in ("find_mentions", "found_spans", "entity_could_add", "resolve_region_cell"):
         setattr(resolver, method, clock.wrap("text:gazetteer_match", getattr(resolver, method)))
     registered = extractors.base.Registered
     registered.__call__ = clock.wrap(lambda self, *_: f"extract:{self.name}", registered.__call__)
@@ -173,6 +175,10 @@ def main() -> int:
     real = sorted(args.real.glob("*.pdf"))
     sets = {"text_real": text_only(real), "corpus": sorted((REPO / "samples").glob("*.pdf")) + real}
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}, "sets": {}}
+    if args.out.is_file():
+        # Sets not re-run this time keep their figures, each naming the commit that measured it.
+        report["sets"] = json.loads(args.out.read_text(encoding="utf-8")).get("sets", {})
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip() or None
     for name in args.sets.split(","):
         with tempfile.TemporaryDirectory(prefix="nichiiki-profile-") as nlp:
             # One BLAS thread, as in the sandbox's workers (pipeline.sandbox_preload).
@@ -182,6 +188,7 @@ def main() -> int:
             print(out.stderr[-4000:], file=sys.stderr)
             return 1
         report["sets"][name] = result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["commit"] = commit
         print(f"{name}: {result['documents']} documents, {result['pages']} pages, {result['extract_wall_s']} s wall, "
               f"{result['extract_cpu_s']} s CPU, {result['pages_per_s_one_core']} pages/s on one core", flush=True)
         for stage in result["stages"][:12]:
