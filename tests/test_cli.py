@@ -76,6 +76,29 @@ def test_help_version_and_argument_errors_import_nothing_heavy(tmp_path, args):
     assert "Traceback" not in result["err"]
 
 
+def test_extract_imports_in_its_own_process_only_what_assembling_validating_and_writing_need(tmp_path):
+    # The documents are read in the sandbox's children; the command receives their results, so
+    # neither the readers (PyMuPDF, OpenCV, the language models) nor pandera's unused back-ends
+    # (Dask's dataframe, hypothesis) are imported here.
+    pdf = SAMPLES / "real" / "pdfminer_kampo.pdf"
+    probe = (
+        "import json, sys\n"
+        "from flows.cli import main\n"
+        f"code = main(['extract', {str(pdf)!r}, '--out', {str(tmp_path / 'out')!r}])\n"
+        "loaded = {m for m, module in sys.modules.items() if module is not None}\n"
+        "unwanted = ('pymupdf', 'fitz', 'cv2', 'spacy', 'sudachipy', 'pdfplumber', 'dask.dataframe', 'hypothesis',\n"
+        "            'extractors.matrix', 'pipeline.document.extract', 'pipeline.text.stage')\n"
+        "print('@@' + json.dumps({'code': code, 'unwanted': sorted(loaded & set(unwanted))}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), NICHIIKI_NLP_CACHE=str(tmp_path / "nlp"), NICHIIKI_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    marker = [line for line in done.stdout.splitlines() if line.startswith("@@")]
+    assert marker, done.stdout + done.stderr
+    result = json.loads(marker[-1][2:])
+    assert result["code"] == 0 and (tmp_path / "out" / "documents.parquet").exists(), done.stderr
+    assert result["unwanted"] == []
+
+
 def test_version(tmp_path):
     from pipeline import __version__
 

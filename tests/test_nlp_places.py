@@ -167,3 +167,70 @@ def test_region_without_prefecture_takes_it_from_its_stem(resolver):
     assert (mogami.kind, mogami.prefecture, mogami.jis_code) == ("region", "山形県", None)
     (hokushin,) = resolver.resolve_region_cell("北信地域")
     assert hokushin.kind == "region" and hokushin.prefecture is None
+
+
+# -- when GiNZA need not read a sentence -----------------------------------------------------------
+
+# Texts as the real PDFs print them: an address whose Sudachi token hides the ward, a clerk's title,
+# a sentence with its place found without the model, plain prose.
+MODEL_TEXTS = [
+    "東京都世田谷区北沢2-8-18 世田谷病院",
+    "担当：総務課 川係長（内線 1234）",
+    "香川県高松巿で開催し、宇都営市と東京都の府中市からも参加した。",
+    "申請書は別紙様式により提出すること。",
+    "交付金の使途は事業の実施に限る。",
+    "協生支援センター（港区白金台4-6-1）",
+]
+
+
+@pytest.mark.parametrize("text", MODEL_TEXTS)
+def test_no_entity_changes_the_mentions_where_the_model_is_skipped(resolver, text):
+    # Every span the model could return, inside every stretch judged not worth reading: the
+    # mentions stay those found without the model. This is what skipping the model relies on.
+    from pipeline.text.language import token_spans
+
+    tokens = token_spans(text)
+    spans = resolver.found_spans(text, tokens)
+    alone = [(m.raw, m.start, m.jis_code, m.method) for m in resolver.find_mentions(text, tokens, [])]
+    skipped = [
+        (lo, hi)
+        for lo in range(len(text))
+        for hi in range(lo + 1, min(len(text), lo + 12) + 1)
+        if not resolver.entity_could_add(text, spans, lo, hi)
+    ]
+    entities = {(s, e) for lo, hi in skipped for s in range(lo, hi) for e in range(s + 1, hi + 1)}
+    assert entities
+    for s, e in sorted(entities):  # one at a time: an entity may hide another where they overlap
+        with_model = [(m.raw, m.start, m.jis_code, m.method) for m in resolver.find_mentions(text, tokens, [(s, e, "City")])]
+        assert with_model == alone, (text[s:e], with_model)
+
+
+def test_the_model_is_asked_where_an_entity_could_add_a_place(resolver):
+    from pipeline.text.language import token_spans
+
+    text = "東京都世田谷区北沢2-8-18"  # one Sudachi token: the ward is found only by the model
+    spans = resolver.found_spans(text, token_spans(text))
+    assert spans == {}
+    assert resolver.entity_could_add(text, spans, 0, len(text))
+    prose = "交付金の使途は事業の実施に限る。"  # no stretch of it is, or resembles, a place's name
+    assert not resolver.entity_could_add(prose, resolver.found_spans(prose, token_spans(prose)), 0, len(prose))
+
+
+def test_fuzzy_candidates_from_the_block_index_are_the_full_scans(resolver):
+    from pipeline.text.lookalike import string_similarity
+
+    def scan(name):  # every official name of the length compared, as the index must reproduce
+        limit = 1 if len(name) <= 2 else 2
+        found = []
+        for place in resolver._by_length.get(len(name), ()):
+            mismatches = sum(1 for a, b in zip(name, place.name) if a != b)
+            if 0 < mismatches <= limit and mismatches < len(name):
+                similarity = string_similarity(name, place.name)
+                if similarity >= 0.3 or mismatches == 1:
+                    found.append((place, similarity))
+        return found
+
+    names = ["高松巿", "宇都営市", "世田谷区", "川係長", "協生支", "北区", "森町", "青ヶ島村", "有楽町", "武蔵野", "あいうえ"]
+    names += [p.name[:-2] + "xy" for p in resolver.gazetteer.places[::50]] + [p.name[1:] + "市" for p in resolver.gazetteer.places[::70]]
+    for name in names:
+        assert resolver.fuzzy_candidates(name) == scan(name), name
