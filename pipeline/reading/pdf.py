@@ -114,15 +114,18 @@ def document_warnings(doc: pymupdf.Document) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def document_info(doc: pymupdf.Document, source: str | None = None) -> DocumentInfo:
+def document_info(doc: pymupdf.Document, source: str | None = None, needs_ocr: bool | None = None) -> DocumentInfo:
+    """``needs_ocr``: whether a page has no text, when the caller has parsed the pages already
+    (else each page's text is read here)."""
     meta = doc.metadata or {}
-    needs_ocr = False
-    for index in range(doc.page_count):
-        report_progress(index + 1)  # reading text can hang on a hostile page too
-        with _page_errors(doc, index, source):
-            if not _page_has_text(doc[index]):
-                needs_ocr = True
-                break
+    if needs_ocr is None:
+        needs_ocr = False
+        for index in range(doc.page_count):
+            report_progress(index + 1)  # reading text can hang on a hostile page too
+            with _page_errors(doc, index, source):
+                if not _page_has_text(doc[index]):
+                    needs_ocr = True
+                    break
     fixes: list[TextFix] = []
     return DocumentInfo(
         pages=doc.page_count,
