@@ -343,9 +343,10 @@ def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int)
         # over a crossing rule into the next row, where the strokes stacked in a column of text
         # (1 over the two dots of 冫 in each row of 1次) would add up, row by row, to a rule.
         segments = cv2.connectedComponents(cv2.bitwise_and(reached, cv2.bitwise_not(network)), connectivity=8)[1]
+        on_dot = dot_labels > 0
+        pairs = np.unique(segments[on_dot].astype(np.int64) * n + dot_labels[on_dot])  # one per (segment, dot)
+        per_segment = np.bincount(pairs // n, minlength=int(segments.max()) + 1)
         counted = np.zeros(m, dtype=bool)
-        pairs = np.unique(np.stack([segments[dot_labels > 0], dot_labels[dot_labels > 0]]), axis=1)
-        per_segment = np.bincount(pairs[0], minlength=int(segments.max()) + 1) if pairs.size else np.zeros(1, np.int64)
         counted[np.unique(run_labels[(segments > 0) & (per_segment[segments] >= MIN_DOTS)])] = True
         keep = np.zeros(m, dtype=bool)
         for i in range(1, m):
