@@ -201,3 +201,92 @@ def test_a_column_rule_does_not_run_on_through_a_spanning_header():
     grid = max(grids, key=lambda g: len(g.cells))
     header = [c for c in grid.cells if c.row == 0 and c.col >= 1]
     assert [(c.col, c.col_span) for c in header] == [(1, 3)], header
+
+
+def _inches(dpi: int):
+    return lambda inches: int(round(inches * dpi))
+
+
+def test_grey_rules_under_a_shaded_header_larger_than_the_ink_at_300_dpi():
+    """A portrait page whose shaded header covers more of it than its ink does (thin grey rules,
+    light text, a few marks): a page-wide ink/paper split would fall between paper and shading,
+    and the whole header would be solid ink (its cells read as ●, false rules in its noise)."""
+    dpi = 300
+    px = _inches(dpi)
+    rows, cols, head = 5, 12, 2
+    cw, ch, hh = px(0.55), px(0.3), px(0.55)
+    left = top = px(0.75)
+    img = np.full((px(11.69), px(8.27)), 250, np.uint8)
+    body, right = top + head * hh, left + cols * cw
+    cv2.rectangle(img, (left, top), (right, body), 224, -1)
+    ys = [top + r * hh for r in range(head + 1)] + [body + r * ch for r in range(1, rows + 1)]
+    for y in ys:
+        cv2.line(img, (left, y), (right, y), 166, 2)
+    for c in range(cols + 1):
+        cv2.line(img, (left + c * cw, top), (left + c * cw, ys[-1]), 166, 2)
+    for c in range(cols):
+        for r in range(head):
+            cv2.putText(img, "Ab", (left + c * cw + px(0.15), top + r * hh + px(0.3)), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 1)
+    want = {}
+    for r in range(rows):
+        for c in (2 + r, 7 + r):
+            want[(head + r, c)] = mark = "●" if c % 2 else "○"
+            centre = (left + c * cw + cw // 2, body + r * ch + ch // 2)
+            cv2.circle(img, centre, px(0.05), 0, -1 if mark == "●" else px(0.012), lineType=cv2.LINE_AA)
+    grid, got = _marks(_page(_noisy(img, 12.0), dpi, quality=85))
+    assert (grid.n_rows, grid.n_cols) == (head + rows, cols)
+    assert got == want
+
+
+def test_glyph_strokes_stacked_down_a_narrow_column_are_no_dotted_rule():
+    """A headerless portrait page: 1次 set one character per line in a narrow column. In every
+    row the 1's stem and the two dots of 冫 lie in one column of pixels, short and thin like the
+    dots of a dotted rule; row after row they must not add up to a column rule."""
+    dpi = 300
+    px = _inches(dpi)
+    rows, rh = 8, px(0.27)
+    left = top = px(0.5)
+    xs = [left]
+    for w in (0.3, 1.6, 0.3, 0.3, 0.3):
+        xs.append(xs[-1] + px(w))
+    img = np.full((top * 2 + rows * rh, xs[-1] + left), 255, np.uint8)
+    for r in range(rows + 1):
+        cv2.line(img, (xs[0], top + r * rh), (xs[-1], top + r * rh), 0, 2)
+    for x in xs:
+        cv2.line(img, (x, top), (x, top + rows * rh), 0, 2)
+    want = {}
+    for r in range(rows):
+        y, x = top + r * rh, xs[0] + px(0.05)
+        cv2.line(img, (x, y + px(0.02)), (x, y + px(0.1)), 0, 2)  # 1: stem and flag
+        cv2.line(img, (x, y + px(0.02)), (x - px(0.02), y + px(0.04)), 0, 2)
+        cv2.line(img, (x - 2, y + px(0.14)), (x + 4, y + px(0.165)), 0, 2)  # 冫
+        cv2.line(img, (x + 4, y + px(0.2)), (x - 2, y + px(0.245)), 0, 2)
+        cv2.rectangle(img, (x + px(0.04), y + px(0.14)), (x + px(0.14), y + px(0.25)), 0, 2)  # 欠
+        cv2.line(img, (x + px(0.04), y + px(0.25)), (x + px(0.14), y + px(0.14)), 0, 2)
+        c = 2 + r % 3
+        cv2.circle(img, ((xs[c] + xs[c + 1]) // 2, y + rh // 2), px(0.05), 0, -1, lineType=cv2.LINE_AA)
+        want[(r, c)] = "●"
+    grid, got = _marks(_page(_noisy(img, 8.0), dpi, quality=85))
+    assert (grid.n_rows, grid.n_cols) == (rows, len(xs) - 1)
+    assert got == want
+
+
+def test_strokes_lying_across_a_column_are_no_dots_of_a_vertical_rule():
+    """三 over ー down a text cell: short thin strokes, but each lies across the column they
+    stack in, as no dot of a vertical dotted rule does; a dotted rule's dots are found all the same."""
+    from extractors.grids.scan_grid import _dotted_rules, _network
+
+    dpi = 300
+    ink = np.zeros((400, 400), np.uint8)
+    ink[50:53, 50:350] = 255  # the table's top and bottom rules, and its sides
+    ink[300:303, 50:350] = 255
+    ink[50:303, 50:53] = 255
+    ink[50:303, 347:350] = 255
+    for y in range(58, 296, 12):  # strokes 0.08 in wide, stacked from rule to rule
+        ink[y : y + 3, 100:124] = 255
+    for y in range(56, 298, 9):  # a dotted column rule
+        ink[y : y + 3, 250:253] = 255
+    network = _network(ink, int(0.4 * dpi))
+    h, v = _dotted_rules(ink, network, dpi, int(0.15 * dpi))
+    assert not v[:, 100:124].any()
+    assert v[150, 250:253].any()

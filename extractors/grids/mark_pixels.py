@@ -89,9 +89,27 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     """
     block = max(15, (min(gray.shape[:2]) // 60) | 1)
     local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
-    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    solid = (gray < otsu).astype(np.uint8) * 255
+    solid = (gray < _ink_split(gray)).astype(np.uint8) * 255
     return cv2.bitwise_or(local, solid)
+
+
+def _ink_split(gray: np.ndarray) -> float:
+    """The gray level that parts ink from paper (and from light shading).
+
+    Otsu parts the page's two largest populations. Where shaded header cells
+    cover more of the page than ink does, those are paper and shading, and
+    the split falls between them: the whole shaded area would be solid ink.
+    Ink is printed dark, nearer black than paper on average; a darker class
+    lighter than that is mostly shading, so the split is sought again within
+    it, between ink and the shading.
+    """
+    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = gray[gray < otsu]
+    paper = float(np.median(gray[gray >= otsu])) if (gray >= otsu).any() else 255.0
+    if dark.size == 0 or float(dark.mean()) <= paper / 2:
+        return float(otsu)
+    within, _ = cv2.threshold(dark.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(within)
 
 
 def strip_border_remnants(ink: np.ndarray) -> np.ndarray:

@@ -316,33 +316,44 @@ def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int)
     joined first, along one direction at a time. A run counts only when it
     has at least MIN_DOTS dots and reaches a solid ruling of the ``network``:
     strokes of glyphs (ー, 一, the dots of シ) can line up inside a cell, but
-    never run on into its rulings.
+    never run on into its rulings. A dot or dash of a rule is as thin across
+    the rule as the rule is; the strokes of 三 or ミ stacked down a text line
+    are short but lie across that line, so they are no dots of a vertical rule.
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     thin = max(2, int(round(MAX_RULE_INCHES * dpi)))
     short = max(3, int(round(DOT_INCHES * dpi)))
-    # A dot or a dash: thin one way, short the other.
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    is_dot = (np.minimum(w, h) <= thin) & (np.maximum(w, h) <= short)
-    is_dot[0] = False
-    dot_labels = np.where(is_dot[labels], labels, 0)
-    dots = np.where(dot_labels > 0, 255, 0).astype(np.uint8)
     gap = max(3, int(round(DOT_GAP_INCHES * dpi)))
     out = []
     for horizontal in (True, False):
+        # A dot or a dash of a rule this way: thin across it, short along it.
+        across, lengthwise = (h, w) if horizontal else (w, h)
+        is_dot = (across <= thin) & (lengthwise <= short)
+        is_dot[0] = False
+        dot_labels = np.where(is_dot[labels], labels, 0)
+        dots = np.where(dot_labels > 0, 255, 0).astype(np.uint8)
         along = (lambda k: (k, 1)) if horizontal else (lambda k: (1, k))
         joined = cv2.morphologyEx(dots, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, along(gap)))
         runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along(length)))
         # The dots next to a solid rule merge into it: reach one gap (and a bit) further to meet it.
         reached = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, along(2 * gap + 3)))
         m, run_labels, run_stats, _ = cv2.connectedComponentsWithStats(reached, connectivity=8)
+        # Dots are counted between the solid rulings the run crosses: the reach carries a run
+        # over a crossing rule into the next row, where the strokes stacked in a column of text
+        # (1 over the two dots of 冫 in each row of 1次) would add up, row by row, to a rule.
+        segments = cv2.connectedComponents(cv2.bitwise_and(reached, cv2.bitwise_not(network)), connectivity=8)[1]
+        on_dot = dot_labels > 0
+        pairs = np.unique(segments[on_dot].astype(np.int64) * n + dot_labels[on_dot])  # one per (segment, dot)
+        per_segment = np.bincount(pairs // n, minlength=int(segments.max()) + 1)
+        counted = np.zeros(m, dtype=bool)
+        counted[np.unique(run_labels[(segments > 0) & (per_segment[segments] >= MIN_DOTS)])] = True
         keep = np.zeros(m, dtype=bool)
         for i in range(1, m):
             x, y, bw, bh, _ = (int(v) for v in run_stats[i])
             inside = run_labels[y : y + bh, x : x + bw] == i
-            count = np.unique(dot_labels[y : y + bh, x : x + bw][inside]).size - 1
             touches = bool(network[y : y + bh, x : x + bw][inside].any())
-            keep[i] = count >= MIN_DOTS and touches
+            keep[i] = counted[i] and touches
         out.append(np.where(keep[run_labels], 255, 0).astype(np.uint8))
     return out[0], out[1]
 
