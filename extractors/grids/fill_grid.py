@@ -30,6 +30,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pipeline.model.records import BBox, Edge
+
 # A boundary runs straight for at least this long (inches): as long as a ruling must be
 # (scan_grid.MIN_RULE_INCHES), longer than any glyph stroke, shorter than a narrow cell's side.
 MIN_BOUNDARY_INCHES = 0.25
@@ -63,15 +65,19 @@ def fill_masks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     reach = max(2, int(round(STEP_REACH_INCHES * dpi)))
     masks = []
     for image in (gray, gray.T):
-        # Averaged along the boundaries sought (rows of ``image``) first, over half a glyph:
-        # a straight boundary keeps its contrast while scanner noise, which the closing
-        # would otherwise lift to its brightest, averages away.
-        smooth = cv2.blur(image, (max(3, glyph // 2), 1))
-        fill = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (glyph, glyph)))
+        # Averaged along the boundaries sought (rows of ``image``) first, over a glyph: a
+        # straight boundary keeps its contrast while scanner noise, which the closing would
+        # otherwise lift to its brightest, averages away.
+        smooth = cv2.blur(image, (glyph, 1))
+        # Closed across the rows only: every glyph and mark is less tall than that, and the
+        # fewer pixels the closing takes its brightest of, the less it lifts the noise.
+        fill = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
         # Light gaps along the rows removed, so the fills on both sides of a white rule meet,
         # and so are light glyphs on a dark fill (white header text): no taller than a glyph.
         solid = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
-        masks.append(_light_rules(fill, length, rule) | _steps(solid, length, reach))
+        # Unaveraged, for telling a rule's even light from a row of light glyphs.
+        sharp = cv2.morphologyEx(image, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
+        masks.append(_light_rules(fill, sharp, length, rule) | _steps(solid, length, reach))
     h, v = masks[0], masks[1].T
     return np.ascontiguousarray(h), np.ascontiguousarray(v)
 
@@ -90,7 +96,7 @@ def _along(image: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
-def _runs(core: np.ndarray, local: np.ndarray, delta: float, length: int) -> np.ndarray:
+def _runs(core: np.ndarray, local: np.ndarray, delta: float, length: int, width: int) -> np.ndarray:
     """Lines at least ``length`` long where ``core`` exceeds ``delta``, carried on to their real ends.
 
     The core stops short of a boundary's ends by up to half its averaging
@@ -101,18 +107,23 @@ def _runs(core: np.ndarray, local: np.ndarray, delta: float, length: int) -> np.
     line = (core > delta).astype(np.uint8) * 255
     line = cv2.morphologyEx(line, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     reach = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * (length // 2) + 1, 1)))
-    return _thin_across((reach > 0) & (local > delta), local)
+    thin = _thin_across((reach > 0) & (local > delta), local, width)
+    # Where noise drowned the local response for a moment the line has holes: those shorter
+    # than half a boundary's least length are closed (a spanning cell, which interrupts a
+    # boundary for good, is wider than that: scan_grid.MIN_SHADE_INCHES).
+    return cv2.morphologyEx(thin, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, length // 2), 3)))
 
 
-def _light_rules(fill: np.ndarray, length: int, rule: int) -> np.ndarray:
-    """Horizontal thin lines lighter than the fill above and below them."""
+def _light_rules(fill: np.ndarray, sharp: np.ndarray, length: int, rule: int) -> np.ndarray:
+    """Horizontal thin lines lighter than the fill above and below them, even along their length
+    in ``sharp`` (the fill not averaged along)."""
     background = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * rule + 1)))
     lift = cv2.subtract(fill, background).astype(np.float32)
     core = np.minimum(*_along(lift, length))
-    values = fill.astype(np.float32)
+    values = sharp.astype(np.float32)
     spread = np.sqrt(np.maximum(cv2.blur(values * values, (length, 1)) - np.square(cv2.blur(values, (length, 1))), 0))
     core[spread >= MAX_RULE_SPREAD] = 0
-    return _runs(core, lift, LIGHT_RULE_DELTA, length)
+    return _runs(core, lift, LIGHT_RULE_DELTA, length, rule)
 
 
 def _steps(solid: np.ndarray, length: int, reach: int) -> np.ndarray:
@@ -129,17 +140,66 @@ def _steps(solid: np.ndarray, length: int, reach: int) -> np.ndarray:
         return np.abs(cv2.Sobel(across, cv2.CV_32F, 0, 1, ksize=1)) * (scale / 2.0)
 
     core = np.minimum(*(step(side) for side in _along(solid, length)))
-    return _runs(core, step(solid), FILL_STEP_DELTA, length)
+    # A step blurred over ``reach`` is that wide on either side: one peak in twice that.
+    return _runs(core, step(solid), FILL_STEP_DELTA, length, 4 * reach)
 
 
-def _thin_across(line: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """Each band of ``line`` reduced to the rows where ``strength`` peaks across it."""
-    peak = cv2.dilate(strength, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
+def _thin_across(line: np.ndarray, strength: np.ndarray, width: int) -> np.ndarray:
+    """Each band of ``line`` reduced to the rows where ``strength`` peaks within ``width`` across it."""
+    peak = cv2.dilate(strength, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * (width // 2) + 1)))
     keep = line & (strength >= peak - 1e-3)
     keep = keep.astype(np.uint8) * 255
     # The peak rows of one band may waver by a pixel along it: join them into one line.
     keep = cv2.morphologyEx(keep, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
     return keep
+
+
+def meet_boundaries(edges: list[Edge]) -> list[Edge]:
+    """Fill boundaries ended at the perpendicular boundary they stop short of or run past (PDF points).
+
+    Light type set close beside a light rule (a header's white text against
+    its cell's rule) joins it under the closing, so the rule is found only
+    past the type, up to a glyph's height short of the boundary it meets;
+    and averaging along a boundary carries it past a fill's edge by up to
+    half a glyph. Either way its end belongs on the nearest perpendicular
+    boundary within a glyph's height, where the cells it parts end.
+    """
+    gap = GLYPH_INCHES * 72.0
+    tol = 3.0  # points: a boundary this close to the line's end runs across it (grid.SNAP_TOLERANCE)
+    hs = [e for e in edges if e.orientation == "h"]
+    vs = [e for e in edges if e.orientation == "v"]
+
+    def snap(end: float, spots: list[float]) -> float:
+        near = [p for p in spots if abs(p - end) <= gap]
+        return min(near, key=lambda p: abs(p - end)) if near else end
+
+    out = []
+    for e in hs:
+        spots = [o.x0 for o in vs if o.top - tol <= e.top <= o.bottom + tol]
+        out.append(Edge("h", snap(e.x0, spots), e.top, snap(e.x1, spots), e.bottom))
+    for e in vs:
+        spots = [o.top for o in hs if o.x0 - tol <= e.x0 <= o.x1 + tol]
+        out.append(Edge("v", e.x0, snap(e.top, spots), e.x1, snap(e.bottom, spots)))
+    return [e for e in out if max(e.x1 - e.x0, e.bottom - e.top) > 0]
+
+
+def outside_ruled_tables(fill_edges: list[Edge], ruled_tables: list[list[BBox]], min_cells: int) -> list[Edge]:
+    """The fill boundaries that do not lie inside a table the rulings found (PDF points).
+
+    Inside a ruled table the rules say where its cells are, and what the
+    closing leaves there of bold glyphs and marks could only cut them up.
+    A boundary on a ruled table's outline, or running beyond it, is kept: it
+    may join the pieces of a shaded table of which the rulings found only
+    parts (its darker rows, its dark rules).
+    """
+    tol = 3.0  # points: a boundary this close to a table's outline is on it (grid.SNAP_TOLERANCE)
+    frames = []
+    for table in ruled_tables:
+        if len(table) >= min_cells:
+            frames.append((min(b[0] for b in table) + tol, min(b[1] for b in table) + tol,
+                           max(b[2] for b in table) - tol, max(b[3] for b in table) - tol))
+    return [e for e in fill_edges
+            if not any(e.x0 >= x0 and e.x1 <= x1 and e.top >= y0 and e.bottom <= y1 for x0, y0, x1, y1 in frames)]
 
 
 # Ink is darker than its cell's own background by at least this many times the background's
@@ -157,10 +217,10 @@ def ink_in_cells(ink: np.ndarray, gray: np.ndarray, boxes: list[tuple[int, int, 
     header row) is all ink, so the cell reads as one solid disc; and next to
     a light rule or a lighter neighbour, plain fill is darker than its
     surroundings, so noise along the cell's edges passes as ink and a mark
-    there reads as text. A cell's background is its median (most of any cell
-    is background), its noise the median deviation from it; ink is darker
-    than both allow. Glyphs lighter than their fill (white text on a dark
-    header) are no ink: the cell reads as empty, never as a mark.
+    there reads as text. Ink differs from the cell's background level by
+    more than its noise allows: darker, or lighter where more of the cell is
+    lighter than darker (type set in reverse, white text and marks on a
+    header-styled row).
     ``boxes``: the cells' pixel boxes inside their rules.
     """
     out = ink.copy()
@@ -168,8 +228,36 @@ def ink_in_cells(ink: np.ndarray, gray: np.ndarray, boxes: list[tuple[int, int, 
         if x1 - x0 < 3 or y1 - y0 < 3:
             continue
         crop = gray[y0:y1, x0:x1]
-        level = float(np.median(crop))
-        sigma = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - level)))
-        dark = crop < level - max(MIN_INK_CONTRAST, INK_NOISE_SIGMAS * sigma)
-        out[y0:y1, x0:x1] = np.where(dark, out[y0:y1, x0:x1], 0)
+        # The background is the commonest level (glyphs, even dense bold ones, spread over many
+        # levels; a fill or paper is one), its noise the spread to the side of it where there
+        # is no type: the lesser of the two (none on a side where the level is clipped).
+        hist = np.convolve(np.bincount(crop.ravel(), minlength=256), np.ones(9), mode="same")
+        level = int(np.argmax(hist))
+        f = crop.astype(np.float32) - level
+        sigma = min(1.4826 * float(np.median(np.abs(side))) if side.size else 0.0 for side in (f[f > 0], f[f < 0]))
+        contrast = max(MIN_INK_CONTRAST, INK_NOISE_SIGMAS * sigma)
+        lighter, darker = crop > level + contrast, crop < level - contrast
+        if lighter.sum() > darker.sum():
+            # Type set in reverse, light on a dark fill (a header row's style): light is its ink,
+            # and so are the cell's own light rules, whose fringes are peeled off its sides.
+            out[y0:y1, x0:x1] = _without_border_lines(np.where(lighter, 255, 0).astype(np.uint8))
+        else:
+            out[y0:y1, x0:x1] = np.where(darker, out[y0:y1, x0:x1], 0)
+    return out
+
+
+# A row of ink along a crop's side covering at least this share of it is a rule's fringe: a
+# mark touching the side covers no more than its own width, at most about half the cell's.
+BORDER_LINE_SHARE = 0.8
+
+
+def _without_border_lines(ink: np.ndarray) -> np.ndarray:
+    """``ink`` without the light rules' fringes along the crop's sides (in a reversed cell the
+    cell's own light rules are as light as its type), peeled row by row from each side."""
+    out = ink.copy()
+    for view in (out, out[::-1], out.T, out.T[::-1]):
+        for row in view:
+            if (row > 0).mean() < BORDER_LINE_SHARE:
+                break
+            row[:] = 0
     return out

@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.fill_grid import fill_masks, ink_in_cells
+from extractors.grids.fill_grid import fill_masks, ink_in_cells, meet_boundaries, outside_ruled_tables
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
@@ -107,16 +107,16 @@ def find_scanned_grids(
     faint_h, faint_v = faint_rules(smooth, dpi)
     h_mask, v_mask = h_mask | faint_h, v_mask | faint_v
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
-    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
-    fill_h, fill_v = fill_masks(straight, dpi)
-    edges += mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi)
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
-    grids = [
-        grid_from_boxes(boxes, page.page_number, ocr=True)
-        for boxes in cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
-        if len(boxes) >= min_cells
-    ]
+    tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
+    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
+    fill_h, fill_v = fill_masks(straight, dpi)
+    fill_edges = meet_boundaries(mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi))
+    unruled = outside_ruled_tables(fill_edges, tables, min_cells)
+    if unruled:
+        tables = cell_boxes_from_edges(edges + unruled, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
+    grids = [grid_from_boxes(boxes, page.page_number, ocr=True) for boxes in tables if len(boxes) >= min_cells]
     inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
     content = ink_in_cells(content, smooth, [_pixel_box(c.bbox, dpi, inset, content.shape) for g in grids for c in g.cells])
     grids = [_split_merged_marks(grid, content, dpi) for grid in grids]
