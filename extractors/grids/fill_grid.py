@@ -30,6 +30,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from extractors.grids.grid import cell_boxes_from_edges
 from pipeline.model.records import BBox, Edge
 
 # A boundary runs straight for at least this long (inches): as long as a ruling must be
@@ -183,16 +184,31 @@ def meet_boundaries(edges: list[Edge]) -> list[Edge]:
     return [e for e in out if max(e.x1 - e.x0, e.bottom - e.top) > 0]
 
 
-def outside_ruled_tables(fill_edges: list[Edge], ruled_tables: list[list[BBox]], min_cells: int) -> list[Edge]:
-    """The fill boundaries that do not lie inside a table the rulings found (PDF points).
+def unruled_fill_edges(fill_edges: list[Edge], ruled_tables: list[list[BBox]], min_cells: int) -> list[Edge]:
+    """The fill boundaries to read with the rulings (PDF points): none unless they make a table
+    the rulings did not find, and never those inside a table the rulings found.
 
-    Inside a ruled table the rules say where its cells are, and what the
-    closing leaves there of bold glyphs and marks could only cut them up.
-    A boundary on a ruled table's outline, or running beyond it, is kept: it
-    may join the pieces of a shaded table of which the rulings found only
-    parts (its darker rows, its dark rules).
+    A shaded table counts as found when ruled tables' cells cover ``RULED_COVER``
+    of it; only a table of fills the rulings missed (or found in pieces, its
+    darker rows only) needs fill boundaries. Inside a ruled table the rules say
+    where its cells are, and what the closing leaves there of bold glyphs and
+    marks could only cut them up; a boundary on a ruled table's outline, or
+    running beyond it, may join the pieces of a shaded table and is kept.
     """
     tol = 3.0  # points: a boundary this close to a table's outline is on it (grid.SNAP_TOLERANCE)
+    ruled = [b for t in ruled_tables for b in t]
+    missed = False
+    for table in cell_boxes_from_edges(fill_edges):
+        if len(table) < min_cells:
+            continue
+        x0, y0 = min(b[0] for b in table), min(b[1] for b in table)
+        x1, y1 = max(b[2] for b in table), max(b[3] for b in table)
+        covered = np.zeros((max(1, int(np.ceil(y1 - y0))), max(1, int(np.ceil(x1 - x0)))), dtype=bool)  # a pixel a point
+        for b in ruled:
+            covered[max(0, int(b[1] - y0)) : max(0, int(np.ceil(b[3] - y0))), max(0, int(b[0] - x0)) : max(0, int(np.ceil(b[2] - x0)))] = True
+        missed = missed or covered.mean() < RULED_COVER
+    if not missed:
+        return []
     frames = []
     for table in ruled_tables:
         if len(table) >= min_cells:
@@ -200,6 +216,11 @@ def outside_ruled_tables(fill_edges: list[Edge], ruled_tables: list[list[BBox]],
                            max(b[2] for b in table) - tol, max(b[3] for b in table) - tol))
     return [e for e in fill_edges
             if not any(e.x0 >= x0 and e.x1 <= x1 and e.top >= y0 and e.bottom <= y1 for x0, y0, x1, y1 in frames)]
+
+
+# A shaded table is the rulings' when their cells cover at least this share of its area: all
+# of it but its outer boundaries' width and a row or column the scan lost.
+RULED_COVER = 0.9
 
 
 # Ink is darker than its cell's own background by at least this many times the background's
