@@ -50,6 +50,9 @@ LIGHT_RULE_DELTA = 8
 # Fills differ by at least this (grey levels of 255) to be two cells' fills: paper and the
 # lightest shading a printer shows as shading (scan_grid.SHADE_DELTA).
 FILL_STEP_DELTA = 12
+# Solid ink prints darker than this (grey levels of 255, under a fifth of paper's): a fill is a
+# tint, lighter than that, however dark a header's (navy is about 55).
+INK_LEVEL = 48
 # A step is measured between the fill this far (inches) on either side: past the blur of the
 # scan, closer than the thinnest row.
 STEP_REACH_INCHES = 0.02
@@ -141,8 +144,14 @@ def _steps(solid: np.ndarray, length: int, reach: int) -> np.ndarray:
         return np.abs(cv2.Sobel(across, cv2.CV_32F, 0, 1, ksize=1)) * (scale / 2.0)
 
     core = np.minimum(*(step(side) for side in _along(solid, length)))
+    local = step(solid)
+    # The edge of something as dark as ink (a mark larger than the closing, a solid disc
+    # drawn over a cell) is no boundary between fills: nor is anything within the step's blur of it.
+    inky = cv2.dilate((solid < INK_LEVEL).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 6 * reach + 1))) > 0
+    core[inky] = 0
+    local[inky] = 0
     # A step blurred over ``reach`` is that wide on either side: one peak in twice that.
-    return _runs(core, step(solid), FILL_STEP_DELTA, length, 4 * reach)
+    return _runs(core, local, FILL_STEP_DELTA, length, 4 * reach)
 
 
 def _thin_across(line: np.ndarray, strength: np.ndarray, width: int) -> np.ndarray:
@@ -216,6 +225,27 @@ def unruled_fill_edges(fill_edges: list[Edge], ruled_tables: list[list[BBox]], m
                            max(b[2] for b in table) - tol, max(b[3] for b in table) - tol))
     return [e for e in fill_edges
             if not any(e.x0 >= x0 and e.x1 <= x1 and e.top >= y0 and e.bottom <= y1 for x0, y0, x1, y1 in frames)]
+
+
+def without_fill_doubles(edges: list[Edge], fill_edges: list[Edge]) -> list[Edge]:
+    """``edges`` without those lying along a fill boundary (within grid.SNAP_TOLERANCE across).
+
+    On a shaded table the ink finder also sees lines where there are none:
+    the tops of a row of marks, the strip of dark fill above light type. Near
+    a fill boundary such a line would be averaged into it and move it onto
+    the marks; the fill boundary, read from the fills on both its sides,
+    says where the cells part.
+    """
+    tol = 3.0
+
+    def along(e: Edge, f: Edge) -> bool:
+        if e.orientation != f.orientation:
+            return False
+        if e.orientation == "h":
+            return abs(e.top - f.top) <= tol and e.x0 >= f.x0 - tol and e.x1 <= f.x1 + tol
+        return abs(e.x0 - f.x0) <= tol and e.top >= f.top - tol and e.bottom <= f.bottom + tol
+
+    return [e for e in edges if not any(along(e, f) for f in fill_edges)]
 
 
 # A shaded table is the rulings' when their cells cover at least this share of its area: all

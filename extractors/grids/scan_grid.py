@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.fill_grid import fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges
+from extractors.grids.fill_grid import fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
@@ -115,7 +115,9 @@ def find_scanned_grids(
     fill_edges = meet_boundaries(mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi))
     unruled = unruled_fill_edges(fill_edges, tables, min_cells)
     if unruled:
-        tables = cell_boxes_from_edges(edges + unruled, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
+        # No rows closed at page breaks: a fill ends in a step wherever the page cuts it, and
+        # rulings ending together there are breaks in light rules beside dark marks.
+        tables = cell_boxes_from_edges(without_fill_doubles(edges, unruled) + unruled)
     grids = [grid_from_boxes(boxes, page.page_number, ocr=True) for boxes in tables if len(boxes) >= min_cells]
     inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
     content = ink_in_cells(content, smooth, [_pixel_box(c.bbox, dpi, inset, content.shape) for g in grids for c in g.cells])
