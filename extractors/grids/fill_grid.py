@@ -7,22 +7,30 @@ to the next; the table's outer border is where its fill meets the paper.
 The ink-based ruling finder (extractors.grids.scan_grid) sees none of that.
 
 Both kinds of boundary are read from the page's *fill map*, the page with
-its glyphs and marks taken out:
+its glyphs and marks taken out, one direction at a time (rows of the page
+for horizontal boundaries, of its transpose for vertical ones):
 
-1. Fill: a grey closing wider than any glyph stroke or mark and narrower
-   than any cell removes every small dark thing (text, marks, dark hairline
-   rules) and keeps the fills, and the light gaps between them, as they are.
+1. Fill: averaged along the rows over a glyph's width (noise averages away,
+   a straight boundary keeps its contrast), then a grey closing across them
+   taller than any glyph or mark of a table's text and shorter than any
+   cell removes every small dark thing and keeps fills and light gaps.
 2. Light rules: a thin straight line lighter than the fill on both sides of
    it (a white top-hat across, averaged along the line), even along its
    length, at least a ruling long.
 3. Fill steps: where the fill level changes by more than shading differs
-   from paper, along a straight run at least a ruling long (the light rules
-   removed first by a grey opening, so the fills on their two sides meet).
+   from paper, along a straight run at least a ruling long (light rules and
+   light type removed first by a grey opening across, so the fills on the
+   two sides of a white rule meet); never at the edge of something as dark
+   as ink (a large mark).
 
 Nothing here depends on the colours of one style: any fill darker than paper
-and any gap lighter than its fills gives boundaries. The result is a pair of
-masks (horizontal, vertical) in the deskewed page's pixels, one line per
-boundary, which the scan grid finder turns into edges like its rulings.
+and any gap lighter than its fills gives boundaries. ``fill_masks`` gives
+the boundaries as masks in the deskewed page's pixels; the scan grid finder
+turns them into edges like its rulings, ends them where they meet
+(``meet_boundaries``) and uses them only for tables its rulings did not find
+(``unruled_fill_edges``, ``without_fill_doubles``). ``ink_in_cells`` then
+reads each cell's ink against that cell's own fill, so a dark fill is no
+mark and white type on it is read.
 """
 
 from __future__ import annotations
@@ -40,24 +48,24 @@ MIN_BOUNDARY_INCHES = 0.25
 # a table's body text and the strokes of its glyphs, narrower than the smallest cell
 # (scan_grid.MIN_SHADE_INCHES, 13 pt).
 GLYPH_INCHES = 0.1
-# A light rule is thinner than this (inches, 3 pt: a hairline to a wide gap between fills)
-# ...
+# A light rule is thinner than this (inches, 3 pt: a hairline to a wide gap between fills) ...
 LIGHT_RULE_INCHES = 0.04
 # ... and lighter than the fill on both sides by at least this (grey levels of 255): a
 # white rule on the palest band a slide style uses differs by ~20, scanner noise averaged
 # along a ruling's length by ~2.
 LIGHT_RULE_DELTA = 8
-# Fills differ by at least this (grey levels of 255) to be two cells' fills: paper and the
-# lightest shading a printer shows as shading (scan_grid.SHADE_DELTA).
-FILL_STEP_DELTA = 12
+# Fills differ by at least this (grey levels of 255) to be two cells' fills: the lightest
+# shading a printer shows as shading differs from paper by 12 (scan_grid.SHADE_DELTA), and the
+# closing lifts a noisy tint toward paper by a few levels more than it lifts paper.
+FILL_STEP_DELTA = 8
 # Solid ink prints darker than this (grey levels of 255, under a fifth of paper's): a fill is a
 # tint, lighter than that, however dark a header's (navy is about 55).
 INK_LEVEL = 48
 # A step is measured between the fill this far (inches) on either side: past the blur of the
 # scan, closer than the thinnest row.
 STEP_REACH_INCHES = 0.02
-# Along a light rule the fill map varies less than this (standard deviation, grey levels):
-# a row through white glyphs on a dark fill alternates between them.
+# Along a light rule the page, closed across only, varies less than this (standard deviation,
+# grey levels): a row through white glyphs on a dark fill alternates between them.
 MAX_RULE_SPREAD = 25.0
 
 
