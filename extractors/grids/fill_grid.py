@@ -54,10 +54,9 @@ LIGHT_RULE_INCHES = 0.04
 # white rule on the palest band a slide style uses differs by ~20, scanner noise averaged
 # along a ruling's length by ~2.
 LIGHT_RULE_DELTA = 8
-# Fills differ by at least this (grey levels of 255) to be two cells' fills: the lightest
-# shading a printer shows as shading differs from paper by 12 (scan_grid.SHADE_DELTA), and the
-# closing lifts a noisy tint toward paper by a few levels more than it lifts paper.
-FILL_STEP_DELTA = 8
+# Fills differ by at least this (grey levels of 255) to be two cells' fills: paper and the
+# lightest shading a printer shows as shading (scan_grid.SHADE_DELTA).
+FILL_STEP_DELTA = 12
 # Solid ink prints darker than this (grey levels of 255, under a fifth of paper's): a fill is a
 # tint, lighter than that, however dark a header's (navy is about 55).
 INK_LEVEL = 48
@@ -264,6 +263,10 @@ RULED_COVER = 0.9
 # Ink is darker than its cell's own background by at least this many times the background's
 # noise (robust standard deviation): noise is then ink about once in 30,000 pixels.
 INK_NOISE_SIGMAS = 4.0
+# A cell's background is read from the pixels the page-wide threshold left as paper when they
+# are at least this share of it: a mark covers no more than a disc inscribed in its cell (about
+# four fifths); a dark fill, all ink to that threshold, leaves none.
+MIN_BACKGROUND_SHARE = 0.1
 # ... and by at least this (grey levels of 255), as much as shading must differ from paper
 # (scan_grid.SHADE_DELTA): on a clean scan the noise is near nothing.
 MIN_INK_CONTRAST = 12
@@ -290,7 +293,11 @@ def ink_in_cells(ink: np.ndarray, gray: np.ndarray, boxes: list[tuple[int, int, 
         # The background is the commonest level (glyphs, even dense bold ones, spread over many
         # levels; a fill or paper is one), its noise the spread to the side of it where there
         # is no type: the lesser of the two (none on a side where the level is clipped).
-        hist = np.convolve(np.bincount(crop.ravel(), minlength=256), np.ones(9), mode="same")
+        # Taken from what the page-wide threshold left as paper where there is enough of it: a
+        # drawn disc can cover most of its cell, and then its own level is the commonest.
+        paper = ink[y0:y1, x0:x1] == 0
+        background = crop[paper] if paper.mean() >= MIN_BACKGROUND_SHARE else crop
+        hist = np.convolve(np.bincount(background.ravel(), minlength=256), np.ones(9), mode="same")
         level = int(np.argmax(hist))
         f = crop.astype(np.float32) - level
         sigma = min(1.4826 * float(np.median(np.abs(side))) if side.size else 0.0 for side in (f[f > 0], f[f < 0]))
