@@ -200,6 +200,42 @@ def meet_boundaries(edges: list[Edge]) -> list[Edge]:
     return [e for e in out if max(e.x1 - e.x0, e.bottom - e.top) > 0]
 
 
+def close_outline(edges: list[Edge]) -> list[Edge]:
+    """A fill table's top or bottom edge where its step to the paper was too faint to be read.
+
+    The palest band meets the paper with the least step, and at the table's
+    first or last row that step may be lost; the light rules parting the
+    cells still end together there. Where at least three vertical boundaries
+    end within grid.SNAP_TOLERANCE of one height, no horizontal boundary runs
+    across all of them there (pieces of the faint step may) and no vertical
+    boundary goes on past it, that height is the table's edge. (Inside a table, where light rules beside dark marks break,
+    other boundaries go on past the break, so no row is made there.)
+    """
+    tol = 3.0
+    hs = [e for e in edges if e.orientation == "h"]
+    vs = [e for e in edges if e.orientation == "v"]
+    out = list(edges)
+    for key, beyond in (("top", lambda v, y: v.top < y - tol), ("bottom", lambda v, y: v.bottom > y + tol)):
+        ends = sorted(vs, key=lambda v: getattr(v, key))
+        groups: list[list[Edge]] = []
+        for v in ends:
+            if groups and getattr(v, key) - getattr(groups[-1][-1], key) <= tol:
+                groups[-1].append(v)
+            else:
+                groups.append([v])
+        for group in groups:
+            if len(group) < 3:
+                continue
+            y = sum(getattr(v, key) for v in group) / len(group)
+            x0, x1 = min(v.x0 for v in group), max(v.x0 for v in group)
+            if any(abs(h.top - y) <= tol and h.x0 <= x0 + tol and h.x1 >= x1 - tol for h in hs):
+                continue
+            if any(beyond(v, y) and x0 - tol <= v.x0 <= x1 + tol for v in vs):
+                continue
+            out.append(Edge("h", x0, y, x1, y))
+    return out
+
+
 def unruled_fill_edges(fill_edges: list[Edge], ruled_tables: list[list[BBox]], min_cells: int) -> list[Edge]:
     """The fill boundaries to read with the rulings (PDF points): none unless they make a table
     the rulings did not find, and never those inside a table the rulings found.

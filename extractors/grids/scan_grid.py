@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.fill_grid import fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
+from extractors.grids.fill_grid import close_outline, fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
@@ -112,7 +112,7 @@ def find_scanned_grids(
     tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
     # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
     fill_h, fill_v = fill_masks(straight, dpi)
-    fill_edges = meet_boundaries(mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi))
+    fill_edges = close_outline(meet_boundaries(mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi)))
     unruled = unruled_fill_edges(fill_edges, tables, min_cells)
     if unruled:
         # No rows closed at page breaks: a fill ends in a step wherever the page cuts it, and
