@@ -87,6 +87,9 @@ def test_no_variant_loses_a_whole_page_of_the_matrix(name):
         ("reportlab_portrait_mincho_grey", "300dpi"),
         # Headerless portrait pages: 1次 set one character per line down a narrow column.
         ("writer_portrait_no_header", "300dpi"),
+        # A slide's table: no dark rules, banded fills parted by white rules; continuation
+        # pages start on a row styled as a header (white marks on a dark fill). ~25 s to render.
+        ("impress_no_header_glyphs", "150dpi"),
     ],
 )
 def test_scan_matrix_cells(name, label):

@@ -27,6 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
+from extractors.grids.fill_grid import close_outline, fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
@@ -108,11 +109,19 @@ def find_scanned_grids(
     edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
-    grids = [
-        _split_merged_marks(grid_from_boxes(boxes, page.page_number, ocr=True), content, dpi)
-        for boxes in cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
-        if len(boxes) >= min_cells
-    ]
+    tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
+    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
+    fill_h, fill_v = fill_masks(straight, dpi)
+    fill_edges = close_outline(meet_boundaries(mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi)))
+    unruled = unruled_fill_edges(fill_edges, tables, min_cells)
+    if unruled:
+        # No rows closed at page breaks: a fill ends in a step wherever the page cuts it, and
+        # rulings ending together there are breaks in light rules beside dark marks.
+        tables = cell_boxes_from_edges(without_fill_doubles(edges, unruled) + unruled)
+    grids = [grid_from_boxes(boxes, page.page_number, ocr=True) for boxes in tables if len(boxes) >= min_cells]
+    inset = max(2, int(round(CELL_INSET_INCHES * dpi)))
+    content = ink_in_cells(content, smooth, [_pixel_box(c.bbox, dpi, inset, content.shape) for g in grids for c in g.cells])
+    grids = [_split_merged_marks(grid, content, dpi) for grid in grids]
     words = _page_words(page, to_page)
     read = _read_cells([g.cells for g in grids], straight, content, dpi, cache_dir, read_text, words)
     out = []
