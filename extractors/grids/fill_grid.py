@@ -38,7 +38,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from extractors.grids.grid import cell_boxes_from_edges
+from extractors.grids.grid import SNAP_TOLERANCE, cell_boxes_from_edges
 from pipeline.model.records import BBox, Edge
 
 # A boundary runs straight for at least this long (inches): as long as a ruling must be
@@ -211,7 +211,7 @@ def close_outline(edges: list[Edge]) -> list[Edge]:
     boundary goes on past it, that height is the table's edge. (Inside a table, where light rules beside dark marks break,
     other boundaries go on past the break, so no row is made there.)
     """
-    tol = 3.0
+    tol = SNAP_TOLERANCE
     hs = [e for e in edges if e.orientation == "h"]
     vs = [e for e in edges if e.orientation == "v"]
     out = list(edges)
