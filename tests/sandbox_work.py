@@ -88,3 +88,10 @@ def stage_after_pages(pages: int, budget: float, seconds: float) -> str:
     report_stage(budget)
     time.sleep(seconds)
     return "done"
+
+
+def allocate_beside_heavy_module(mb: int) -> int:
+    """Like the document's work: it needs a heavy module, imported at first use unless preloaded."""
+    import tests.sandbox_heavy_import  # noqa: F401
+
+    return allocate(mb)

@@ -147,3 +147,39 @@ def test_work_after_parsing_has_the_pages_budgets():
     with pytest.raises(TimeBudgetExceeded, match=r"work after parsing \(extractors, text stage\) exceeded its 1 s budget"):
         run_in_sandbox(work.stage_after_pages, 1, 1.0, 60, limits=Limits(seconds_per_page=1.0, seconds_per_document=120, memory_mb=512), source="x.pdf")
     assert run_in_sandbox(work.stage_after_pages, 2, 3.0, 0.1, limits=QUICK, source="x.pdf") == "done"
+
+
+HEAVY = "tests.sandbox_heavy_import"
+
+
+def test_memory_budget_excludes_preloaded_modules_even_when_the_fork_server_lacks_them():
+    # The fork server is one per process and keeps the preload of whoever started it; the tests
+    # above start it with none. A caller that asks for a heavy preload must still get a budget for
+    # its own work, not one the module's 400 MB has already spent.
+    run_in_sandbox(work.add, 1, 1, limits=QUICK, source="first.pdf")
+    limits = Limits(seconds_per_page=30, seconds_per_document=60, memory_mb=256)
+    assert run_in_sandbox(work.allocate_beside_heavy_module, 64, limits=limits, source="small.pdf", preload=[HEAVY]) == 64
+    with pytest.raises(MemoryLimitExceeded):
+        run_in_sandbox(work.allocate_beside_heavy_module, 512, limits=limits, source="big.pdf", preload=[HEAVY])
+
+
+class _WrapperError(Exception):
+    """A library's own error class, raised from the allocator's error (as rapidocr's ResizeImgError is)."""
+
+
+def test_failed_allocation_is_recognised_through_a_wrapper():
+    from pipeline.reading.sandbox import is_native_oom
+
+    def wrapped(cause: BaseException) -> BaseException:
+        try:
+            try:
+                raise cause
+            except BaseException as exc:
+                raise _WrapperError() from exc
+        except _WrapperError as outer:
+            return outer
+
+    assert is_native_oom(wrapped(MemoryError()))
+    assert is_native_oom(wrapped(RuntimeError("OpenCV(4.10) error: (-4:Insufficient memory) Failed to allocate 96 bytes")))
+    assert not is_native_oom(wrapped(ValueError("resize_w or resize_h is less than or equal to 0")))
+    assert not is_native_oom(_WrapperError())

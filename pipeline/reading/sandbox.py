@@ -25,6 +25,7 @@ available for callers that know they are single-threaded.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import os
 import resource
@@ -131,7 +132,7 @@ def run_in_sandbox(
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child,
-        args=(sender, progress, limits.memory_mb, limits.seconds_per_document, fn, args, kwargs),
+        args=(sender, progress, limits.memory_mb, limits.seconds_per_document, tuple(preload), fn, args, kwargs),
         daemon=True,
         name=f"sandbox:{source[-60:]}",
     )
@@ -219,9 +220,14 @@ def _at(page: int) -> str:
     return f" at page {page}" if page > 0 else ""
 
 
-def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -> None:
+def _child(sender, progress, memory_mb: int, seconds: float, preload: tuple[str, ...], fn, args, kwargs) -> None:
     global _progress
     _progress = progress
+    # The memory budget is the document's, not the models': a fork server started earlier in this
+    # process by a caller that preloaded less (the first caller's preload is the server's for
+    # good) left them unloaded, so they load here, before the cap is measured from what is mapped.
+    for module in preload:
+        importlib.import_module(module)
     limit_address_space(memory_mb)
     _limit_cpu(seconds)
     progress[1] = time.monotonic()
@@ -261,9 +267,22 @@ _NATIVE_OOM = ("errormemory", "malloc", "out of memory", "bad_alloc", "insuffici
 
 
 def is_native_oom(exc: BaseException) -> bool:
-    """A native library's failed allocation: the memory budget, not a damaged file or a bug."""
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(words in text for words in _NATIVE_OOM)
+    """A native library's failed allocation: the memory budget, not a damaged file or a bug.
+
+    Wrappers re-raise the allocator's error as their own (rapidocr's ``ResizeImgError`` from
+    OpenCV's "Insufficient memory"), so every exception in the chain is read.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError):
+            return True
+        text = f"{type(current).__name__} {current}".lower()
+        if any(words in text for words in _NATIVE_OOM):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _limit_cpu(seconds: float) -> None:
