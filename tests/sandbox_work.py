@@ -17,17 +17,32 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+def compute(seconds: float) -> None:
+    """Spend ``seconds`` of CPU: budgets count what a worker computes, not how long it waits."""
+    until = time.process_time() + seconds
+    while time.process_time() < until:
+        pass
+
+
 def hang_at_page(page: int) -> None:
+    """Wait forever at ``page``, computing nothing (a deadlock, a stalled read)."""
     for p in range(1, page + 1):
         report_progress(p)
         if p == page:
-            time.sleep(60)
+            time.sleep(600)
+
+
+def spin_at_page(page: int) -> None:
+    """Compute forever at ``page`` (a native loop that never ends)."""
+    for p in range(1, page + 1):
+        report_progress(p)
+    compute(600)
 
 
 def slow_pages(pages: int, seconds: float) -> int:
     for p in range(1, pages + 1):
         report_progress(p)
-        time.sleep(seconds)
+        compute(seconds)
     return pages
 
 
@@ -74,7 +89,7 @@ def pages_then_whole_document(pages: int, seconds: float) -> str:
     for p in range(1, pages + 1):
         report_progress(p)
     report_progress(0)
-    time.sleep(seconds)  # longer than a page budget, shorter than the document budget
+    compute(seconds)  # longer than a page budget, shorter than the document budget
     return "done"
 
 
@@ -86,7 +101,7 @@ def stage_after_pages(pages: int, budget: float, seconds: float) -> str:
     for p in range(1, pages + 1):
         report_progress(p)
     report_stage(budget)
-    time.sleep(seconds)
+    compute(seconds)
     return "done"
 
 
@@ -95,3 +110,11 @@ def allocate_beside_heavy_module(mb: int) -> int:
     import tests.sandbox_heavy_import  # noqa: F401
 
     return allocate(mb)
+
+
+def pages_then_wait(pages: int, seconds: float) -> str:
+    """Read ``pages`` pages, waiting ``seconds`` on the last one (as a worker given no core for a while)."""
+    for p in range(1, pages + 1):
+        report_progress(p)
+    time.sleep(seconds)
+    return "done"

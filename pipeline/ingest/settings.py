@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     sandbox: bool = Field(True, description="parse and extract each document in a child process under the limits below")
     max_file_mb: int = Field(DEFAULT_LIMITS.max_file_bytes // (1024 * 1024), ge=1, description="larger files are refused before parsing (and downloads stop there)")
     max_pages: int = Field(DEFAULT_LIMITS.max_pages, ge=1, description="documents with more pages are refused")
-    seconds_per_page: float = Field(DEFAULT_LIMITS.seconds_per_page, gt=0, description="wall-clock budget for one page (parse, OCR, extract)")
-    seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="wall-clock budget for one document")
+    seconds_per_page: float = Field(DEFAULT_LIMITS.seconds_per_page, gt=0, description="CPU-seconds budget for one page (parse, OCR, extract)")
+    seconds_per_document: float = Field(DEFAULT_LIMITS.seconds_per_document, gt=0, description="CPU-seconds budget for one document")
     memory_mb: int = Field(DEFAULT_LIMITS.memory_mb, ge=64, description="address space a document's worker may add to its start-up size")
     fetch_deadline: float = Field(
         FetchSettings.total_timeout, gt=0, description="seconds one download attempt may take in all (connect, headers, body)"

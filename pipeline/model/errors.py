@@ -52,7 +52,7 @@ class ResourceLimitExceeded(DocumentError):
 
 
 class TimeBudgetExceeded(ResourceLimitExceeded):
-    """A page or the whole document ran past its wall-clock budget; the worker was killed."""
+    """A page or the whole document spent its CPU-seconds budget (or ten times it in wall time); the worker was killed."""
 
 
 class MemoryLimitExceeded(ResourceLimitExceeded):

@@ -22,10 +22,14 @@ class Limits:
         Reports run to a few hundred pages at most; a page tree claiming more
         is a broken or hostile file.
     seconds_per_page
-        Wall-clock budget for one page (parse, render, OCR, extract). OCR of a
-        300-dpi A3 scan takes ~10 s on one core; 60 s means "stuck".
+        CPU-seconds budget for one page (parse, render, OCR, extract). OCR of a
+        300-dpi A3 scan takes ~10 s on one core; 60 s means "stuck". CPU
+        seconds so that a busy machine fails no page a quiet one reads; the
+        sandbox also stops a worker that spends ten times the budget in wall
+        seconds (waiting, not computing).
     seconds_per_document
-        Wall-clock budget for the whole document in the sandbox.
+        CPU-seconds budget for the whole document in the sandbox (the same
+        wall-clock backstop applies).
     memory_mb
         Address space the sandboxed worker may add on top of what it already
         maps when it starts (libraries, interpreter). Counted as virtual

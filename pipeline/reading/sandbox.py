@@ -8,10 +8,15 @@ document runs in a child process:
 - the child lowers its own address-space limit (RLIMIT_AS) to what it maps at
   start plus ``Limits.memory_mb``, so a bomb ends in MemoryError / a failed
   malloc inside the child instead of the machine swapping;
-- the parent watches a wall-clock budget for the document and, through
-  ``report_progress(page)`` calls made by the work function, for each page; on
-  overrun it kills the child (SIGKILL: a hung native call ignores anything
-  gentler) and raises ``TimeBudgetExceeded`` saying which page;
+- the parent watches a budget of the child's CPU seconds for the document and,
+  through ``report_progress(page)`` calls made by the work function, for each
+  page; on overrun it kills the child (SIGKILL: a hung native call ignores
+  anything gentler) and raises ``TimeBudgetExceeded`` saying which page.
+  CPU seconds, not wall seconds, so that a busy machine (a fifth of a core per
+  worker at a load of 10 on 2 cores) fails no document a quiet one publishes:
+  the same input gives the same output. A child that waits without computing
+  (a deadlock, a stalled read) is caught by the wall clock at ``WALL_SLACK``
+  times the budget;
 - a child that dies from a signal (segfault → negative exit code) becomes
   ``WorkerCrashed``; any other exception becomes ``WorkerFailed`` with the
   child's traceback; a ``DocumentError`` raised by the work is re-raised as is.
@@ -48,9 +53,14 @@ from pipeline.model.limits import DEFAULT_LIMITS, Limits
 T = TypeVar("T")
 
 # Shared with the parent in the child process: [current page (1-based, 0 = none yet; -1 = child not
-# started), monotonic time it started, budget of a stage spanning pages (0 = none)].
+# started), monotonic time it started, budget of a stage spanning pages (0 = none), the child's CPU
+# seconds when it started, the child's CPU seconds when the work started].
 _progress: Any = None
 _POLL = 0.2
+# A worker gets a fraction of a core on a busy machine: at a load of 10 on 2 cores, a fifth, so a
+# page worth 60 s of CPU takes ~300 s. Past ten times its budget in wall seconds a worker is
+# waiting on something, not computing slowly.
+WALL_SLACK = 10.0
 # Starting a child (fork server, imports) is not the document's fault and is not
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
@@ -73,7 +83,7 @@ def report_progress(page: int) -> None:
     document budget applies to it (unless ``report_stage`` gives it one).
     """
     if _progress is not None:
-        _progress[1] = time.monotonic()  # time first: the parent never sees a new page with an old start
+        _mark_start()  # times first: the parent never sees a new page with an old start
         _progress[2] = 0.0
         _progress[0] = float(page)
 
@@ -84,9 +94,14 @@ def report_stage(seconds: float) -> None:
     The parent kills the worker past that budget. A no-op outside a sandbox.
     """
     if _progress is not None:
-        _progress[1] = time.monotonic()
+        _mark_start()
         _progress[2] = float(seconds)
         _progress[0] = 0.0
+
+
+def _mark_start() -> None:
+    _progress[1] = time.monotonic()
+    _progress[3] = time.process_time()
 
 
 def start_fork_server(preload: Sequence[str] = ()) -> None:
@@ -127,8 +142,8 @@ def run_in_sandbox(
     if start_method == "forkserver":
         if preload:
             ctx.set_forkserver_preload(list(preload))
-    progress = ctx.Array("d", 3, lock=False)
-    progress[0], progress[1], progress[2] = -1.0, time.monotonic(), 0.0
+    progress = ctx.Array("d", 5, lock=False)
+    progress[:] = [-1.0, time.monotonic(), 0.0, 0.0, 0.0]
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child,
@@ -165,15 +180,9 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
         if time.monotonic() - started > STARTUP_SECONDS:
             raise WorkerCrashed(source, stage, f"worker did not start within {STARTUP_SECONDS:g} s")
     started = progress[1] if progress[0] >= 0 else time.monotonic()
+    clock = _CpuClock(proc.pid)
     while True:
-        now = time.monotonic()
-        page = int(progress[0])
-        doc_left = started + limits.seconds_per_document - now
-        stage_budget = progress[2] if page == 0 else 0.0
-        page_left = progress[1] + limits.seconds_per_page - now if page > 0 else doc_left
-        if stage_budget > 0:
-            page_left = progress[1] + stage_budget - now
-        if receiver.poll(max(0.0, min(doc_left, page_left, _POLL))):
+        if receiver.poll(_POLL):
             try:
                 return receiver.recv()
             except (EOFError, OSError):
@@ -186,25 +195,62 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
         if _stopping.is_set():
             proc.kill()
             raise WorkerCrashed(source, stage, f"stopped: the run was interrupted{_at(int(progress[0]))}")
-        now = time.monotonic()
-        page = int(progress[0])
-        if now >= started + limits.seconds_per_document:
+        overrun = _overrun(progress, started, clock.seconds(), limits)
+        if overrun:
             proc.kill()
-            raise TimeBudgetExceeded(
-                source, stage, f"exceeded {limits.seconds_per_document:g} s document budget{_at(page)}"
-            )
-        if page > 0 and now >= progress[1] + limits.seconds_per_page:
-            proc.kill()
-            raise TimeBudgetExceeded(source, stage, f"page {page} exceeded {limits.seconds_per_page:g} s page budget")
-        stage_budget = progress[2] if page == 0 else 0.0
-        if stage_budget > 0 and now >= progress[1] + stage_budget:
-            proc.kill()
+            raise TimeBudgetExceeded(source, stage, overrun)
+
+
+def _overrun(progress, started: float, cpu: float | None, limits: Limits) -> str:
+    """Which budget the child has spent ("" if none): CPU seconds, or ``WALL_SLACK`` times as many wall seconds."""
+    now = time.monotonic()
+    page = int(progress[0])
+
+    def spent(budget: float, wall_since: float, cpu_since: float) -> str | None:
+        """None while within ``budget``; once spent, what the message adds ("" for the CPU budget)."""
+        if cpu is not None and cpu - cpu_since >= budget:
+            return ""
+        if now - wall_since >= budget * WALL_SLACK:
+            return f" ({now - wall_since:.0f} s of wall time without finishing)"
+        return None
+
+    why = spent(limits.seconds_per_document, started, progress[4])
+    if why is not None:
+        return f"exceeded {limits.seconds_per_document:g} s document budget{_at(page)}{why}"
+    if page > 0:
+        why = spent(limits.seconds_per_page, progress[1], progress[3])
+        if why is not None:
+            return f"page {page} exceeded {limits.seconds_per_page:g} s page budget{why}"
+    stage_budget = progress[2] if page == 0 else 0.0
+    if stage_budget > 0:
+        why = spent(stage_budget, progress[1], progress[3])
+        if why is not None:
             pages = stage_budget / limits.seconds_per_page
-            raise TimeBudgetExceeded(
-                source, stage,
+            return (
                 f"work after parsing (extractors, text stage) exceeded its {stage_budget:g} s budget "
-                f"({limits.seconds_per_page:g} s page budget × {pages:g} page(s))",
+                f"({limits.seconds_per_page:g} s page budget × {pages:g} page(s)){why}"
             )
+    return ""
+
+
+class _CpuClock:
+    """The child's CPU seconds (user + system, every thread), read from /proc as the child may be stuck in native code.
+
+    The same clock as ``time.process_time()`` in the child, which marks where each page starts.
+    None where /proc is not readable: then only the wall-clock backstop applies.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.path = f"/proc/{pid}/stat"
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def seconds(self) -> float | None:
+        try:
+            with open(self.path) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.ticks  # utime, stime: fields 14 and 15 of stat(5)
 
 
 def _crashed(proc, source: str, stage: str, page: int) -> DocumentError:
@@ -231,6 +277,7 @@ def _child(sender, progress, memory_mb: int, seconds: float, preload: tuple[str,
     limit_address_space(memory_mb)
     _limit_cpu(seconds)
     progress[1] = time.monotonic()
+    progress[3] = progress[4] = time.process_time()
     progress[0] = 0.0  # started: the budget runs from here
     try:
         result = fn(*args, **kwargs)
@@ -288,8 +335,8 @@ def is_native_oom(exc: BaseException) -> bool:
 def _limit_cpu(seconds: float) -> None:
     """A backstop for a parent that died without killing us (kill -9 of the flow).
 
-    CPU time never exceeds wall time, so this cannot fire before the parent's
-    own budget; it only ends children nobody is watching any more.
+    It fires 30 CPU seconds past the document's budget, which the parent
+    enforces first; it only ends children nobody is watching any more.
     """
     used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     soft = int(used + seconds) + 30
