@@ -267,6 +267,22 @@ def test_no_entity_changes_the_mentions_where_the_model_is_skipped(resolver, tex
         assert with_model == alone, (text[s:e], with_model)
 
 
+def test_the_models_entities_are_runs_of_the_sentences_own_words(ginza_entities):
+    # What ``entity_could_add(words=...)`` relies on: GiNZA tokenizes with Sudachi's mode C, so an
+    # entity starts where a word that is not whitespace starts and ends where a word ends.
+    from pipeline.text.language import token_spans
+
+    sentences = [t for t in MODEL_TEXTS if t.strip()] + ["東京都港区白金台4-6-1 白金台病院", "大阪府大阪市北区梅田1-3-1 大阪駅前第1ビル"]
+    found = ginza_entities(sentences)
+    assert any(found[s] for s in sentences)  # the check below is not vacuous
+    for sentence in sentences:
+        words = token_spans(sentence)
+        starts = {a for a, b, _, _ in words if not sentence[a:b].isspace()}
+        ends = {b for _, b, _, _ in words}
+        for s, e, label in found[sentence]:
+            assert s in starts and e in ends, (sentence, sentence[s:e], label)
+
+
 @pytest.mark.parametrize(
     "text",
     [
