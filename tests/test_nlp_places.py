@@ -198,6 +198,23 @@ def test_places_inside_an_address_token_come_from_its_subwords(resolver, text, e
     assert _mentions_without_model(resolver, text) == expected
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # Places the dictionary knows as words, printed right: a district, a station, an area, and a
+        # building's name cut by a kanji run inside a word. None is a damaged municipality.
+        ("千代田区有楽町1-10-1 有楽町ビル4F", [("千代田区", 0, "13101")]),  # not 群馬県's 邑楽町
+        ("文京区関口1-18-6 ユニーブル江戸川橋2F", [("文京区", 0, "13105")]),  # not 江戸川区
+        ("武蔵野市中町1-17-2 ステラ武蔵野3F", [("武蔵野市", 0, "13203")]),  # not 愛知県's 武豊町
+        ("文京区白山5-36-9 白山麻の実ビル9F", [("文京区", 0, "13105")]),  # 白山|麻の実: not 白川町
+        # while a damaged name is still repaired
+        ("香川県高松巿で開催", [("香川県", 0, "37000"), ("高松巿", 3, "37201")]),
+    ],
+)
+def test_words_the_dictionary_knows_are_not_repaired_into_municipalities(resolver, text, expected):
+    assert _mentions_without_model(resolver, text) == expected
+
+
 def test_without_subwords_the_address_token_hides_its_ward(resolver):
     from pipeline.text.language import place_subwords, token_spans
 
@@ -225,6 +242,9 @@ MODEL_TEXTS = [
     "中央区日本橋2-5-1 日本橋高島屋三井ビルディング10F 1001号室",
     "千代田区神田小川町1-10-3 保坂ビル7F",
     "さいたま巿大宮区",
+    "千代田区有楽町1-10-1 有楽町ビル4F",
+    "武蔵野市中町1-17-2 ステラ武蔵野3F",
+    "文京区関口1-18-6 ユニーブル江戸川橋2F",
 ]
 
 

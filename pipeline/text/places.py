@@ -41,7 +41,9 @@ REGION_WORDS = ("地域", "地方", "エリア", "圏", "周辺", "沿線", "流
 # "and others" after a list of places (北海道等).
 ETC_SUFFIXES = ("等", "ほか", "他", "など")
 LIST_SEPARATORS = re.compile(r"[、,，・/／\s]+")
-_KANJI_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]{3,10}")
+_KANJI_CLASS = r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]"
+_KANJI = re.compile(_KANJI_CLASS)
+_KANJI_RUN = re.compile(_KANJI_CLASS + "{3,10}")
 
 
 def _overlaps(start: int, end: int, spans: dict[tuple[int, int], str]) -> bool:
@@ -426,28 +428,40 @@ class PlaceResolver:
                 matched = self._gazetteer_name_at(text, i, ends, spans)
             i += matched or 1
         self._address_units(text, tokens, subwords, spans)
-        # 地名 token (+ suffix token): catches names the gazetteer lacks, i.e. damaged ones.
+        # 地名 token + suffix token: catches names the gazetteer lacks, i.e. damaged ones. A place
+        # word that holds its suffix itself (有楽町, 江戸川橋) is a word of the dictionary, a district or
+        # a station, not a damaged name: marked below as no mention.
         for index, (s, e, pos, _) in enumerate(tokens):
-            if len(pos) > 2 and pos[2] == "地名":
-                end = e
-                if text[end - 1] not in ADMIN_END + "庁" and index + 1 < len(tokens):
-                    ns, ne, _, _ = tokens[index + 1]
-                    if ne - ns == 1 and text[ns] in ADMIN_END + "庁":
-                        end = ne
-                if text[end - 1] in ADMIN_END + "庁" and not any(a <= s < b for a, b in spans):
-                    spans.setdefault((s, end), SOURCE_SUDACHI)
+            if len(pos) > 2 and pos[2] == "地名" and text[e - 1] not in ADMIN_END + "庁" and index + 1 < len(tokens):
+                ns, ne, _, _ = tokens[index + 1]
+                if ne - ns == 1 and text[ns] in ADMIN_END + "庁" and not any(a <= s < b for a, b in spans):
+                    spans.setdefault((s, ne), SOURCE_SUDACHI)
         # A run of kanji ending in a suffix that holds an unknown word or a place word:
-        # where damaged names hide when neither the dictionary nor the model knows them.
+        # where damaged names hide when neither the dictionary nor the model knows them. A run
+        # that is one word the dictionary knows is no hidden damage, nor one that ends inside a
+        # word (白山麻 of 白山|麻の実): a name ends where a word does.
+        word_ends = {e for _, e, _, _ in tokens}
         for match in _KANJI_RUN.finditer(text):
             s, e = match.span()
             for a, b in list(spans):
                 if s <= a < e and b < e:
                     s = max(s, b)  # a name already found at the run's start (香川県|高松巿)
-            if e - s < 3 or any(a < e <= b for a, b in spans) or not _ends_like_suffix(text[e - 1]):
+            if e - s < 3 or any(a < e <= b for a, b in spans) or not _ends_like_suffix(text[e - 1]) or e not in word_ends:
                 continue
             inner = [t for t in tokens if s <= t[0] < e]
+            if len(inner) == 1 and inner[0][0] == s and not inner[0][3]:
+                continue
             if any(oov or (len(pos) > 1 and pos[1] == "固有名詞") for _, _, pos, oov in inner):
                 spans.setdefault((s, e), SOURCE_RUN)
+        # A place word of the dictionary that ends in a kanji like a suffix and is no municipality
+        # (有楽町, 武蔵野, a former town): no mention, and nothing is repaired over it. A kana ending
+        # (さいたま of さいたま巿) is no suffix: the name goes on in the next word.
+        for s, e, pos, oov in tokens:
+            if (
+                len(pos) > 2 and pos[2] == "地名" and not oov and _KANJI.match(text[e - 1])
+                and _ends_like_suffix(text[e - 1]) and not _overlaps(s, e, spans)
+            ):
+                spans[(s, e)] = SOURCE_LOCALITY
         return spans
 
     def _gazetteer_name_at(self, text: str, i: int, ends: set[int], spans: dict[tuple[int, int], str]) -> int:
