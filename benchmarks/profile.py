@@ -81,6 +81,7 @@ def instrument(clock: StageClock) -> None:
         ("pipeline.document.extract", "run_text_stage", "text"),
         ("pipeline.text.normalize", "clean_text", "text:normalise"),
         ("pipeline.text.language", "token_spans", "text:sudachi"),
+        ("pipeline.text.language", "place_subwords", "text:sudachi"),
         ("pipeline.text.gazetteer", "load_gazetteer", "text:gazetteer_load"),
         ("pipeline.text.language", "place_entities", "text:ginza"),
         ("pipeline.text.language", "ginza_ner", "text:ginza_load"),

@@ -43,3 +43,21 @@ def test_every_declared_dataset_is_produced_on_some_sample() -> None:
 def test_the_sandbox_preload_module_exists() -> None:
     """The fork server imports it by name: a rename must not silently start every worker cold."""
     assert importlib.util.find_spec(PRELOAD_MODULE) is not None
+
+
+def test_the_sandbox_preload_module_leaves_ginza_to_the_documents_that_need_it(tmp_path) -> None:
+    """GiNZA (~200 MB, ~0.8 s with spaCy's import) is loaded in a document's child on first use, not by
+    the fork server for every run: most documents send it no sentence."""
+    import os
+    import subprocess
+
+    code = f"import sys, {PRELOAD_MODULE}; print(sorted(m for m in ('spacy', 'ginza', 'thinc') if m in sys.modules))"
+    env = dict(os.environ, NICHIIKI_NLP_CACHE=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+    # and the module still warms what every document uses
+    code = f"import {PRELOAD_MODULE}; from pipeline.text.language import sudachi; print(sudachi.cache_info().currsize)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "1", done.stdout + done.stderr

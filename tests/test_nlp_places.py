@@ -169,51 +169,187 @@ def test_region_without_prefecture_takes_it_from_its_stem(resolver):
     assert hokushin.kind == "region" and hokushin.prefecture is None
 
 
+# -- places inside an address read as one token -----------------------------------------------------
+
+
+def _mentions_without_model(resolver, text):
+    from pipeline.text.language import place_subwords, token_spans
+
+    tokens = token_spans(text)
+    return [(m.raw, m.start, m.jis_code) for m in resolver.find_mentions(text, tokens, [], subwords=place_subwords(text, tokens))]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # Sudachi reads each of these addresses as one place-name token; its sub-words hold the units.
+        ("東京都世田谷区北沢2-8-18 世田谷病院", [("東京都世田谷区", 0, "13112")]),
+        ("練馬区高野台3-1-10", [("練馬区", 0, "13120")]),
+        ("大阪市北区梅田1-3-1", [("大阪市北区", 0, "27127")]),  # a designated city's ward: one unit
+        ("北海道茅部郡森町本町", [("北海道茅部郡森町", 0, "01345")]),  # prefecture, district and town
+        # What follows the municipality is a locality inside it, even where it shares a municipality's
+        # name: 千代田区's 神田小川町 is no 小川町, 府中市's 府中町 no 府中町 of 広島県.
+        ("千代田区神田小川町1-10-3 保坂ビル7F", [("千代田区", 0, "13101")]),
+        ("府中市府中町2-5-8", [("府中市", 0, None)]),  # 東京都 and 広島県 both have one; nothing here says which
+        ("中央区明石町9番1号", [("中央区", 0, None)]),  # and no 明石市 repaired out of the locality 明石町
+    ],
+)
+def test_places_inside_an_address_token_come_from_its_subwords(resolver, text, expected):
+    assert _mentions_without_model(resolver, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # Places the dictionary knows as words, printed right: a district, a station, an area, and a
+        # building's name cut by a kanji run inside a word. None is a damaged municipality.
+        ("千代田区有楽町1-10-1 有楽町ビル4F", [("千代田区", 0, "13101")]),  # not 群馬県's 邑楽町
+        ("文京区関口1-18-6 ユニーブル江戸川橋2F", [("文京区", 0, "13105")]),  # not 江戸川区
+        ("武蔵野市中町1-17-2 ステラ武蔵野3F", [("武蔵野市", 0, "13203")]),  # not 愛知県's 武豊町
+        ("文京区白山5-36-9 白山麻の実ビル9F", [("文京区", 0, "13105")]),  # 白山|麻の実: not 白川町
+        # while a damaged name is still repaired
+        ("香川県高松巿で開催", [("香川県", 0, "37000"), ("高松巿", 3, "37201")]),
+    ],
+)
+def test_words_the_dictionary_knows_are_not_repaired_into_municipalities(resolver, text, expected):
+    assert _mentions_without_model(resolver, text) == expected
+
+
+def test_without_subwords_the_address_token_hides_its_ward(resolver):
+    from pipeline.text.language import place_subwords, token_spans
+
+    text = "練馬区高野台3-1-10"
+    tokens = token_spans(text)
+    assert [text[s:e] for s, e, _, _ in tokens][0] == "練馬区高野台"  # one token: no ward on a token boundary
+    assert resolver.find_mentions(text, tokens, []) == []
+    assert [text[s:e] for s, e in place_subwords(text, tokens)] == ["練馬区", "高野台"]
+
+
 # -- when GiNZA need not read a sentence -----------------------------------------------------------
 
-# Texts as the real PDFs print them: an address whose Sudachi token hides the ward, a clerk's title,
-# a sentence with its place found without the model, plain prose.
+# Texts as the real PDFs print them: addresses whose Sudachi token hides the ward, building names
+# after them, a clerk's title, a sentence with its place found without the model, plain prose.
 MODEL_TEXTS = [
     "東京都世田谷区北沢2-8-18 世田谷病院",
     "担当：総務課 川係長（内線 1234）",
+    "担当:髙梨課長補佐、砂川係長電話:(代表) 03-5253-5111",
+    "～脱コロナに向けた協生支援金～",
     "香川県高松巿で開催し、宇都営市と東京都の府中市からも参加した。",
     "申請書は別紙様式により提出すること。",
     "交付金の使途は事業の実施に限る。",
     "協生支援センター（港区白金台4-6-1）",
+    "新宿区新宿3-30-11 新宿高野第二ビル4F",
+    "中央区日本橋2-5-1 日本橋高島屋三井ビルディング10F 1001号室",
+    "千代田区神田小川町1-10-3 保坂ビル7F",
+    "さいたま巿大宮区",
+    "千代田区有楽町1-10-1 有楽町ビル4F",
+    "武蔵野市中町1-17-2 ステラ武蔵野3F",
+    "文京区関口1-18-6 ユニーブル江戸川橋2F",
 ]
 
 
-@pytest.mark.parametrize("text", MODEL_TEXTS)
-def test_no_entity_changes_the_mentions_where_the_model_is_skipped(resolver, text):
-    # Every span the model could return, inside every stretch judged not worth reading: the
-    # mentions stay those found without the model. This is what skipping the model relies on.
-    from pipeline.text.language import token_spans
+def _skipped_entities(resolver, text, words):
+    """Every entity the model could return inside a stretch ``entity_could_add`` rules out."""
+    from pipeline.text.language import place_subwords, token_spans
 
     tokens = token_spans(text)
-    spans = resolver.found_spans(text, tokens)
-    alone = [(m.raw, m.start, m.jis_code, m.method) for m in resolver.find_mentions(text, tokens, [])]
-    skipped = [
-        (lo, hi)
-        for lo in range(len(text))
-        for hi in range(lo + 1, min(len(text), lo + 12) + 1)
-        if not resolver.entity_could_add(text, spans, lo, hi)
-    ]
-    entities = {(s, e) for lo, hi in skipped for s in range(lo, hi) for e in range(s + 1, hi + 1)}
+    spans = resolver.found_spans(text, tokens, place_subwords(text, tokens))
+    entities = set()
+    for lo in range(len(text)):
+        for hi in range(lo + 1, min(len(text), lo + 12) + 1):
+            inside = [w for w in tokens if lo <= w[0] and w[1] <= hi] if words else None
+            if words and (not inside or inside[0][0] != lo or inside[-1][1] != hi):
+                continue  # a sentence is read whole: its words start and end on its edges
+            if resolver.entity_could_add(text, spans, lo, hi, words=inside, tokens=tokens if words else None):
+                continue
+            if words:  # runs of the sentence's words, not opened on whitespace: what spaCy's recogniser returns
+                entities |= {(a, b) for a, _, _, _ in inside for _, b, _, _ in inside if a < b and not text[a].isspace()}
+            else:
+                entities |= {(s, e) for s in range(lo, hi) for e in range(s + 1, hi + 1)}
+    return tokens, entities
+
+
+@pytest.mark.parametrize("words", [False, True], ids=["every substring", "runs of words"])
+@pytest.mark.parametrize("text", MODEL_TEXTS)
+def test_no_entity_changes_the_mentions_where_the_model_is_skipped(resolver, text, words):
+    # Every span the model could return, inside every stretch judged not worth reading: the
+    # mentions stay those found without the model. This is what skipping the model relies on.
+    from pipeline.text.language import place_subwords
+
+    tokens, entities = _skipped_entities(resolver, text, words)
+    subwords = place_subwords(text, tokens)
+    alone = [(m.raw, m.start, m.jis_code, m.method) for m in resolver.find_mentions(text, tokens, [], subwords=subwords)]
     assert entities
     for s, e in sorted(entities):  # one at a time: an entity may hide another where they overlap
-        with_model = [(m.raw, m.start, m.jis_code, m.method) for m in resolver.find_mentions(text, tokens, [(s, e, "City")])]
+        with_model = [
+            (m.raw, m.start, m.jis_code, m.method) for m in resolver.find_mentions(text, tokens, [(s, e, "City")], subwords=subwords)
+        ]
         assert with_model == alone, (text[s:e], with_model)
 
 
-def test_the_model_is_asked_where_an_entity_could_add_a_place(resolver):
+def test_the_models_entities_are_runs_of_the_sentences_own_words(ginza_entities):
+    # What ``entity_could_add(words=...)`` relies on: GiNZA tokenizes with Sudachi's mode C, so an
+    # entity starts where a word that is not whitespace starts and ends where a word ends.
     from pipeline.text.language import token_spans
 
-    text = "東京都世田谷区北沢2-8-18"  # one Sudachi token: the ward is found only by the model
-    spans = resolver.found_spans(text, token_spans(text))
-    assert spans == {}
-    assert resolver.entity_could_add(text, spans, 0, len(text))
+    sentences = [t for t in MODEL_TEXTS if t.strip()] + ["東京都港区白金台4-6-1 白金台病院", "大阪府大阪市北区梅田1-3-1 大阪駅前第1ビル"]
+    found = ginza_entities(sentences)
+    assert any(found[s] for s in sentences)  # the check below is not vacuous
+    for sentence in sentences:
+        words = token_spans(sentence)
+        starts = {a for a, b, _, _ in words if not sentence[a:b].isspace()}
+        ends = {b for _, b, _, _ in words}
+        for s, e, label in found[sentence]:
+            assert s in starts and e in ends, (sentence, sentence[s:e], label)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "東京都世田谷区北沢2-8-18",  # the ward comes from the token's sub-words
+        "新宿区新宿3-30-11 新宿高野第二ビル4F",  # 高野第 ends on the prefix of 第二
+        "中央区日本橋2-5-1 日本橋高島屋三井ビルディング10F",  # 高島屋 is a word of its own, a shop's
+        "担当:髙梨課長補佐、砂川係長電話:(代表) 03-5253-5111",  # 川係長 starts inside 砂川, ends inside 長電話
+        "～脱コロナに向けた協生支援金～",  # 協生支 ends inside 支援金
+    ],
+)
+def test_the_model_is_not_asked_where_no_entity_could_add_a_place(resolver, text):
+    from pipeline.text.language import place_subwords, token_spans
+
+    tokens = token_spans(text)
+    spans = resolver.found_spans(text, tokens, place_subwords(text, tokens))
+    assert not resolver.entity_could_add(text, spans, 0, len(text), words=tokens, tokens=tokens)
+
+
+def test_the_model_is_asked_where_an_entity_could_add_a_place(resolver):
+    from pipeline.text.language import place_subwords, token_spans
+
+    text = "東京都世田谷区北沢2-8-18"  # without its sub-words no span holds the ward
+    tokens = token_spans(text)
+    assert resolver.found_spans(text, tokens) == {}
+    assert resolver.entity_could_add(text, {}, 0, len(text))  # some substring is a ward's name
+    # but the model's entities are runs of these same tokens, and the one token is no place's name
+    assert not resolver.entity_could_add(text, {}, 0, len(text), words=tokens, tokens=tokens)
+    damaged = "さいたま巿の事業"  # 巿 for 市 after a name in kana: no kanji run, no 地名 token with a suffix
+    tokens = token_spans(damaged)
+    spans = resolver.found_spans(damaged, tokens, place_subwords(damaged, tokens))
+    assert resolver.entity_could_add(damaged, spans, 0, len(damaged), words=tokens, tokens=tokens)
+    found = resolver.find_mentions(damaged, tokens, [(0, 5, "City")], spans=spans)
+    assert [(m.raw, m.jis_code) for m in found] == [("さいたま巿", "11100")]
     prose = "交付金の使途は事業の実施に限る。"  # no stretch of it is, or resembles, a place's name
     assert not resolver.entity_could_add(prose, resolver.found_spans(prose, token_spans(prose)), 0, len(prose))
+
+
+def test_an_entity_that_ends_on_a_known_word_or_a_prefix_is_not_repaired(resolver):
+    # A damaged name ends in its suffix, a word of its own or the end of an unknown word or a place
+    # name; the model's span over a shop's name (高島屋 → 高島市) or up to a prefix (高野第 of 高野第二 →
+    # 高野町) is no damaged name.
+    from pipeline.text.language import token_spans
+
+    for text, entity in [("日本橋高島屋三井ビル", "高島屋"), ("新宿高野第二ビル", "高野第")]:
+        start = text.index(entity)
+        tokens = token_spans(text)
+        assert resolver.find_mentions(text, tokens, [(start, start + len(entity), "City")]) == []
 
 
 def test_fuzzy_candidates_from_the_block_index_are_the_full_scans(resolver):

@@ -200,3 +200,43 @@ def test_table_cells_get_a_place_repaired_only_where_a_place_is_plausible(tmp_pa
     rules = sorted(out["corrections"].loc[out["corrections"].rule.str.startswith("place_"), "rule"])
     assert len(rules) == 2
     assert any(rule.endswith("(column 市町村名)") for rule in rules) and any(rule.endswith("(sentence)") for rule in rules)
+
+
+def test_a_document_whose_sentences_need_no_entity_never_loads_ginza(tmp_path, monkeypatch):
+    # Addresses Sudachi reads as one token each (the ward found from the token's sub-words) and
+    # building names after them: no sentence where an entity could add a place, so the model is
+    # neither asked nor loaded. A name damaged after kana is only the model's to find: asked then.
+    import pipeline.text.language as language
+
+    asked: list[list[str]] = []
+
+    def entities(sentences, cache_dir=None):
+        asked.append(list(sentences))
+        return {}
+
+    def never_loaded():
+        raise AssertionError("GiNZA loaded")
+
+    monkeypatch.setattr(language, "place_entities", entities)
+    monkeypatch.setattr(language, "ginza_ner", never_loaded)
+    addresses = _table_cells(
+        [
+            (0, 0, "住所", True), (0, 1, "施設名", True),
+            (1, 0, "東京都世田谷区北沢2-8-18", False), (1, 1, "世田谷病院", False),
+            (2, 0, "新宿区新宿3-30-11 新宿高野第二ビル4F", False), (2, 1, "新宿高野クリニック", False),
+            (3, 0, "中央区日本橋2-5-1 日本橋高島屋三井ビルディング10F", False), (3, 1, "日本橋クリニック", False),
+            (4, 0, "千代田区有楽町1-10-1 有楽町ビル4F", False), (4, 1, "有楽町クリニック", False),
+            (5, 0, "武蔵野市中町1-17-2 ステラ武蔵野3F", False), (5, 1, "武蔵野クリニック", False),
+        ]
+    )
+    out = run_text_stage({"tables": addresses}, nlp_cache_dir=tmp_path)
+    assert asked == []
+    places = out["places"]
+    assert sorted(zip(places["raw"], places["jis_code"].fillna(""))) == [
+        ("中央区", ""), ("千代田区", "13101"), ("新宿区", "13104"), ("東京都世田谷区", "13112"), ("武蔵野市", "13203"),
+    ]
+    assert out["corrections"].empty  # no locality, district or station "repaired" into a municipality
+
+    damaged = _table_cells([(0, 0, "事業概要", True), (1, 0, "さいたま巿の事業に参加した。", False)])
+    run_text_stage({"tables": damaged}, nlp_cache_dir=tmp_path)
+    assert asked == [["さいたま巿の事業に参加した。"]]

@@ -1,11 +1,17 @@
 """Imported once by the sandbox's fork server, so each document's worker starts warm.
 
 Every worker forks from the server with these modules (and every registered
-extractor) already imported, and with the gazetteer, Sudachi and GiNZA already
+extractor) already imported, and with the gazetteer and Sudachi already
 loaded, the cleaning tables read and the pandera schemas built: without this
-each document paid the imports, ~1 s to read the gazetteer, ~3 s to load
-GiNZA, ~1 s to parse kyujipy's table and ~1.6 s to build the schemas again (the cold benchmark spent ~100 s of its 240 s there).
+each document paid the imports, ~1 s to read the gazetteer, ~1 s to parse
+kyujipy's table and ~1.6 s to build the schemas again (the cold benchmark spent ~100 s of its 240 s there).
 Forked workers share the loaded models' memory.
+
+GiNZA is not loaded here: a document loads it only when one of its sentences may hold a place
+no other means finds (``PlaceResolver.entity_could_add``), which with places read from the
+sub-words of address tokens is rare (one OCR'd document of the 19 samples and real PDFs), so
+loading it for every run (~0.8 s of CPU with spaCy's import, ~200 MB) cost more than loading it
+in the few documents that need it.
 """
 
 import gc
@@ -30,7 +36,7 @@ for spec in DATASETS.values():
 
 try:
     from pipeline.text.gazetteer import load_gazetteer
-    from pipeline.text.language import ginza_ner, sudachi
+    from pipeline.text.language import sudachi
     from pipeline.text.lookalike import on_readings
     from pipeline.text.normalize import equivalent_unified_ideographs, kyujitai_table
 
@@ -39,7 +45,6 @@ try:
     equivalent_unified_ideographs()
     on_readings()
     sudachi()
-    ginza_ner()
 except Exception:  # noqa: BLE001 — workers then load them on first use, as without a fork server
     pass
 

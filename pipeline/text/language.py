@@ -61,6 +61,36 @@ def token_spans(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
     ]
 
 
+# Sudachi's part of speech (third level) of a word that names a place.
+PLACE_NAME_POS = "地名"
+
+
+def place_subwords(text: str, tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> list[tuple[int, int]]:
+    """(start, end) of Sudachi's mode-B sub-words inside each place-name token mode C reads as one word.
+
+    Sudachi's dictionary holds whole addresses as one word (東京都世田谷区北沢), so the ward or
+    city inside one falls on no token boundary; the same dictionary entry records how the word
+    splits into shorter words (東京都 | 世田谷区 | 北沢), which puts it on a sub-word boundary.
+    Tokens that do not split give nothing.
+    """
+    found: list[tuple[int, int]] = []
+    for start, end, pos, _oov in tokens:
+        if len(pos) > 2 and pos[2] == PLACE_NAME_POS and end - start > 2:
+            found.extend((start + a, start + b) for a, b in _subword_offsets(text[start:end]))
+    return found
+
+
+@lru_cache(maxsize=4096)  # a list of addresses repeats its towns and wards
+def _subword_offsets(word: str) -> tuple[tuple[int, int], ...]:
+    morphemes = sudachi().tokenize(word)
+    if len(morphemes) != 1:
+        return ()  # read alone the word splits otherwise: not the dictionary entry it was in the text
+    from sudachipy import SplitMode
+
+    parts = morphemes[0].split(SplitMode.B)
+    return tuple((m.begin(), m.end()) for m in parts) if len(parts) > 1 else ()
+
+
 def _key(sentence: str) -> str:
     return hashlib.sha1(f"{NER_CACHE_VERSION}\0{sentence}".encode()).hexdigest()
 

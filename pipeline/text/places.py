@@ -24,11 +24,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Iterable
 
 from pipeline.text.gazetteer import MUNICIPALITY, PREFECTURE, Gazetteer, Place
 from pipeline.text.lookalike import char_similarity, string_similarity
 
 KIND_REGION = "region"
+# Where a span of running text was found; a locality span is text inside an address that names no
+# administrative unit, kept so that nothing else is found over it.
+SOURCE_GAZETTEER, SOURCE_SUDACHI, SOURCE_RUN, SOURCE_MODEL, SOURCE_LOCALITY = "gazetteer", "sudachi", "run", "ginza", "locality"
 METHOD_EXACT, METHOD_FUZZY, METHOD_CONTEXT = "exact", "fuzzy", "context"
 
 ADMIN_END = "都道府県市区町村"
@@ -37,12 +41,31 @@ REGION_WORDS = ("地域", "地方", "エリア", "圏", "周辺", "沿線", "流
 # "and others" after a list of places (北海道等).
 ETC_SUFFIXES = ("等", "ほか", "他", "など")
 LIST_SEPARATORS = re.compile(r"[、,，・/／\s]+")
-_KANJI_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]{3,10}")
+_KANJI_CLASS = r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]"
+_KANJI = re.compile(_KANJI_CLASS)
+_KANJI_RUN = re.compile(_KANJI_CLASS + "{3,10}")
 
 
 def _overlaps(start: int, end: int, spans: dict[tuple[int, int], str]) -> bool:
     """A span already found holds the start or the end (one that only encloses a span does not overlap it)."""
     return any(a <= start < b or a < end <= b for a, b in spans)
+
+
+def _may_end_a_name(end: int, tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> bool:
+    """Whether a damaged place name may end at ``end``, judged by the Sudachi word that ends there.
+
+    A damaged name's last character stands for its administrative suffix, which Sudachi reads
+    as a word of its own (市, or a look-alike 巿), as the end of an unknown word, or as the end of a
+    place name. A word of several characters the dictionary knows as something else (高島屋, a
+    shop) does not end in a suffix, and a prefix (第 of 第二) belongs to the word after it, so
+    neither ends a name. Where no word ends at ``end``, nothing is known against it.
+    """
+    for start, stop, pos, oov in tokens:
+        if stop == end:
+            if oov or (len(pos) > 2 and pos[2] == "地名"):
+                return True
+            return stop - start == 1 and pos[0] != "接頭辞"
+    return True
 
 
 def _substitutions(length: int) -> int:
@@ -138,7 +161,7 @@ class PlaceResolver:
                     self._by_block.setdefault((length, block, place.name[a:b]), []).append(position)
         # The longest text that can have a candidate: a prefecture written before the longest name.
         self._longest_mention = max(self.max_name_length, max(self._by_length)) + max(len(p) for p in gazetteer.prefectures)
-        self._candidate_memo: dict[str, bool] = {}
+        self._candidate_memo: dict[str, str | None] = {}
         self._prefecture_lengths = sorted({len(p) for p in gazetteer.prefectures})
 
     def _prefecture_before(self, name: str) -> Place | None:
@@ -349,15 +372,17 @@ class PlaceResolver:
         entities: list[tuple[int, int, str]] = (),  # type: ignore[assignment]
         context: Context | None = None,
         spans: dict[tuple[int, int], str] | None = None,
+        subwords: Iterable[tuple[int, int]] = (),
     ) -> list[Resolution]:
-        """Place mentions in running text: gazetteer names on token boundaries, Sudachi 地名
-        tokens with an administrative suffix, and GiNZA place entities. ``spans``: what
-        ``found_spans(text, tokens)`` gave, when the caller has it already."""
+        """Place mentions in running text: gazetteer names on token boundaries (and on the
+        sub-word boundaries of an address read as one token), Sudachi 地名 tokens with an
+        administrative suffix, and GiNZA place entities. ``spans``: what
+        ``found_spans(text, tokens, subwords)`` gave, when the caller has it already."""
         context = context or Context()
-        spans = dict(spans) if spans is not None else self.found_spans(text, tokens)
+        spans = dict(spans) if spans is not None else self.found_spans(text, tokens, subwords)
         for s, e, _label in entities:
             if not _overlaps(s, e, spans):
-                spans.setdefault((s, e), "ginza")
+                spans.setdefault((s, e), SOURCE_MODEL)
         # A prefecture written in the same text is context for the municipalities in it.
         named = {
             self.gazetteer.prefectures[text[s:e]].prefecture_code for (s, e) in spans if text[s:e] in self.gazetteer.prefectures
@@ -366,19 +391,33 @@ class PlaceResolver:
             context = Context(context.prefectures | named, context.texts, context.parallels, context.neighbours, context.document)
         results = []
         for (s, e), source in sorted(spans.items()):
+            if source == SOURCE_LOCALITY:
+                continue
             raw = text[s:e]
             resolution = self.resolve(raw, context)
-            if source != "gazetteer":
+            if source != SOURCE_GAZETTEER:
                 if resolution.jis_code is None and resolution.method != METHOD_EXACT:
                     continue  # resembles several places, is none of them: not a mention
                 if resolution.method != METHOD_EXACT and (not _ends_like_suffix(raw[-1]) or len(raw) < 3):
                     continue  # only a name with its suffix, and not a two-character word, is repaired from free text
+                if source == SOURCE_MODEL and resolution.method != METHOD_EXACT and not _may_end_a_name(e, tokens):
+                    continue  # the entity ends on a word that is not a suffix: a known word, or a prefix
             resolution.start, resolution.end = s, e
             results.append(resolution)
         return results
 
-    def found_spans(self, text: str, tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> dict[tuple[int, int], str]:
-        """Mention spans found without the model: gazetteer names, Sudachi 地名 tokens, kanji runs."""
+    def found_spans(
+        self,
+        text: str,
+        tokens: list[tuple[int, int, tuple[str, ...], bool]],
+        subwords: Iterable[tuple[int, int]] = (),
+    ) -> dict[tuple[int, int], str]:
+        """Mention spans found without the model: gazetteer names, Sudachi 地名 tokens, kanji runs.
+
+        ``subwords``: Sudachi's sub-words of place-name tokens (``language.place_subwords``), where
+        the administrative units of an address read as one token are found (below). A span
+        labelled ``SOURCE_LOCALITY`` is no mention: it only marks text that is not one.
+        """
         starts = {s for s, _, _, _ in tokens} | {len(text)}
         ends = {e for _, e, _, _ in tokens} | {0}
         spans: dict[tuple[int, int], str] = {}
@@ -386,69 +425,152 @@ class PlaceResolver:
         while i < len(text):
             matched = 0
             if i in starts:
-                for length in range(min(self.max_name_length, len(text) - i), 1, -1):
-                    if text[i + length - 1] not in ADMIN_END or (i + length) not in ends:
-                        continue  # tested before the slice: most lengths end on no suffix
-                    piece = text[i : i + length]
-                    if piece in self.gazetteer.by_name:
-                        spans[(i, i + length)] = "gazetteer"
-                        matched = length
-                        break
+                matched = self._gazetteer_name_at(text, i, ends, spans)
             i += matched or 1
-        # 地名 token (+ suffix token): catches names the gazetteer lacks, i.e. damaged ones.
+        self._address_units(text, tokens, subwords, spans)
+        # 地名 token + suffix token: catches names the gazetteer lacks, i.e. damaged ones. A place
+        # word that holds its suffix itself (有楽町, 江戸川橋) is a word of the dictionary, a district or
+        # a station, not a damaged name: marked below as no mention.
         for index, (s, e, pos, _) in enumerate(tokens):
-            if len(pos) > 2 and pos[2] == "地名":
-                end = e
-                if text[end - 1] not in ADMIN_END + "庁" and index + 1 < len(tokens):
-                    ns, ne, _, _ = tokens[index + 1]
-                    if ne - ns == 1 and text[ns] in ADMIN_END + "庁":
-                        end = ne
-                if text[end - 1] in ADMIN_END + "庁" and not any(a <= s < b for a, b in spans):
-                    spans.setdefault((s, end), "sudachi")
+            if len(pos) > 2 and pos[2] == "地名" and text[e - 1] not in ADMIN_END + "庁" and index + 1 < len(tokens):
+                ns, ne, _, _ = tokens[index + 1]
+                if ne - ns == 1 and text[ns] in ADMIN_END + "庁" and not any(a <= s < b for a, b in spans):
+                    spans.setdefault((s, ne), SOURCE_SUDACHI)
         # A run of kanji ending in a suffix that holds an unknown word or a place word:
-        # where damaged names hide when neither the dictionary nor the model knows them.
+        # where damaged names hide when neither the dictionary nor the model knows them. A run
+        # that is one word the dictionary knows is no hidden damage, nor one that ends inside a
+        # word (白山麻 of 白山|麻の実): a name ends where a word does.
+        word_ends = {e for _, e, _, _ in tokens}
         for match in _KANJI_RUN.finditer(text):
             s, e = match.span()
             for a, b in list(spans):
                 if s <= a < e and b < e:
                     s = max(s, b)  # a name already found at the run's start (香川県|高松巿)
-            if e - s < 3 or any(a < e <= b for a, b in spans) or not _ends_like_suffix(text[e - 1]):
+            if e - s < 3 or any(a < e <= b for a, b in spans) or not _ends_like_suffix(text[e - 1]) or e not in word_ends:
                 continue
             inner = [t for t in tokens if s <= t[0] < e]
+            if len(inner) == 1 and inner[0][0] == s and not inner[0][3]:
+                continue
             if any(oov or (len(pos) > 1 and pos[1] == "固有名詞") for _, _, pos, oov in inner):
-                spans.setdefault((s, e), "run")
+                spans.setdefault((s, e), SOURCE_RUN)
+        # A place word of the dictionary that ends in a kanji like a suffix and is no municipality
+        # (有楽町, 武蔵野, a former town): no mention, and nothing is repaired over it. A kana ending
+        # (さいたま of さいたま巿) is no suffix: the name goes on in the next word.
+        for s, e, pos, oov in tokens:
+            if (
+                len(pos) > 2 and pos[2] == "地名" and not oov and _KANJI.match(text[e - 1])
+                and _ends_like_suffix(text[e - 1]) and not _overlaps(s, e, spans)
+            ):
+                spans[(s, e)] = SOURCE_LOCALITY
         return spans
 
-    def entity_could_add(self, text: str, spans: dict[tuple[int, int], str], lo: int, hi: int, context: Context | None = None) -> bool:
+    def _gazetteer_name_at(self, text: str, i: int, ends: set[int], spans: dict[tuple[int, int], str]) -> int:
+        """The longest gazetteer name starting at ``i`` and ending on one of ``ends``; its length, or 0."""
+        for length in range(min(self.max_name_length, len(text) - i), 1, -1):
+            if text[i + length - 1] not in ADMIN_END or (i + length) not in ends:
+                continue  # tested before the slice: most lengths end on no suffix
+            if text[i : i + length] in self.gazetteer.by_name:
+                spans[(i, i + length)] = SOURCE_GAZETTEER
+                return length
+        return 0
+
+    def _address_units(
+        self,
+        text: str,
+        tokens: list[tuple[int, int, tuple[str, ...], bool]],
+        subwords: Iterable[tuple[int, int]],
+        spans: dict[tuple[int, int], str],
+    ) -> None:
+        """Prefecture, district and municipality at the head of a place-name token that holds an address.
+
+        An address runs from the largest unit to the smallest (東京都 世田谷区 北沢): read from the
+        token's start on its sub-word boundaries, a prefecture may be followed by a municipality
+        (the gazetteer's names include 郡 and designated-city forms, 北海道茅部郡森町, 大阪市北区), and
+        what follows the municipality is a locality inside it, never another municipality, even
+        where it shares a municipality's name (神田小川町 in 千代田区 is no 小川町 of 埼玉県). The
+        locality is the dictionary's own word, not damage, so it is marked as no mention; a model's
+        entity over it is dropped like one over any other span.
+        """
+        by_token: dict[int, set[int]] = {}
+        for s, e in subwords:
+            by_token.setdefault(s, set()).add(e)
+        if not by_token:
+            return
+        boundaries = {e for ends in by_token.values() for e in ends}
+        for start, end, pos, _oov in tokens:
+            if start not in by_token or any(a <= start < b for a, b in spans):
+                continue
+            inside = {b for b in boundaries if start < b <= end}
+            position = start
+            while position < end:
+                length = self._gazetteer_name_at(text, position, inside, spans)
+                if not length:
+                    break
+                position += length
+                if text[position - length : position] not in self.gazetteer.prefectures:
+                    break  # a municipality: the rest of the address lies inside it
+            if start < position < end:
+                spans[(position, end)] = SOURCE_LOCALITY
+
+    def entity_could_add(
+        self,
+        text: str,
+        spans: dict[tuple[int, int], str],
+        lo: int,
+        hi: int,
+        context: Context | None = None,
+        words: list[tuple[int, int, tuple[str, ...], bool]] | None = None,
+        tokens: list[tuple[int, int, tuple[str, ...], bool]] | None = None,
+    ) -> bool:
         """Whether some place entity GiNZA could find in ``text[lo:hi]`` would be kept by ``find_mentions``.
 
-        ``spans`` are ``found_spans(text, tokens)``. An entity adds a mention only where it does
-        not overlap those spans and its text has a candidate place: an exact (or prefecture-
-        qualified) name, or, for a name ending like an administrative suffix, an official name
-        within the look-alike distance. Every substring of the sentence is tried, so where this is
-        False the mentions are the same with or without the model, and it need not read the
-        sentence. Candidates depend on the context only through its parallel texts.
+        ``spans`` are ``found_spans(text, tokens, subwords)``. An entity adds a mention only where
+        it does not overlap those spans and its text has a candidate place: an exact (or
+        prefecture-qualified) name, or, for a name ending like an administrative suffix, an
+        official name within the look-alike distance. Every stretch the model could return is
+        tried, so where this is False the mentions are the same with or without the model, and it
+        need not read the sentence. Candidates depend on the context only through its parallel
+        texts.
+
+        ``words``: the tokens of ``text[lo:hi]`` read on their own (Sudachi's mode C, the
+        tokenizer GiNZA's spaCy pipeline runs on the sentence it is given), offsets in ``text``.
+        An entity is a run of the model's tokens, and spaCy's recogniser never opens one on
+        whitespace, so with ``words`` only runs from the start of a word that is not whitespace to
+        the end of a word are tried; without them every substring is. ``tokens``: the ones
+        ``find_mentions`` is given, which drops a repaired entity that ends on a word no name ends
+        with (``_may_end_a_name``); without them no entity is taken to be dropped so.
         """
         if context is not None and context.parallels:
             return True  # another copy of the text can name a candidate no substring has
-        for s in range(lo, hi):
+        if words is None:
+            starts, ends = range(lo, hi), set(range(lo + 1, hi + 1))
+        else:
+            starts = sorted({a for a, b, _, _ in words if lo <= a < hi and not text[a:b].isspace()})
+            ends = {b for _, b, _, _ in words if lo < b <= hi}
+        for s in starts:
             for e in range(s + 1, hi + 1):
                 if len(text[s:e].strip()) > self._longest_mention:
                     break  # no longer text has a candidate: longer names do not exist
-                if not _overlaps(s, e, spans) and self._has_candidate(text[s:e]):
+                if e not in ends or _overlaps(s, e, spans):
+                    continue
+                found = self._candidate(text[s:e])
+                if found == METHOD_EXACT or (found == METHOD_FUZZY and (tokens is None or _may_end_a_name(e, tokens))):
                     return True
         return False
 
-    def _has_candidate(self, raw: str) -> bool:
-        """``resolve(raw)`` would give a mention that ``find_mentions`` keeps from an entity, in some context."""
+    def _candidate(self, raw: str) -> str | None:
+        """The method of a mention ``resolve(raw)`` could give that ``find_mentions`` keeps from an
+        entity in some context (METHOD_EXACT or METHOD_FUZZY), or None when it could give none."""
         if raw not in self._candidate_memo:
             name = raw.strip()
             pref = self._prefecture_before(name)
             if pref is not None:
                 name = name[len(pref.name) :]
             if self.gazetteer.lookup(name):
-                found = True  # exact: kept whether it resolves or stays ambiguous
+                found = METHOD_EXACT  # kept whether it resolves or stays ambiguous
+            elif len(raw) >= 3 and _ends_like_suffix(raw[-1]) and self.fuzzy_candidates(name):
+                found = METHOD_FUZZY
             else:
-                found = len(raw) >= 3 and _ends_like_suffix(raw[-1]) and bool(self.fuzzy_candidates(name))
+                found = None
             self._candidate_memo[raw] = found
         return self._candidate_memo[raw]

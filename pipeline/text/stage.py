@@ -206,7 +206,7 @@ def _find_text_places(
     region_places: dict[Any, list[Resolution]],
     nlp_cache_dir: Path | None,
 ) -> None:
-    from pipeline.text.language import place_entities, token_spans
+    from pipeline.text.language import place_entities, place_subwords, token_spans
 
     document = Counter(r.prefecture_code for rs in region_places.values() for r in rs if r.prefecture_code)
     consortium_prefs = _consortium_prefectures(out, region_places)
@@ -226,20 +226,25 @@ def _find_text_places(
                 # A label in a column that is not about places: places printed exactly are
                 # recorded, nothing is guessed or repaired.
                 tokens = token_spans(cell.text)
-                exact = [m for m in resolver.find_mentions(cell.text, tokens, [], Context(document=document)) if m.method == METHOD_EXACT]
+                subwords = place_subwords(cell.text, tokens)
+                exact = [
+                    m
+                    for m in resolver.find_mentions(cell.text, tokens, [], Context(document=document), subwords=subwords)
+                    if m.method == METHOD_EXACT
+                ]
                 cell.places.extend(exact)
                 continue
         prefs = consortium_prefs.get(_consortium_id(out, dataset, index), set())
         context = Context(prefectures=set(prefs), texts=[], document=document)
         tokens = token_spans(cell.text)
-        spans = resolver.found_spans(cell.text, tokens)
+        spans = resolver.found_spans(cell.text, tokens, place_subwords(cell.text, tokens))
         mentions = resolver.find_mentions(cell.text, tokens, [], context, spans)
         # Only sentences where an entity could add a mention: most hold none, and a document
         # none of whose sentences can never loads the model.
         sentences = [
             (sentence, offset)
             for sentence, offset in _ner_sentences(cell.text, mentions, tokens)
-            if resolver.entity_could_add(cell.text, spans, offset, offset + len(sentence), context)
+            if resolver.entity_could_add(cell.text, spans, offset, offset + len(sentence), context, _words(sentence, offset), tokens)
         ]
         if sentences:
             pending.append((cell, tokens, context, sentences, spans))
@@ -251,6 +256,13 @@ def _find_text_places(
     for cell, tokens, context, sentences, spans in pending:
         found = [(offset + s, offset + e, label) for sentence, offset in sentences for s, e, label in entities.get(sentence, [])]
         _accept(cell, resolver.find_mentions(cell.text, tokens, found, context, spans))
+
+
+def _words(sentence: str, offset: int) -> list[tuple[int, int, tuple[str, ...], bool]]:
+    """The sentence's tokens as GiNZA's tokenizer reads it (Sudachi on the sentence alone), offsets in its cell."""
+    from pipeline.text.language import token_spans
+
+    return [(offset + s, offset + e, pos, oov) for s, e, pos, oov in token_spans(sentence)]
 
 
 def _ner_sentences(text: str, mentions: list[Resolution], tokens: list[tuple[int, int, tuple[str, ...], bool]]) -> list[tuple[str, int]]:
