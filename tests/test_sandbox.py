@@ -147,3 +147,39 @@ def test_work_after_parsing_has_the_pages_budgets():
     with pytest.raises(TimeBudgetExceeded, match=r"work after parsing \(extractors, text stage\) exceeded its 1 s budget"):
         run_in_sandbox(work.stage_after_pages, 1, 1.0, 60, limits=Limits(seconds_per_page=1.0, seconds_per_document=120, memory_mb=512), source="x.pdf")
     assert run_in_sandbox(work.stage_after_pages, 2, 3.0, 0.1, limits=QUICK, source="x.pdf") == "done"
+
+
+def test_a_module_the_main_script_imports_runs_once_in_the_fork_server_not_in_every_child(tmp_path):
+    # multiprocessing starts each child by running the parent's main script again (the `nichiiki`
+    # script: `from flows.cli import main`). A module that script imports, preloaded in the fork
+    # server, is found loaded by every child instead of being executed again in each.
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    runs = tmp_path / "runs.txt"
+    (tmp_path / "counted.py").write_text(
+        f"import os\nwith open({str(runs)!r}, 'a') as fh:\n    fh.write(f'{{os.getpid()}}\\n')\n", encoding="utf-8"
+    )
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import sys\n"
+        "import counted\n"
+        "from pipeline.reading.sandbox import run_in_sandbox, start_fork_server\n"
+        "from tests import sandbox_work as work\n"
+        "if __name__ == '__main__':\n"
+        "    start_fork_server(sys.argv[1:])\n"
+        "    print(sum(run_in_sandbox(work.add, i, 1, source='x.pdf') for i in range(3)))\n",
+        encoding="utf-8",
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
+    counts = {}
+    for preload in ([], ["counted"]):
+        runs.write_text("", encoding="utf-8")
+        done = subprocess.run([sys.executable, str(script), *preload], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "6", done.stderr
+        counts[tuple(preload)] = len(runs.read_text(encoding="utf-8").split())
+    assert counts[()] == 1 + 3  # the parent, then each of the three children again
+    assert counts[("counted",)] == 1 + 1  # the parent and the fork server, once

@@ -43,6 +43,7 @@ from pipeline.model.errors import (
     WorkerFailed,
 )
 from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.model.timeline import mark
 
 T = TypeVar("T")
 
@@ -137,6 +138,7 @@ def run_in_sandbox(
     )
     started = time.monotonic()
     proc.start()
+    mark("sandbox:forked", source=source, child=proc.pid)  # the first one says when the fork server was ready
     sender.close()  # so recv() sees EOF if the child dies without answering
     try:
         message = _wait(proc, receiver, progress, started, limits, source, stage)
@@ -226,6 +228,7 @@ def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -
     _limit_cpu(seconds)
     progress[1] = time.monotonic()
     progress[0] = 0.0  # started: the budget runs from here
+    mark("child:start")
     try:
         result = fn(*args, **kwargs)
         message: tuple[str, Any] = ("ok", result)
@@ -245,6 +248,7 @@ def _child(sender, progress, memory_mb: int, seconds: float, fn, args, kwargs) -
                 "error",
                 {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "page": int(progress[0])},
             )
+    mark("child:end", outcome=message[0])
     try:
         sender.send(message)
     except MemoryError:
