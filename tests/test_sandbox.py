@@ -183,3 +183,36 @@ def test_a_module_the_main_script_imports_runs_once_in_the_fork_server_not_in_ev
         counts[tuple(preload)] = len(runs.read_text(encoding="utf-8").split())
     assert counts[()] == 1 + 3  # the parent, then each of the three children again
     assert counts[("counted",)] == 1 + 1  # the parent and the fork server, once
+
+
+def _gone(pid: int, within: float = 60.0) -> bool:
+    import os
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_answer_does_not_wait_for_the_child_to_exit(tmp_path):
+    # Once its answer is here, the child has only its exit left (the unmapping of the fork
+    # server's pages): the caller gets the answer while the child is still exiting.
+    import os
+
+    release = tmp_path / "release"
+    pid = run_in_sandbox(work.answer_then_wait_to_exit, str(release), limits=QUICK, source="x.pdf")
+    os.kill(pid, 0)  # still there: raises ProcessLookupError if the call had waited for (or killed) it
+    release.touch()
+    assert _gone(pid)
+
+
+def test_a_child_stuck_after_answering_is_killed(tmp_path, monkeypatch):
+    from pipeline.reading import sandbox
+
+    monkeypatch.setattr(sandbox, "_EXIT_SECONDS", 0.5)
+    pid = run_in_sandbox(work.answer_then_wait_to_exit, str(tmp_path / "never"), limits=QUICK, source="x.pdf")
+    assert _gone(pid)

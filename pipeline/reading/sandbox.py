@@ -51,6 +51,9 @@ T = TypeVar("T")
 # started), monotonic time it started, budget of a stage spanning pages (0 = none)].
 _progress: Any = None
 _POLL = 0.2
+# A child's exit after its answer has been received: only its memory is left to release, which takes
+# well under a second, so one still alive after this long is stuck and is killed.
+_EXIT_SECONDS = 5.0
 # Starting a child (fork server, imports) is not the document's fault and is not
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
@@ -140,13 +143,18 @@ def run_in_sandbox(
     proc.start()
     mark("sandbox:forked", source=source, child=proc.pid)  # the first one says when the fork server was ready
     sender.close()  # so recv() sees EOF if the child dies without answering
+    message = None
     try:
         message = _wait(proc, receiver, progress, started, limits, source, stage)
     finally:
         receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+        if message is None:  # no answer (a budget, a crash, an interruption): gone before the error is raised
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+        else:
+            _reap_later(proc)
+    mark("sandbox:received", child=proc.pid)
     kind, payload = message
     if kind == "ok":
         return payload
@@ -157,6 +165,24 @@ def run_in_sandbox(
     err = WorkerFailed(source, stage, payload["error"] + _at(payload["page"]))
     err.details = payload["traceback"]
     raise err
+
+
+def _reap_later(proc) -> None:
+    """Wait for a child that has answered to end, on a thread of its own.
+
+    All that is left to the child is its exit, and the kernel's unmapping of the fork server's
+    pages that it shares takes ~50 ms (more on a busy machine): the caller, often a thread about
+    to start the next document, does not wait for it. A child that does not end within
+    ``_EXIT_SECONDS`` of answering is killed.
+    """
+
+    def reap() -> None:
+        proc.join(_EXIT_SECONDS)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+
+    threading.Thread(target=reap, name=f"reap:{proc.name}", daemon=True).start()
 
 
 def _wait(proc, receiver, progress, started: float, limits: Limits, source: str, stage: str) -> tuple[str, Any]:
