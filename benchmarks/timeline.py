@@ -172,14 +172,18 @@ def main() -> int:
                            NICHIIKI_TIMELINE=str(events_path), PYTHONPATH=str(root))
                 load = os.getloadavg()[0]
                 spawned = time.time()
-                result = measure([nichiiki, "extract", *map(str, pdfs), "--out", str(work / f"out-{tag}")], env, pss=True)
+                # From the checkout's own folder: the fork server puts its working folder first on its
+                # path (multiprocessing does not pass it the parent's), so it imports that folder's code.
+                command = ["sh", "-c", 'cd "$0" && exec "$@"', str(root), nichiiki, "extract", *map(str, pdfs), "--out", str(work / f"out-{tag}")]
+                result = measure(command, env, pss=True)
                 result["load_avg_1m_before"] = round(load, 2)
                 result.pop("tail", None)
                 events = read_events(events_path)
+                result["events"] = len(events)
                 if events:
                     result["timeline"] = summarise(events, spawned, result["wall_s"])
                 runs[name].append(result)
-                chain = result.get("timeline", {}).get("chain", {})
+                chain = result.get("timeline", {}).get("chain", {}) if result["events"] else {}
                 print(f"round {r + 1} {name}: {result['wall_s']} s wall, {result['cpu_s']} s CPU, {result['peak_pss_mb']} MB PSS, load {load:.1f}"
                       + (f"; fork server ready {chain.get('until_fork_server_ready_s')} s, documents {chain.get('documents_s')} s, "
                          f"then {chain.get('after_documents_until_written_s')} s to written, {chain.get('after_written_until_exit_s')} s to exit" if chain else ""),
