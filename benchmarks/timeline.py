@@ -193,8 +193,8 @@ def main() -> int:
     summary = {}
     for name, results in runs.items():
         summary[name] = {
-            "wall_s_median": statistics.median(r["wall_s"] for r in results),
-            "cpu_s_median": statistics.median(r["cpu_s"] for r in results),
+            "wall_s_median": round(statistics.median(r["wall_s"] for r in results), 2),
+            "cpu_s_median": round(statistics.median(r["cpu_s"] for r in results), 2),
             "pages_per_s": round(pages / statistics.median(r["wall_s"] for r in results), 1),
             "peak_pss_mb_max": max(r["peak_pss_mb"] for r in results),
             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
