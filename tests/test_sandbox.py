@@ -216,3 +216,46 @@ def test_a_child_stuck_after_answering_is_killed(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "_EXIT_SECONDS", 0.5)
     pid = run_in_sandbox(work.answer_then_wait_to_exit, str(tmp_path / "never"), limits=QUICK, source="x.pdf")
     assert _gone(pid)
+
+
+def test_the_fork_server_runs_its_exit_handlers_but_skips_tearing_down_what_it_preloaded(tmp_path):
+    # The server's teardown of its preloaded models kept a caller reading the command's output
+    # waiting after the command had ended; its exit handlers still run, then it ends at once.
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    (tmp_path / "preloaded.py").write_text(
+        "import atexit, os, sys\n"
+        "FOLDER = os.environ['PROBE_FOLDER']\n"
+        "class Model:\n"
+        "    def __del__(self, _open=open, _path=os.path.join(FOLDER, 'torn-down')):\n"
+        "        _open(_path, 'w').close()\n"
+        "MODEL = Model()\n"
+        "atexit.register(lambda: open(os.path.join(FOLDER, 'exit-handler'), 'w').close())\n",
+        encoding="utf-8",
+    )
+    start = {
+        "sandbox": "from pipeline.reading.sandbox import start_fork_server\nstart_fork_server(['preloaded'])\n",
+        # multiprocessing's own start of the same server, for comparison: it tears everything down.
+        "plain": "import multiprocessing as mp\nfrom multiprocessing import forkserver\n"
+        "mp.get_context('forkserver').set_forkserver_preload(['preloaded'])\nforkserver.ensure_running()\n",
+    }
+    found = {}
+    for name, code in start.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        script = code + (
+            "from pipeline.reading.sandbox import run_in_sandbox\n"
+            "from tests import sandbox_work as work\n"
+            "print(run_in_sandbox(work.add, 2, 3, source='x.pdf'))\n"
+        )
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]), PROBE_FOLDER=str(folder))
+        # Returns once stdout is closed, by the command and by the fork server that shares it.
+        done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "5", done.stderr
+        found[name] = sorted(p.name for p in folder.iterdir())
+    assert found["plain"] == ["exit-handler", "torn-down"]
+    assert found["sandbox"] == ["exit-handler"]

@@ -92,9 +92,17 @@ def report_stage(seconds: float) -> None:
         _progress[0] = 0.0
 
 
+# Imported first by every fork server this module starts (see the module).
+SERVER_EXIT_MODULE = "pipeline.reading.server_exit"
+
+
+def _server_preload(preload: Sequence[str]) -> list[str]:
+    return [SERVER_EXIT_MODULE, *(m for m in preload if m != SERVER_EXIT_MODULE)]
+
+
 def start_fork_server(preload: Sequence[str] = ()) -> None:
     """Start the fork server now, so its imports and model loads (``preload``) overlap the caller's own start-up."""
-    mp.get_context("forkserver").set_forkserver_preload(list(preload))
+    mp.get_context("forkserver").set_forkserver_preload(_server_preload(preload))
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
@@ -129,7 +137,7 @@ def run_in_sandbox(
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
         if preload:
-            ctx.set_forkserver_preload(list(preload))
+            ctx.set_forkserver_preload(_server_preload(preload))
     progress = ctx.Array("d", 3, lock=False)
     progress[0], progress[1], progress[2] = -1.0, time.monotonic(), 0.0
     receiver, sender = ctx.Pipe(duplex=False)
