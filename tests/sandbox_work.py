@@ -118,3 +118,15 @@ def pages_then_wait(pages: int, seconds: float) -> str:
         report_progress(p)
     time.sleep(seconds)
     return "done"
+
+
+def answer_then_wait_to_exit(release: str) -> int:
+    """Answer at once, but hold the child's exit until the file ``release`` exists."""
+    from multiprocessing import util
+
+    def hold() -> None:
+        while not Path(release).exists():
+            time.sleep(0.05)
+
+    util.Finalize(None, hold, exitpriority=0)  # run by the child's exit, after its answer is sent
+    return os.getpid()

@@ -88,7 +88,8 @@ def test_extract_imports_in_its_own_process_only_what_assembling_validating_and_
         "loaded = {m for m, module in sys.modules.items() if module is not None}\n"
         "unwanted = ('pymupdf', 'fitz', 'cv2', 'spacy', 'sudachipy', 'pdfplumber', 'dask.dataframe', 'hypothesis',\n"
         "            'extractors.matrix', 'pipeline.document.extract', 'pipeline.text.stage')\n"
-        "print('@@' + json.dumps({'code': code, 'unwanted': sorted(loaded & set(unwanted))}))\n"
+        "import gc\n"
+        "print('@@' + json.dumps({'code': code, 'unwanted': sorted(loaded & set(unwanted)), 'frozen': gc.get_freeze_count()}))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO), NICHIIKI_NLP_CACHE=str(tmp_path / "nlp"), NICHIIKI_CACHE_DIR=str(tmp_path / "cache"))
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -97,6 +98,8 @@ def test_extract_imports_in_its_own_process_only_what_assembling_validating_and_
     result = json.loads(marker[-1][2:])
     assert result["code"] == 0 and (tmp_path / "out" / "documents.parquet").exists(), done.stderr
     assert result["unwanted"] == []
+    # What it imported is frozen, so neither its collections nor its exit walk those objects again.
+    assert result["frozen"] > 10_000
 
 
 def test_version(tmp_path):

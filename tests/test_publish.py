@@ -16,6 +16,7 @@ from pipeline.publish.writer import (
     publish_release,
     read_manifest,
     validate_frames,
+    validated_empty_frames,
 )
 
 SHA = "a" * 64
@@ -181,3 +182,31 @@ def test_a_second_publisher_waits_then_refuses(tmp_path):
         release.set()
         thread.join()
     assert current_release(tmp_path) is None
+
+
+def test_datasets_validated_ahead_as_empty_are_what_validation_gives_them():
+    # `nichiiki extract` validates every dataset as empty while the documents are read, and the
+    # validation after them takes those for the datasets no document had: the same frames.
+    from pipeline.model.schema import DATASETS
+
+    empty = validated_empty_frames("r1")
+    assert set(empty) == set(DATASETS)
+    frames = _frames()
+    frames["tables"] = pd.DataFrame(columns=frames["consortia"].columns[:0])  # given, but without rows
+    with_ahead = validate_frames(frames, "r1", empty)
+    plain = validate_frames(frames, "r1")
+    assert set(with_ahead) == set(plain) == set(DATASETS)
+    for name in DATASETS:
+        pd.testing.assert_frame_equal(with_ahead[name], plain[name], check_exact=True)
+        assert list(with_ahead[name].dtypes.astype(str)) == list(plain[name].dtypes.astype(str))
+    assert with_ahead["consortia"] is not empty["consortia"] and len(with_ahead["consortia"]) == 2
+    assert with_ahead["tables"] is empty["tables"]
+
+
+def test_a_value_set_aside_is_reviewed_also_with_datasets_validated_ahead():
+    frames = _frames()
+    frames["consortia"].loc[0, "page"] = -1  # breaks the page check
+    with_ahead = validate_frames(frames, "r1", validated_empty_frames("r1"))
+    plain = validate_frames(frames, "r1")
+    assert len(plain["value_reviews"]) == 1
+    pd.testing.assert_frame_equal(with_ahead["value_reviews"], plain["value_reviews"], check_exact=True)

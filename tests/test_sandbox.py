@@ -194,3 +194,115 @@ def test_failed_allocation_is_recognised_through_a_wrapper():
     assert is_native_oom(wrapped(RuntimeError("OpenCV(4.10) error: (-4:Insufficient memory) Failed to allocate 96 bytes")))
     assert not is_native_oom(wrapped(ValueError("resize_w or resize_h is less than or equal to 0")))
     assert not is_native_oom(_WrapperError())
+
+
+def test_a_module_the_main_script_imports_runs_once_in_the_fork_server_not_in_every_child(tmp_path):
+    # multiprocessing starts each child by running the parent's main script again (the `nichiiki`
+    # script: `from flows.cli import main`). A module that script imports, preloaded in the fork
+    # server, is found loaded by every child instead of being executed again in each.
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    runs = tmp_path / "runs.txt"
+    (tmp_path / "counted.py").write_text(
+        f"import os\nwith open({str(runs)!r}, 'a') as fh:\n    fh.write(f'{{os.getpid()}}\\n')\n", encoding="utf-8"
+    )
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import sys\n"
+        "import counted\n"
+        "from pipeline.reading.sandbox import run_in_sandbox, start_fork_server\n"
+        "from tests import sandbox_work as work\n"
+        "if __name__ == '__main__':\n"
+        "    start_fork_server(sys.argv[1:])\n"
+        "    print(sum(run_in_sandbox(work.add, i, 1, source='x.pdf') for i in range(3)))\n",
+        encoding="utf-8",
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
+    counts = {}
+    for preload in ([], ["counted"]):
+        runs.write_text("", encoding="utf-8")
+        done = subprocess.run([sys.executable, str(script), *preload], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "6", done.stderr
+        counts[tuple(preload)] = len(runs.read_text(encoding="utf-8").split())
+    assert counts[()] == 1 + 3  # the parent, then each of the three children again
+    assert counts[("counted",)] == 1 + 1  # the parent and the fork server, once
+
+
+def _gone(pid: int, within: float = 60.0) -> bool:
+    import os
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_answer_does_not_wait_for_the_child_to_exit(tmp_path):
+    # Once its answer is here, the child has only its exit left (the unmapping of the fork
+    # server's pages): the caller gets the answer while the child is still exiting.
+    import os
+
+    release = tmp_path / "release"
+    pid = run_in_sandbox(work.answer_then_wait_to_exit, str(release), limits=QUICK, source="x.pdf")
+    os.kill(pid, 0)  # still there: raises ProcessLookupError if the call had waited for (or killed) it
+    release.touch()
+    assert _gone(pid)
+
+
+def test_a_child_stuck_after_answering_is_killed(tmp_path, monkeypatch):
+    from pipeline.reading import sandbox
+
+    monkeypatch.setattr(sandbox, "_EXIT_SECONDS", 0.5)
+    pid = run_in_sandbox(work.answer_then_wait_to_exit, str(tmp_path / "never"), limits=QUICK, source="x.pdf")
+    assert _gone(pid)
+
+
+def test_the_fork_server_runs_its_exit_handlers_but_skips_tearing_down_what_it_preloaded(tmp_path):
+    # The server's teardown of its preloaded models kept a caller reading the command's output
+    # waiting after the command had ended; its exit handlers still run, then it ends at once.
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    (tmp_path / "preloaded.py").write_text(
+        "import atexit, os, sys\n"
+        "FOLDER = os.environ['PROBE_FOLDER']\n"
+        "class Model:\n"
+        "    def __del__(self, _open=open, _path=os.path.join(FOLDER, 'torn-down')):\n"
+        "        _open(_path, 'w').close()\n"
+        "MODEL = Model()\n"
+        "atexit.register(lambda: open(os.path.join(FOLDER, 'exit-handler'), 'w').close())\n",
+        encoding="utf-8",
+    )
+    start = {
+        "sandbox": "from pipeline.reading.sandbox import start_fork_server\nstart_fork_server(['preloaded'])\n",
+        # multiprocessing's own start of the same server, for comparison: it tears everything down.
+        "plain": "import multiprocessing as mp\nfrom multiprocessing import forkserver\n"
+        "mp.get_context('forkserver').set_forkserver_preload(['preloaded'])\nforkserver.ensure_running()\n",
+    }
+    found = {}
+    for name, code in start.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        script = code + (
+            "from pipeline.reading.sandbox import run_in_sandbox\n"
+            "from tests import sandbox_work as work\n"
+            "print(run_in_sandbox(work.add, 2, 3, source='x.pdf'))\n"
+        )
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]), PROBE_FOLDER=str(folder))
+        # Returns once stdout is closed, by the command and by the fork server that shares it.
+        done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "5", done.stderr
+        found[name] = sorted(p.name for p in folder.iterdir())
+    assert found["plain"] == ["exit-handler", "torn-down"]
+    assert found["sandbox"] == ["exit-handler"]

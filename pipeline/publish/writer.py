@@ -34,6 +34,7 @@ from pipeline.model.clock import utc_now
 from pipeline.model.errors import ValidationFailed
 from pipeline.ingest.safepath import safe_name
 from pipeline.model.schema import DATASETS, SCHEMA_VERSION, _is_bbox, empty_frame
+from pipeline.model.timeline import span
 
 logger = logging.getLogger("nichiiki.publish")
 
@@ -92,7 +93,7 @@ def code_version() -> str:
 REVIEWS = "value_reviews"
 
 
-def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.DataFrame]:
+def validate_frames(frames: dict[str, pd.DataFrame], run_id: str, empty: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Stamp ``run_id``, validate every dataset, and return the coerced frames.
 
     Every known dataset is present in the result (empty when no document had
@@ -103,6 +104,9 @@ def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, p
     What no row can explain (a missing or unknown column, a dataset without a
     schema: the code's fault, not the document's) raises ValidationFailed
     naming the dataset and the checks that failed.
+
+    ``empty``: ``validated_empty_frames(run_id)``, computed ahead (while documents are still being
+    extracted); a dataset no document had is then taken from it instead of being validated again.
     """
     validated: dict[str, pd.DataFrame] = {}
     reviews: list[dict] = []
@@ -111,6 +115,9 @@ def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, p
         if name == REVIEWS:
             continue
         frame = frames.get(name)
+        if (frame is None or frame.empty) and empty is not None and name in empty:
+            validated[name] = empty[name]
+            continue
         frame = empty_frame(name) if frame is None or frame.empty else frame.reset_index(drop=True)
         frame["run_id"] = run_id
         frame = frame[[c for c in spec.columns if c in frame.columns] + [c for c in frame.columns if c not in spec.columns]]
@@ -118,7 +125,8 @@ def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, p
         # without naming rows: it passes again once the rows' own failures are set aside.
         for _attempt in range(3):
             try:
-                validated[name] = spec.model.validate(frame, lazy=True)
+                with span("validate:dataset", dataset=name, rows=len(frame)):
+                    validated[name] = spec.model.validate(frame, lazy=True)
                 break
             except pandera.errors.SchemaErrors as exc:
                 cases = _row_cases(exc.failure_cases, frame)
@@ -134,9 +142,28 @@ def validate_frames(frames: dict[str, pd.DataFrame], run_id: str) -> dict[str, p
         problems.append(f"datasets without a schema: {', '.join(unknown)} (add them to pipeline/model/schema.py)")
     if problems:
         raise ValidationFailed(", ".join(sorted({p.split(':', 1)[0] for p in problems})), "\n".join(problems))
-    review_frame = pd.DataFrame(reviews, columns=DATASETS[REVIEWS].columns) if reviews else empty_frame(REVIEWS)
-    validated[REVIEWS] = DATASETS[REVIEWS].model.validate(review_frame.assign(run_id=run_id), lazy=True)
+    if reviews:
+        review_frame = pd.DataFrame(reviews, columns=DATASETS[REVIEWS].columns)
+        validated[REVIEWS] = DATASETS[REVIEWS].model.validate(review_frame.assign(run_id=run_id), lazy=True)
+    elif empty is not None and REVIEWS in empty:
+        validated[REVIEWS] = empty[REVIEWS]
+    else:
+        validated[REVIEWS] = _validated_empty_reviews(run_id)
     return validated
+
+
+def _validated_empty_reviews(run_id: str) -> pd.DataFrame:
+    return DATASETS[REVIEWS].model.validate(empty_frame(REVIEWS).assign(run_id=run_id), lazy=True)
+
+
+def validated_empty_frames(run_id: str) -> dict[str, pd.DataFrame]:
+    """What ``validate_frames`` gives every dataset that no document had, for ``run_id``.
+
+    It depends on nothing but the schema and the run id, so it can be computed before the
+    documents are read; it builds every dataset's pandera schema on the way (~1 s the first time
+    in a process).
+    """
+    return validate_frames({}, run_id)
 
 
 def _row_cases(cases: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
@@ -230,8 +257,10 @@ def write_datasets(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, d
     for name, frame in sorted(frames.items()):
         path = folder / f"{name}.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
-        write_parquet(name, frame, tmp)
-        _fsync(tmp)
+        with span("write:dataset", dataset=name, rows=len(frame)):
+            write_parquet(name, frame, tmp)
+        with span("write:fsync", dataset=name):
+            _fsync(tmp)
         tmp.replace(path)
         outputs[name] = {"path": path.name, "rows": int(len(frame)), "bytes": path.stat().st_size, "sha256": _sha256(path)}
     return outputs

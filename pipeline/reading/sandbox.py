@@ -49,6 +49,7 @@ from pipeline.model.errors import (
     WorkerFailed,
 )
 from pipeline.model.limits import DEFAULT_LIMITS, Limits
+from pipeline.model.timeline import mark
 
 T = TypeVar("T")
 
@@ -61,6 +62,9 @@ _POLL = 0.2
 # page worth 60 s of CPU takes ~300 s. Past ten times its budget in wall seconds a worker is
 # waiting on something, not computing slowly.
 WALL_SLACK = 10.0
+# A child's exit after its answer has been received: only its memory is left to release, which takes
+# well under a second, so one still alive after this long is stuck and is killed.
+_EXIT_SECONDS = 5.0
 # Starting a child (fork server, imports) is not the document's fault and is not
 # charged to its budget, but a child that never starts is still reported.
 STARTUP_SECONDS = 120.0
@@ -104,9 +108,17 @@ def _mark_start() -> None:
     _progress[3] = time.process_time()
 
 
+# Imported first by every fork server this module starts (see the module).
+SERVER_EXIT_MODULE = "pipeline.reading.server_exit"
+
+
+def _server_preload(preload: Sequence[str]) -> list[str]:
+    return [SERVER_EXIT_MODULE, *(m for m in preload if m != SERVER_EXIT_MODULE)]
+
+
 def start_fork_server(preload: Sequence[str] = ()) -> None:
     """Start the fork server now, so its imports and model loads (``preload``) overlap the caller's own start-up."""
-    mp.get_context("forkserver").set_forkserver_preload(list(preload))
+    mp.get_context("forkserver").set_forkserver_preload(_server_preload(preload))
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
@@ -141,7 +153,7 @@ def run_in_sandbox(
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
         if preload:
-            ctx.set_forkserver_preload(list(preload))
+            ctx.set_forkserver_preload(_server_preload(preload))
     progress = ctx.Array("d", 5, lock=False)
     progress[:] = [-1.0, time.monotonic(), 0.0, 0.0, 0.0]
     receiver, sender = ctx.Pipe(duplex=False)
@@ -153,14 +165,20 @@ def run_in_sandbox(
     )
     started = time.monotonic()
     proc.start()
+    mark("sandbox:forked", source=source, child=proc.pid)  # the first one says when the fork server was ready
     sender.close()  # so recv() sees EOF if the child dies without answering
+    message = None
     try:
         message = _wait(proc, receiver, progress, started, limits, source, stage)
     finally:
         receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+        if message is None:  # no answer (a budget, a crash, an interruption): gone before the error is raised
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+        else:
+            _reap_later(proc)
+    mark("sandbox:received", child=proc.pid)
     kind, payload = message
     if kind == "ok":
         return payload
@@ -171,6 +189,24 @@ def run_in_sandbox(
     err = WorkerFailed(source, stage, payload["error"] + _at(payload["page"]))
     err.details = payload["traceback"]
     raise err
+
+
+def _reap_later(proc) -> None:
+    """Wait for a child that has answered to end, on a thread of its own.
+
+    All that is left to the child is its exit, and the kernel's unmapping of the fork server's
+    pages that it shares takes ~50 ms (more on a busy machine): the caller, often a thread about
+    to start the next document, does not wait for it. A child that does not end within
+    ``_EXIT_SECONDS`` of answering is killed.
+    """
+
+    def reap() -> None:
+        proc.join(_EXIT_SECONDS)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+
+    threading.Thread(target=reap, name=f"reap:{proc.name}", daemon=True).start()
 
 
 def _wait(proc, receiver, progress, started: float, limits: Limits, source: str, stage: str) -> tuple[str, Any]:
@@ -279,6 +315,7 @@ def _child(sender, progress, memory_mb: int, seconds: float, preload: tuple[str,
     progress[1] = time.monotonic()
     progress[3] = progress[4] = time.process_time()
     progress[0] = 0.0  # started: the budget runs from here
+    mark("child:start")
     try:
         result = fn(*args, **kwargs)
         message: tuple[str, Any] = ("ok", result)
@@ -298,6 +335,7 @@ def _child(sender, progress, memory_mb: int, seconds: float, preload: tuple[str,
                 "error",
                 {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "page": int(progress[0])},
             )
+    mark("child:end", outcome=message[0])
     try:
         sender.send(message)
     except MemoryError:

@@ -27,6 +27,7 @@ from pipeline.runs.outcomes import Failure, Obtained
 from pipeline.publish.writer import code_version, current_release, publish_release, read_manifest, validate_frames
 from pipeline.document.renditions import mark_renditions
 from pipeline.model.schema import DATASETS, SCHEMA_VERSION
+from pipeline.model.timeline import span
 
 logger = logging.getLogger("nichiiki.run")
 
@@ -224,14 +225,19 @@ def with_last_good_rows(frames: dict[str, pd.DataFrame], stale: dict[str, pd.Dat
     return merged
 
 
-def validate_and_check(frames: dict[str, pd.DataFrame], run_id: str) -> tuple[dict[str, pd.DataFrame], list[CheckResult]]:
+def validate_and_check(
+    frames: dict[str, pd.DataFrame], run_id: str, empty: dict[str, pd.DataFrame] | None = None
+) -> tuple[dict[str, pd.DataFrame], list[CheckResult]]:
     """Validate (values that break a column check are set aside row by row), then run every document check.
 
     The one path from assembled frames to publishable ones, for the flow and
     ``nichiiki extract`` alike; raises ``ValidationFailed`` while a blocking check fails.
+    ``empty``: the datasets no document had, validated ahead (``validated_empty_frames``).
     """
-    validated = validate_frames(frames, run_id)
-    checks = document_checks(validated)
+    with span("validate"):
+        validated = validate_frames(frames, run_id, empty)
+    with span("checks"):
+        checks = document_checks(validated)
     raise_on_blocking(checks)
     return validated, checks
 

@@ -1,0 +1,66 @@
+"""The timeline of a run (pipeline/model/timeline.py): off by default, one line per event when on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, SAMPLES
+from pipeline.model import timeline
+
+
+def test_off_it_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv(timeline.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    timeline.mark("x")
+    with timeline.span("y"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_on_each_event_is_one_line_with_time_process_and_cpu(tmp_path, monkeypatch):
+    path = tmp_path / "timeline.jsonl"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    timeline.mark("a", doc_id="d")
+    with pytest.raises(ValueError):
+        with timeline.span("b", rows=3):
+            raise ValueError("the end is recorded anyway")
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [e["event"] for e in events] == ["a", "b:start", "b:end"]
+    assert events[0]["doc_id"] == "d" and events[2]["rows"] == 3
+    assert all(e["pid"] == os.getpid() and e["cpu_s"] >= 0 for e in events)
+    assert events[0]["t"] <= events[1]["t"] <= events[2]["t"]
+
+
+def test_a_cold_extract_records_its_chain_in_order(tmp_path):
+    # The real `nichiiki` script, so the fork server and its children are those of the command.
+    path = tmp_path / "timeline.jsonl"
+    pdf = SAMPLES / "real" / "pdfminer_kampo.pdf"
+    env = dict(os.environ, PYTHONPATH=str(REPO), NICHIIKI_TIMELINE=str(path),
+               NICHIIKI_NLP_CACHE=str(tmp_path / "nlp"), NICHIIKI_CACHE_DIR=str(tmp_path / "cache"))
+    nichiiki = os.path.join(os.path.dirname(sys.executable), "nichiiki")
+    done = subprocess.run([nichiiki, "extract", str(pdf), "--out", str(tmp_path / "out")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    first = {}
+    for e in events:
+        first.setdefault(e["event"], e)
+    chain = ["command:start", "command:fork_server_started", "command:imports_done", "documents:start", "document:start",
+             "sandbox:forked", "child:start", "child:end", "document:end", "documents:end", "validate:start", "validate:end",
+             "checks:start", "checks:end", "write:datasets:start", "write:datasets:end", "write:datapackage:end", "command:written"]
+    missing = [name for name in chain if name not in first]
+    assert missing == []
+    times = [first[name]["t"] for name in chain]
+    assert times == sorted(times), [name for name, t, u in zip(chain, times, times[1:]) if u < t]
+    command = first["command:start"]["pid"]
+    assert first["child:start"]["pid"] == first["sandbox:forked"]["child"] != command
+    # The fork server preloads the module the `nichiiki` script imports (pyproject's entry point),
+    # so the children do not import it again when they run the script.
+    entry = "flows.cli"
+    assert f'nichiiki = "{entry}:main"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert entry in first["command:fork_server_started"]["preload"]
