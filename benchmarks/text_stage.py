@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.document.extract import extract_pdf  # noqa: E402
 from pipeline.text.gazetteer import default_cache_dir, load_gazetteer  # noqa: E402
-from pipeline.text.language import ginza_ner, place_entities, token_spans  # noqa: E402
+from pipeline.text.language import ginza_ner, place_entities, place_subwords, token_spans  # noqa: E402
 from pipeline.text.normalize import clean_text  # noqa: E402
 from pipeline.text.places import PlaceResolver  # noqa: E402
 from pipeline.text.stage import _ner_sentences, run_text_stage  # noqa: E402
@@ -106,17 +106,18 @@ def measure_places(texts: list[str], resolver: PlaceResolver, cache_dir: Path) -
     mentions = 0
     for text in texts:
         tokens = token_spans(text)
-        found = resolver.find_mentions(text, tokens)
+        subwords = place_subwords(text, tokens)  # as the text stage does: places inside one-token addresses
+        found = resolver.find_mentions(text, tokens, subwords=subwords)
         chosen = _ner_sentences(text, found, tokens)
         if chosen:
-            gated.append((text, tokens, chosen))
+            gated.append((text, tokens, subwords, chosen))
         else:
             mentions += len(found)
     sentences = [s for *_, chosen in gated for s, _ in chosen]
     entities = place_entities(sentences, cache_dir=cache_dir)
-    for text, tokens, chosen in gated:
+    for text, tokens, subwords, chosen in gated:
         spans = [(o + s, o + e, label) for sentence, o in chosen for s, e, label in entities.get(sentence, [])]
-        mentions += len(resolver.find_mentions(text, tokens, spans))
+        mentions += len(resolver.find_mentions(text, tokens, spans, subwords=subwords))
     seconds = time.perf_counter() - started
     chars = sum(map(len, texts))
     return {
