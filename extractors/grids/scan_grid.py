@@ -406,14 +406,11 @@ def _line_centre(counts: np.ndarray) -> float:
     step's blur running off it for a few pixels) moves the box's side by its
     whole length, while most of the line's pixels stay where the line is. A
     boundary placed inside a cell by a spur cuts the top of a mark that sits
-    close to it. Interpolated within the row where half the pixels are reached, so a clean
-    line of any thickness lies at its middle, as its box's middle put it.
+    close to it.
     """
-    cumulative = np.cumsum(counts, dtype=np.float64)
-    half = cumulative[-1] / 2.0
-    row = int(np.searchsorted(cumulative, half))
-    before = cumulative[row - 1] if row else 0.0
-    return row + (half - before) / max(float(counts[row]), 1.0)
+    cumulative = np.cumsum(counts)
+    row = int(np.searchsorted(cumulative, cumulative[-1] / 2.0))
+    return row + 0.5
 
 
 def shade_edges(gray: np.ndarray, dpi: float) -> list[Edge]:
