@@ -290,3 +290,21 @@ def test_strokes_lying_across_a_column_are_no_dots_of_a_vertical_rule():
     h, v = _dotted_rules(ink, network, dpi, int(0.15 * dpi))
     assert not v[:, 100:124].any()
     assert v[150, 250:253].any()
+
+
+@pytest.mark.parametrize("orientation", ["h", "v"])
+def test_a_boundary_lies_where_its_pixels_are_not_where_a_spur_stretches_its_box(orientation):
+    """A boundary that picked up a short spur (the blur of light type set close under a dark
+    fill's edge) lies on its line: placed at its box's middle it moved into the first row, and
+    the crop inside it cut the top of the marks that sit close to that edge."""
+    from extractors.grids.scan_grid import mask_edges
+
+    dpi = 300
+    mask = np.zeros((400, 1200), np.uint8)
+    mask[100:102, 50:1150] = 255  # the boundary: two pixels thick, rows 100-101
+    mask[102:110, 600:630] = 255  # a spur of 8 pixels hanging off it over 30 pixels
+    if orientation == "v":
+        mask = np.ascontiguousarray(mask.T)
+    (edge,) = mask_edges(mask, orientation, dpi)
+    where = (edge.top if orientation == "h" else edge.x0) * dpi / 72
+    assert 100.0 <= where <= 102.0, where  # on the line's two rows (its box's middle: 105)
