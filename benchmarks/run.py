@@ -158,7 +158,7 @@ def main() -> int:
                 if before:
                     before()
                 print(f"{workers} worker(s) {runner} {name} ...", flush=True)
-                run = measure(cmd, env) | {"workers": workers, "runner": runner, "scenario": name}
+                run = measure(cmd, env, pss=True) | {"workers": workers, "runner": runner, "scenario": name}
                 facts = release_facts(outputs)
                 run["release"] = facts
                 run["beyond_process_start_s"] = round(run["wall_s"] - start["wall_s"], 2)
