@@ -156,10 +156,14 @@ def run_in_sandbox(
             ctx.set_forkserver_preload(_server_preload(preload))
     progress = ctx.Array("d", 5, lock=False)
     progress[:] = [-1.0, time.monotonic(), 0.0, 0.0, 0.0]
+    # Only a fork server's child may lack the preload (the server kept an earlier caller's). A "fork"
+    # child is a copy of a caller that may run threads, and importing there can wait forever on a
+    # lock one of them held at the fork.
+    child_preload = tuple(preload) if start_method == "forkserver" else ()
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child,
-        args=(sender, progress, limits.memory_mb, limits.seconds_per_document, tuple(preload), fn, args, kwargs),
+        args=(sender, progress, limits.memory_mb, limits.seconds_per_document, child_preload, fn, args, kwargs),
         daemon=True,
         name=f"sandbox:{source[-60:]}",
     )
