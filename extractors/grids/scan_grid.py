@@ -30,7 +30,7 @@ from extractors.grids.cell_ocr import ocr_cells
 from extractors.grids.fill_grid import close_outline, fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
-from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster
+from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster, per_page
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
 MAX_SKEW = 5.0
@@ -85,6 +85,7 @@ MIN_CLOSED_RING_CONFIDENCE = 0.3
 CELL_INSET_INCHES = 0.015
 
 
+@per_page  # the matrix and the mark-table reader both read a scanned page's grids: the costliest work on a scan after OCR
 def find_scanned_grids(
     page: ParsedPage, cache_dir: Path | None = None, min_cells: int = 4, read_text: bool = True
 ) -> list[Grid]:
