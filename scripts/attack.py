@@ -133,7 +133,8 @@ REFUSED = {
     "html-under-pdf": (hostile.html_page, r"not a PDF"),
     "zip-under-pdf": (lambda: hostile.zip_of(hostile.text_pdf()), r"not a PDF"),
     "pdf-bomb-image": (hostile.image_bomb, r"exceeded 10 s page budget|ran out of memory"),
-    "i44-drawing-bomb-extract": (hostile.drawing_bomb, r"page 1 exceeded 10 s page budget"),
+    # The drawing bomb grinds and grows: its memory cap or its page budget ends it, whichever it spends first.
+    "i44-drawing-bomb-extract": (hostile.drawing_bomb, r"page 1 exceeded 10 s page budget|ran out of memory"),
     "deep-nesting": (hostile.deep_nesting, r"."),
 }
 

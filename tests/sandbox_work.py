@@ -130,3 +130,16 @@ def answer_then_wait_to_exit(release: str) -> int:
 
     util.Finalize(None, hold, exitpriority=0)  # run by the child's exit, after its answer is sent
     return os.getpid()
+
+
+def fill_then_crash(step_mb: int) -> None:
+    """Allocate until the address-space cap refuses, hold it, then crash as a native library may."""
+    report_progress(1)
+    blocks = []
+    try:
+        while True:
+            blocks.append(bytearray(step_mb * 1024 * 1024))
+    except MemoryError:
+        pass
+    time.sleep(2)  # the parent samples the address space between polls
+    ctypes.string_at(0)

@@ -306,3 +306,10 @@ def test_the_fork_server_runs_its_exit_handlers_but_skips_tearing_down_what_it_p
         found[name] = sorted(p.name for p in folder.iterdir())
     assert found["plain"] == ["exit-handler", "torn-down"]
     assert found["sandbox"] == ["exit-handler"]
+
+
+def test_a_crash_after_spending_the_memory_allowance_is_reported_as_memory():
+    # MuPDF segfaults when an allocation fails under the cap; the user needs to read "memory".
+    limits = Limits(seconds_per_page=60, seconds_per_document=120, memory_mb=256)
+    with pytest.raises(MemoryLimitExceeded, match=r"full.pdf: parse failed: ran out of memory \(limit 256 MB above baseline; the worker was killed by SIGSEGV after using most of it\) at page 1"):
+        run_in_sandbox(work.fill_then_crash, 16, limits=limits, source="full.pdf")

@@ -55,7 +55,8 @@ T = TypeVar("T")
 
 # Shared with the parent in the child process: [current page (1-based, 0 = none yet; -1 = child not
 # started), monotonic time it started, budget of a stage spanning pages (0 = none), the child's CPU
-# seconds when it started, the child's CPU seconds when the work started].
+# seconds when it started, the child's CPU seconds when the work started, the child's address-space
+# cap in bytes (0 = not set yet)].
 _progress: Any = None
 _POLL = 0.2
 # A worker gets a fraction of a core on a busy machine: at a load of 10 on 2 cores, a fifth, so a
@@ -154,8 +155,8 @@ def run_in_sandbox(
     if start_method == "forkserver":
         if preload:
             ctx.set_forkserver_preload(_server_preload(preload))
-    progress = ctx.Array("d", 5, lock=False)
-    progress[:] = [-1.0, time.monotonic(), 0.0, 0.0, 0.0]
+    progress = ctx.Array("d", 6, lock=False)
+    progress[:] = [-1.0, time.monotonic(), 0.0, 0.0, 0.0, 0.0]
     # Only a fork server's child may lack the preload (the server kept an earlier caller's). A "fork"
     # child is a copy of a caller that may run threads, and importing there can wait forever on a
     # lock one of them held at the fork.
@@ -221,20 +222,22 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
             raise WorkerCrashed(source, stage, f"worker did not start within {STARTUP_SECONDS:g} s")
     started = progress[1] if progress[0] >= 0 else time.monotonic()
     clock = _CpuClock(proc.pid)
+    mapped = _MappedSize(proc.pid)
     while True:
         if receiver.poll(_POLL):
             try:
                 return receiver.recv()
             except (EOFError, OSError):
                 proc.join(5)
-                raise _crashed(proc, source, stage, int(progress[0])) from None
+                raise _crashed(proc, source, stage, int(progress[0]), limits.memory_mb if mapped.near_cap(progress[5], limits) else 0) from None
         if not proc.is_alive():
             if receiver.poll(0):
                 continue  # it answered just before exiting
-            raise _crashed(proc, source, stage, int(progress[0]))
+            raise _crashed(proc, source, stage, int(progress[0]), limits.memory_mb if mapped.near_cap(progress[5], limits) else 0)
         if _stopping.is_set():
             proc.kill()
             raise WorkerCrashed(source, stage, f"stopped: the run was interrupted{_at(int(progress[0]))}")
+        mapped.sample()
         overrun = _overrun(progress, started, clock.seconds(), limits)
         if overrun:
             proc.kill()
@@ -293,8 +296,40 @@ class _CpuClock:
         return (int(fields[11]) + int(fields[12])) / self.ticks  # utime, stime: fields 14 and 15 of stat(5)
 
 
-def _crashed(proc, source: str, stage: str, page: int) -> DocumentError:
+class _MappedSize:
+    """The largest address space seen in the child between polls, read from /proc.
+
+    Native code does not always fail an allocation politely under RLIMIT_AS: MuPDF's path reader
+    segfaults, and glibc aborts when a new thread's storage cannot be mapped. A child that dies
+    having spent most of its allowance ran out of memory, whatever the signal says.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.path = f"/proc/{pid}/statm"
+        self.page_size = os.sysconf("SC_PAGE_SIZE")
+        self.peak = 0
+
+    def sample(self) -> None:
+        try:
+            with open(self.path) as fh:
+                self.peak = max(self.peak, int(fh.read().split()[0]) * self.page_size)
+        except (OSError, ValueError, IndexError):
+            pass  # gone, or not readable here: no evidence either way
+
+    def near_cap(self, cap: float, limits: Limits) -> bool:
+        # Half the allowance: a failing allocation is often a doubling of a buffer already large, so
+        # the last sample (up to a poll before the crash) can sit well below the cap.
+        return cap > 0 and self.peak >= cap - limits.memory_mb * 1024 * 1024 / 2
+
+
+def _crashed(proc, source: str, stage: str, page: int, spent_memory_mb: int = 0) -> DocumentError:
+    """``spent_memory_mb``: the allowance the child had spent most of before it died (0: it had not)."""
     code = proc.exitcode
+    if spent_memory_mb:
+        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exited with code {code}"
+        return MemoryLimitExceeded(
+            source, stage, f"ran out of memory (limit {spent_memory_mb} MB above baseline; the worker was {how} after using most of it){_at(page)}"
+        )
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         hint = " (the kernel's OOM killer, or an external kill)" if -code == signal.SIGKILL else ""
@@ -314,7 +349,7 @@ def _child(sender, progress, memory_mb: int, seconds: float, preload: tuple[str,
     # good) left them unloaded, so they load here, before the cap is measured from what is mapped.
     for module in preload:
         importlib.import_module(module)
-    limit_address_space(memory_mb)
+    progress[5] = float(limit_address_space(memory_mb))
     _limit_cpu(seconds)
     progress[1] = time.monotonic()
     progress[3] = progress[4] = time.process_time()
@@ -424,8 +459,8 @@ def few_arenas_and_threads() -> None:
         pass
 
 
-def limit_address_space(memory_mb: int) -> None:
-    """Cap this process's address space at what it maps now plus ``memory_mb``."""
+def limit_address_space(memory_mb: int) -> int:
+    """Cap this process's address space at what it maps now plus ``memory_mb``; return the cap in bytes."""
     _use_system_allocator()
     try:
         with open("/proc/self/statm") as fh:
@@ -437,3 +472,4 @@ def limit_address_space(memory_mb: int) -> None:
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    return soft
