@@ -223,17 +223,22 @@ def _wait(proc, receiver, progress, started: float, limits: Limits, source: str,
     started = progress[1] if progress[0] >= 0 else time.monotonic()
     clock = _CpuClock(proc.pid)
     mapped = _MappedSize(proc.pid)
+
+    def crashed() -> DocumentError:
+        spent_memory_mb = limits.memory_mb if mapped.near_cap(progress[5], limits) else 0
+        return _crashed(proc, source, stage, int(progress[0]), spent_memory_mb)
+
     while True:
         if receiver.poll(_POLL):
             try:
                 return receiver.recv()
             except (EOFError, OSError):
                 proc.join(5)
-                raise _crashed(proc, source, stage, int(progress[0]), limits.memory_mb if mapped.near_cap(progress[5], limits) else 0) from None
+                raise crashed() from None
         if not proc.is_alive():
             if receiver.poll(0):
                 continue  # it answered just before exiting
-            raise _crashed(proc, source, stage, int(progress[0]), limits.memory_mb if mapped.near_cap(progress[5], limits) else 0)
+            raise crashed()
         if _stopping.is_set():
             proc.kill()
             raise WorkerCrashed(source, stage, f"stopped: the run was interrupted{_at(int(progress[0]))}")
