@@ -27,6 +27,16 @@ def test_old_forms_become_new_but_official_place_names_keep_theirs():
     assert clean_text("龍ケ崎市と檜原村").text == "龍ケ崎市と檜原村"
 
 
+def test_kyujitai_table_is_kyujipys_own():
+    # The table is read from kyujipy's data files without its slow CSON parser: it must be the
+    # table kyujipy's converter builds, pair for pair.
+    from kyujipy import BasicConverter
+
+    from pipeline.text.normalize import kyujipy_kyujitai_to_shinjitai
+
+    assert kyujipy_kyujitai_to_shinjitai() == BasicConverter().kyujitai_to_shinjitai_database
+
+
 def test_marks_circled_numbers_and_tilde_ranges_are_left_alone():
     text = "○〇◯●◎ ①地域間の移動 1月～3月 ㎡"
     assert clean_text(text).text.startswith("○〇◯●◎ ①地域間の移動 1月～3月")

