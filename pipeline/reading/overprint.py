@@ -16,30 +16,37 @@ from pipeline.model.records import Char
 SAME_PLACE = 0.15
 
 
+# The nine buckets around a glyph's own, in the order they are searched.
+_AROUND = tuple((dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+
+
 def dedupe_overprinted(chars: tuple[Char, ...] | list[Char]) -> tuple[Char, ...]:
     """``chars`` with overprinted copies removed, survivors marked bold (order kept)."""
     kept: list[Char] = []
     buckets: dict[tuple[str, int, int], list[int]] = {}
+    texts: set[str] = set()  # a glyph whose text is new on the page has no twin: no bucket to search
     repeated: set[int] = set()
     for ch in chars:
-        if ch.text.isspace():
+        text = ch.text
+        if text.isspace():
             kept.append(ch)
             continue
-        size = max(ch.size, 1.0)
-        cell = SAME_PLACE * size
-        bx, by = int(ch.bbox[0] // cell), int(ch.bbox[1] // cell)
+        x, y = ch.bbox[0], ch.bbox[1]
+        cell = SAME_PLACE * max(ch.size, 1.0)
+        bx, by = int(x // cell), int(y // cell)
         twin = None
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for index in buckets.get((ch.text, bx + dx, by + dy), ()):
-                    other = kept[index]
-                    if abs(other.bbox[0] - ch.bbox[0]) < cell and abs(other.bbox[1] - ch.bbox[1]) < cell:
+        if text in texts:
+            for dx, dy in _AROUND:
+                for index in buckets.get((text, bx + dx, by + dy), ()):
+                    other = kept[index].bbox
+                    if abs(other[0] - x) < cell and abs(other[1] - y) < cell:
                         twin = index
                         break
         if twin is not None:
             repeated.add(twin)
             continue
-        buckets.setdefault((ch.text, bx, by), []).append(len(kept))
+        texts.add(text)
+        buckets.setdefault((text, bx, by), []).append(len(kept))
         kept.append(ch)
     if not repeated:
         return tuple(chars)

@@ -22,7 +22,7 @@ from pipeline.model.limits import DEFAULT_LIMITS, Limits
 from pipeline.reading.sandbox import is_native_oom, report_progress
 from pipeline.model.records import BBox, Char, Edge, ParsedPage, Shape
 from pipeline.reading.info import DocumentInfo
-from pipeline.reading.sanitize import TextFix, sanitize, sanitize_metadata
+from pipeline.reading.sanitize import UNSAFE, TextFix, sanitize, sanitize_metadata
 
 # A drawn rectangle thinner than this (points) is a ruling line, not an area.
 RULE_THICKNESS = 2.0
@@ -267,10 +267,18 @@ def _chars(page: pymupdf.Page, fixes: list[TextFix]) -> Iterator[Char]:
         for line in block.get("lines", []):
             for span in line.get("spans", []):
                 font = sanitize(span["font"], number, "font", [])
-                for ch in span.get("chars", []):
+                size = span["size"]
+                glyphs = span.get("chars", [])
+                # One search per span: almost every span is clean, and then no glyph needs its own.
+                if not UNSAFE.search("".join(ch["c"] for ch in glyphs)):
+                    for ch in glyphs:
+                        if ch["c"]:
+                            yield Char(text=ch["c"], bbox=tuple(ch["bbox"]), size=size, font=font)
+                    continue
+                for ch in glyphs:
                     text = sanitize(ch["c"], number, "text_layer", fixes)
                     if text:
-                        yield Char(text=text, bbox=tuple(ch["bbox"]), size=span["size"], font=font)
+                        yield Char(text=text, bbox=tuple(ch["bbox"]), size=size, font=font)
 
 
 def _drawings(page: pymupdf.Page, chars: tuple[Char, ...] = ()) -> tuple[list[Edge], list[Shape]]:
