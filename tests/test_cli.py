@@ -203,3 +203,21 @@ def test_releases_list_and_prune_never_remove_the_current_one(tmp_path, capsys):
     left = sorted(p.name for p in (outputs / "releases").iterdir() if not p.name.startswith("."))
     assert left == [ids[0], ids[3]]  # the newest and the current one
     assert (outputs / "current").resolve().name == ids[0]
+
+
+def test_extract_caches_ocr_in_the_given_cache_folder(tmp_path):
+    # `nichiiki extract` caches OCR answers where its settings say (NICHIIKI_CACHE_DIR), as a run
+    # does: a cold run given an empty cache folder must not find a warm one in the checkout.
+    import pymupdf
+
+    from pipeline.runs.local import extract_to_folder
+    from scan_pdf import scan
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=120)
+    page.insert_text((20, 60), "Dual-region living 2025", fontsize=16)
+    pdf = tmp_path / "one_line_scan.pdf"
+    pdf.write_bytes(scan(doc.tobytes(), dpi=150))
+    report = extract_to_folder([pdf], tmp_path / "out", limits=None, cache_dir=tmp_path / "cache")
+    assert report.extractions and not report.failures
+    assert list((tmp_path / "cache" / "ocr").rglob("*.json")), "no OCR answer cached in the given folder"

@@ -15,7 +15,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.document.results import DocumentExtraction, doc_id_for
+from pipeline.document.results import REPO_CACHE_DIR, DocumentExtraction, doc_id_for
 from pipeline.ingest.pdfstore import store_pdf, without_local_roots
 from pipeline.publish.writer import _write_json, datapackage, new_run_id, validated_empty_frames, write_datasets
 from pipeline.model.schema import SCHEMA_VERSION
@@ -38,10 +38,13 @@ class ExtractReport:
     inputs: list[tuple[str, Path, str]] = field(default_factory=list)  # (doc_id, path, sha256) read
 
 
-def extract_paths(pdfs: list[Path], limits: Limits | None = None, workers: int | None = None) -> tuple[dict, ExtractReport]:
+def extract_paths(
+    pdfs: list[Path], limits: Limits | None = None, workers: int | None = None, ocr_cache_dir: Path | None = REPO_CACHE_DIR
+) -> tuple[dict, ExtractReport]:
     """Extract ``pdfs`` on up to ``workers`` processes (default: every core); return validated frames and a report (nothing written).
 
-    With ``limits``, each document is extracted in the sandbox under them, as the flow does.
+    With ``limits``, each document is extracted in the sandbox under them, as the flow does. OCR
+    answers are cached in ``ocr_cache_dir`` (None: nowhere).
     """
     run_id = new_run_id()
     report = ExtractReport(run_id)
@@ -71,7 +74,7 @@ def extract_paths(pdfs: list[Path], limits: Limits | None = None, workers: int |
     if limits is not None:
         warming.start()
     mark("documents:start", documents=len(obtained))
-    for result in extract_all(list(obtained.values()), limits, workers):
+    for result in extract_all(list(obtained.values()), limits, workers, ocr_cache_dir):
         if isinstance(result, Failure):
             report.failures.append(result)
         else:
@@ -100,16 +103,21 @@ def _warm_validation(run_id: str, ready: dict[str, dict]) -> None:
         pass
 
 
-def extract_one(ob: Obtained, limits: Limits | None = None) -> DocumentExtraction | Failure:
+def extract_one(ob: Obtained, limits: Limits | None = None, ocr_cache_dir: Path | None = REPO_CACHE_DIR) -> DocumentExtraction | Failure:
     """One document, in the sandbox under ``limits`` when given."""
     with span("document", doc_id=ob.entry.id):
-        result = extract_guarded(ob, limits) if limits is not None else extract_obtained(ob)
+        if limits is not None:
+            result = extract_guarded(ob, limits, ocr_cache_dir=ocr_cache_dir)
+        else:
+            result = extract_obtained(ob, ocr_cache_dir)
     if isinstance(result, DocumentExtraction):
         mark("document:timings", doc_id=ob.entry.id, pages=result.info.pages, timings=result.timings)
     return result
 
 
-def extract_all(docs: list[Obtained], limits: Limits | None = None, workers: int | None = None) -> list[DocumentExtraction | Failure]:
+def extract_all(
+    docs: list[Obtained], limits: Limits | None = None, workers: int | None = None, ocr_cache_dir: Path | None = REPO_CACHE_DIR
+) -> list[DocumentExtraction | Failure]:
     """``extract_one`` over ``docs``, results in their order, on up to ``workers`` processes.
 
     Documents are independent, so a multi-document call uses every core; the
@@ -119,7 +127,7 @@ def extract_all(docs: list[Obtained], limits: Limits | None = None, workers: int
     """
     workers = min(workers or os.cpu_count() or 1, len(docs))
     if workers <= 1 or mp.current_process().daemon:
-        return [extract_one(ob, limits) for ob in docs]
+        return [extract_one(ob, limits, ocr_cache_dir) for ob in docs]
     if limits is not None:
         # Sandboxed, each document already runs in a child forked from the one fork server (models
         # loaded once, pages shared): threads that only wait on those children use every core
@@ -130,7 +138,7 @@ def extract_all(docs: list[Obtained], limits: Limits | None = None, workers: int
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
     with pool:
         largest_first = sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
-        futures = {i: pool.submit(extract_one, docs[i], limits) for i in largest_first}
+        futures = {i: pool.submit(extract_one, docs[i], limits, ocr_cache_dir) for i in largest_first}
         return [futures[i].result() for i in range(len(docs))]
 
 
@@ -140,12 +148,13 @@ def extract_to_folder(pdfs: list[Path], out: Path, limits: Limits | None = None,
 
     Every input read is kept in the PDF store under ``cache_dir`` and named in the manifest by
     sha256, so two such folders can be diffed with crops of both sides even after the PDF
-    was edited in place.
+    was edited in place. OCR answers are cached there too, as a run caches them in its cache
+    folder (``NICHIIKI_CACHE_DIR``), not in the checkout's.
 
     With ``limits``, each document is extracted in the sandbox under them, as the flow does.
     Nothing is written when no document could be extracted.
     """
-    frames, report = extract_paths(pdfs, limits)
+    frames, report = extract_paths(pdfs, limits, ocr_cache_dir=Path(cache_dir))
     if not report.extractions:
         return report  # a folder of empty datasets would read as "these documents hold nothing"
     out = Path(out)
