@@ -150,7 +150,9 @@ def main() -> int:
     env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                PREFECT_LOGGING_LEVEL="WARNING", PYTHONPATH=str(REPO))
     server = start_server(env)
-    report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}, "runs": []}
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    report: dict = {"commit": commit, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                                  "load_avg_at_start": os.getloadavg()}, "runs": []}
     try:
         for size in (int(n) for n in args.pages.split(",")):
             registry, pages = build_corpus(work / f"corpus-{size}", args.real, size)
