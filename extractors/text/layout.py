@@ -39,6 +39,9 @@ def text_lines(page: ParsedPage, gap_factor: float = 3.0, inside: BBox | None = 
         x0, y0, x1, y1 = inside
         chars = [c for c in chars if x0 <= (c.bbox[0] + c.bbox[2]) / 2 <= x1 and y0 <= (c.bbox[1] + c.bbox[3]) / 2 <= y1]
     stacks: list[list[Char]] = vertical_stacks(chars) if vertical else []
+    if vertical and not stacks:
+        # Without a 縦書き stack the lines are the horizontal reading's, which other readers ask for too.
+        return text_lines(page, gap_factor, inside)
     if stacks:
         stacked = {id(c) for stack in stacks for c in stack}
         chars = [c for c in chars if id(c) not in stacked]

@@ -11,6 +11,7 @@ of the page, ``bbox = (x0, top, x1, bottom)``.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
@@ -95,6 +96,7 @@ def per_page(fn: Callable[..., list[_T]]) -> Callable[..., list[_T]]:
     Each caller gets its own list of the shared, immutable items.
     """
     memo: dict[int, dict[Any, list[_T]]] = {}
+    signature = inspect.signature(fn)
 
     @functools.wraps(fn)
     def cached(page: ParsedPage, *args: Any, **kwargs: Any) -> list[_T]:
@@ -102,7 +104,11 @@ def per_page(fn: Callable[..., list[_T]]) -> Callable[..., list[_T]]:
         if answers is None:
             answers = memo[id(page)] = {}
             weakref.finalize(page, memo.pop, id(page), None)
-        key = (args, tuple(sorted(kwargs.items())))
+        # Keyed by every parameter's value, defaults filled in: f(page), f(page, 3.0) and
+        # f(page, gap_factor=3.0) are one question, computed once.
+        bound = signature.bind(page, *args, **kwargs)
+        bound.apply_defaults()
+        key = tuple(bound.arguments.items())[1:]
         if key not in answers:
             answers[key] = fn(page, *args, **kwargs)
         return list(answers[key])
