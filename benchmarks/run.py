@@ -133,7 +133,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="nichiiki-bench-"))
     env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
     server = start_server(env)
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}, "runs": []}
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    results: dict = {"commit": commit, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                                   "load_avg_at_start": os.getloadavg()}, "runs": []}
     try:
         registry = corpus(work, args.real)
         # The first import also warms the OS file cache; the fastest of three is the process start.
