@@ -197,9 +197,9 @@ def test_sandboxed_documents_share_one_fork_server_and_give_the_one_process_resu
     callers: list[int] = []
     extract_one = local.extract_one
 
-    def recorded(ob, limits=None):
+    def recorded(ob, limits=None, ocr_cache_dir=None):
         callers.append(os.getpid())
-        return extract_one(ob, limits)
+        return extract_one(ob, limits, ocr_cache_dir)
 
     monkeypatch.setattr(local, "extract_one", recorded)
     two, report = local.extract_paths(pdfs, DEFAULT_LIMITS, workers=2)
