@@ -172,8 +172,8 @@ def main() -> int:
                            NICHIIKI_TIMELINE=str(events_path), PYTHONPATH=str(root))
                 load = os.getloadavg()[0]
                 spawned = time.time()
-                # From the checkout's own folder: the fork server puts its working folder first on its
-                # path (multiprocessing does not pass it the parent's), so it imports that folder's code.
+                # From the checkout's own folder: a checkout from before the sandbox started its fork
+                # server with PYTHONSAFEPATH has the server import its working folder's code.
                 command = ["sh", "-c", 'cd "$0" && exec "$@"', str(root), nichiiki, "extract", *map(str, pdfs), "--out", str(work / f"out-{tag}")]
                 result = measure(command, env, pss=True)
                 result["load_avg_1m_before"] = round(load, 2)

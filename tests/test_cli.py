@@ -221,3 +221,20 @@ def test_extract_caches_ocr_in_the_given_cache_folder(tmp_path):
     report = extract_to_folder([pdf], tmp_path / "out", limits=None, cache_dir=tmp_path / "cache")
     assert report.extractions and not report.failures
     assert list((tmp_path / "cache" / "ocr").rglob("*.json")), "no OCR answer cached in the given folder"
+
+
+def test_extract_run_from_a_folder_holding_a_pipeline_package_runs_nichiikis_code(tmp_path):
+    # The sandbox's fork server is a `python -c` process, and Python puts the folder such a process
+    # starts in first on its path: a folder of the user's holding a `pipeline/` directory (a
+    # checkout of another project, an unpacked archive) would have every document run its code.
+    decoy = tmp_path / "pipeline"
+    decoy.mkdir()
+    marker = tmp_path / "decoy-imported"
+    (decoy / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('decoy')\n", encoding="utf-8")
+    nichiiki = Path(sys.executable).with_name("nichiiki")
+    env = dict(os.environ, PYTHONPATH=str(REPO), NICHIIKI_NLP_CACHE=str(tmp_path / "nlp"), NICHIIKI_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([str(nichiiki), "extract", str(SAMPLES / "real" / "pdfminer_kampo.pdf"), "--out", str(tmp_path / "out")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists(), "a process of the command imported the working folder's pipeline package"
+    assert (tmp_path / "out" / "documents.parquet").exists()

@@ -120,9 +120,34 @@ def _server_preload(preload: Sequence[str]) -> list[str]:
 def start_fork_server(preload: Sequence[str] = ()) -> None:
     """Start the fork server now, so its imports and model loads (``preload``) overlap the caller's own start-up."""
     mp.get_context("forkserver").set_forkserver_preload(_server_preload(preload))
+    _ensure_fork_server()
+
+
+_server_start = threading.Lock()
+
+
+def _ensure_fork_server() -> None:
+    """Start the fork server, if it is not running, without the working folder on its import path.
+
+    The server is a ``python -c`` process, and Python puts the folder such a process starts in first
+    on its path (3.11's forkserver does not apply the caller's path either): run from a folder
+    holding a ``pipeline/`` or ``extractors/`` directory, every document would run that folder's code
+    instead of nichiiki's. PYTHONSAFEPATH (Python 3.11) leaves the folder off; PYTHONPATH and the
+    installed packages are found as before. The variable is set only while the server is spawned
+    (under a lock, as two threads may start it at once).
+    """
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    with _server_start:
+        previous = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            forkserver.ensure_running()
+        finally:
+            if previous is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = previous
 
 
 def run_in_sandbox(
@@ -155,6 +180,7 @@ def run_in_sandbox(
     if start_method == "forkserver":
         if preload:
             ctx.set_forkserver_preload(_server_preload(preload))
+        _ensure_fork_server()
     progress = ctx.Array("d", 6, lock=False)
     progress[:] = [-1.0, time.monotonic(), 0.0, 0.0, 0.0, 0.0]
     # Only a fork server's child may lack the preload (the server kept an earlier caller's). A "fork"
