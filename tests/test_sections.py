@@ -242,6 +242,19 @@ def test_reading_order_keeps_columns_together(tmp_path):
     assert [ln.text for ln in reading_order(text_lines(parsed[0]))] == ["左一", "左二", "右一", "右二"]
 
 
+def test_a_pages_lines_are_one_answer_however_the_question_is_spelled(tmp_path):
+    # Readers ask for a page's lines with defaults, positionally or by keyword, and with vertical
+    # stacks: on a page without a 縦書き stack all of these are one answer, computed once.
+    path = make_pdf([PageSpec(texts=[Text(40, 60, "左一"), Text(300, 60, "右一"), Text(40, 75, "左二")])], tmp_path / "p.pdf")
+    _, parsed = parse_pages(path, "p", "0" * 64, str(path), cache_dir=None)
+    page = parsed[0]
+    first = text_lines(page)
+    for again in (text_lines(page, 3.0), text_lines(page, gap_factor=3.0), text_lines(page, vertical=True), text_lines(page, 3.0, None, True)):
+        assert again == first and all(a is b for a, b in zip(again, first))
+    assert text_lines(page) is not first  # each caller gets its own list of the shared lines
+    assert first and all(a is not b for a, b in zip(text_lines(page, gap_factor=1.0), first))  # another question
+
+
 def test_document_without_text_gives_no_sections(tmp_path):
     path = make_pdf([PageSpec()], tmp_path / "blank.pdf")
     _, parsed = parse_pages(path, "blank", "0" * 64, str(path), cache_dir=tmp_path / "cache")
