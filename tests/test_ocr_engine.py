@@ -9,7 +9,7 @@ import pymupdf
 import pytest
 
 from extractors.grids.cell_ocr import ocr_cells
-from pipeline.reading.ocr import OcrWord, _japanese_mask, engine_id, ocr_words
+from pipeline.reading.ocr import OcrWord, _japanese_mask, engine_id, image_key, ocr_words
 
 
 def rendered_line(text: str, dpi: int = 300) -> np.ndarray:
@@ -44,6 +44,20 @@ def test_cache_key_holds_engine_model_and_params(tmp_path):
     ident = engine_id("ppocr")
     assert ident.name == "ppocr" and "PP-OCRv6" in ident.model and "sha256" in ident.model
     assert ident.key() != engine_id("tesseract").key()
+
+
+def test_cache_key_is_the_pixels_not_their_layout_in_memory():
+    # Keyed by shape, type and values: the same pixels in another memory order are the same
+    # question; one pixel changed, or the same bytes in another shape, is another.
+    image = rendered_line("居住")
+    key = image_key(image, engine_id("ppocr").key())
+    assert image_key(np.asfortranarray(image), engine_id("ppocr").key()) == key
+    assert image_key(image[:, ::-1][:, ::-1], engine_id("ppocr").key()) == key
+    changed = image.copy()
+    changed[0, 0] ^= 1
+    assert image_key(changed, engine_id("ppocr").key()) != key
+    assert image_key(image.reshape(image.shape[1], image.shape[0]), engine_id("ppocr").key()) != key
+    assert image_key(image, engine_id("tesseract").key()) != key
 
 
 def test_a_damaged_cache_entry_is_read_again(tmp_path):

@@ -107,12 +107,8 @@ def ocr_words(
     ``ppocr`` answers one box per glyph (from the recogniser's CTC steps),
     ``tesseract`` one per word; ``lang`` and ``psm`` are tesseract's only.
     """
-    ok, png = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError("could not encode image for OCR")
-    data = png.tobytes()
     ident = engine_id(engine, lang=lang, psm=psm)
-    key = hashlib.sha256(data + b"|" + ident.key().encode()).hexdigest()
+    key = image_key(image, ident.key())
     cached = _cache_path(cache_dir, key)
     if cached is not None and cached.exists():
         try:
@@ -122,7 +118,10 @@ def ocr_words(
     if engine == "ppocr":
         words = _run_ppocr(image)
     elif engine == "tesseract":
-        words = _run_tesseract(data, lang, psm)
+        ok, png = cv2.imencode(".png", image)
+        if not ok:
+            raise ValueError("could not encode image for OCR")
+        words = _run_tesseract(png.tobytes(), lang, psm)
     else:
         raise ValueError(f"unknown OCR engine {engine!r} (ppocr or tesseract)")
     if cached is not None:
@@ -134,6 +133,20 @@ def ocr_words(
         except OSError:  # a full cache disk costs a re-OCR next time, never this document
             tmp.unlink(missing_ok=True)
     return words
+
+
+def image_key(image: np.ndarray, engine_key: str) -> str:
+    """The OCR cache key of ``image`` read by the engine ``engine_key`` names: its pixels' own hash.
+
+    The pixels (shape, type and values), not an encoding of them: a PNG's bytes depend on the
+    zlib that compressed them, so the same page could miss the cache on another machine, and
+    encoding a 300-dpi page took longer than hashing it.
+    """
+    pixels = np.ascontiguousarray(image)
+    digest = hashlib.sha256(f"{pixels.shape}|{pixels.dtype.str}|".encode())
+    digest.update(memoryview(pixels).cast("B"))
+    digest.update(b"|" + engine_key.encode())
+    return digest.hexdigest()
 
 
 def ocr_text(
