@@ -348,7 +348,7 @@ def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int)
         runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along(length)))
         # The dots next to a solid rule merge into it: reach one gap (and a bit) further to meet it.
         reached = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, along(2 * gap + 3)))
-        m, run_labels, run_stats, _ = cv2.connectedComponentsWithStats(reached, connectivity=8)
+        m, run_labels = cv2.connectedComponents(reached, connectivity=8)
         # Dots are counted between the solid rulings the run crosses: the reach carries a run
         # over a crossing rule into the next row, where the strokes stacked in a column of text
         # (1 over the two dots of 冫 in each row of 1次) would add up, row by row, to a rule.
@@ -358,12 +358,10 @@ def _dotted_rules(ink: np.ndarray, network: np.ndarray, dpi: float, length: int)
         per_segment = np.bincount(pairs // n, minlength=int(segments.max()) + 1)
         counted = np.zeros(m, dtype=bool)
         counted[np.unique(run_labels[(segments > 0) & (per_segment[segments] >= MIN_DOTS)])] = True
-        keep = np.zeros(m, dtype=bool)
-        for i in range(1, m):
-            x, y, bw, bh, _ = (int(v) for v in run_stats[i])
-            inside = run_labels[y : y + bh, x : x + bw] == i
-            touches = bool(network[y : y + bh, x : x + bw][inside].any())
-            keep[i] = counted[i] and touches
+        touches = np.zeros(m, dtype=bool)
+        touches[np.unique(run_labels[network > 0])] = True  # runs with a pixel on a solid ruling
+        keep = counted & touches
+        keep[0] = False
         out.append(np.where(keep[run_labels], 255, 0).astype(np.uint8))
     return out[0], out[1]
 
