@@ -64,12 +64,17 @@ def text_only_pdfs(folder: Path) -> tuple[list[Path], int]:
     return chosen, pages
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_corpus_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
+    """``--folder`` (whose text-only PDFs are read), ``--rounds`` and ``--out``, as this script and timeline.py take them."""
     default_folder = REPO.parent / "shared" / "real"
     parser.add_argument("--folder", type=Path, default=default_folder if default_folder.is_dir() else REPO / "samples" / "real")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "compare.json")
+    parser.add_argument("--out", type=Path, default=out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_corpus_arguments(parser, REPO / "benchmarks" / "compare.json")
     args = parser.parse_args()
     pdfs, pages = text_only_pdfs(args.folder)
     if not pdfs:

@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from compare import text_only_pdfs  # noqa: E402  (the same 10 PDFs as the comparison)
+from compare import add_corpus_arguments, text_only_pdfs  # noqa: E402  (the same 10 PDFs and options as the comparison)
 from run import PY, measure  # noqa: E402  (the same wall / CPU / peak-memory sampler)
 
 
@@ -145,11 +145,8 @@ def summarise(events: list[dict], spawned: float, wall: float) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default_folder = REPO.parent / "shared" / "real"
-    parser.add_argument("--folder", type=Path, default=default_folder if default_folder.is_dir() else REPO / "samples" / "real")
-    parser.add_argument("--rounds", type=int, default=3)
+    add_corpus_arguments(parser, REPO / "benchmarks" / "timeline.json")
     parser.add_argument("--before", type=Path, help="another checkout to run alternately as 'before' (its code first on the path)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "timeline.json")
     args = parser.parse_args()
     pdfs, pages = text_only_pdfs(args.folder)
     if not pdfs:
