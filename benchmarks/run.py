@@ -33,6 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
+def code_commit() -> str:
+    """The short hash of the checkout being measured, recorded in every benchmark file that keeps figures."""
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,7 +138,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="nichiiki-bench-"))
     env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
     server = start_server(env)
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = code_commit()
     results: dict = {"commit": commit, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                                    "load_avg_at_start": os.getloadavg()}, "runs": []}
     try:

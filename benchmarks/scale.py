@@ -38,7 +38,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import PY, _free_port, release_facts, start_server  # noqa: E402
+from run import PY, _free_port, code_commit, release_facts, start_server  # noqa: E402
 
 
 def build_corpus(folder: Path, real: Path, min_pages: int) -> tuple[Path, int]:
@@ -150,7 +150,7 @@ def main() -> int:
     env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                PREFECT_LOGGING_LEVEL="WARNING", PYTHONPATH=str(REPO))
     server = start_server(env)
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = code_commit()
     report: dict = {"commit": commit, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                                   "load_avg_at_start": os.getloadavg()}, "runs": []}
     try:

@@ -31,7 +31,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from compare import add_corpus_arguments, text_only_pdfs  # noqa: E402  (the same 10 PDFs and options as the comparison)
-from run import PY, measure  # noqa: E402  (the same wall / CPU / peak-memory sampler)
+from run import PY, code_commit, measure  # noqa: E402  (the same wall / CPU / peak-memory sampler)
 
 
 def read_events(path: Path) -> list[dict]:
@@ -199,7 +198,7 @@ def main() -> int:
             "cpu_s_each": [r["cpu_s"] for r in results],
             "load_avg_1m_before_each": [r["load_avg_1m_before"] for r in results],
         }
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = code_commit()
     report = {
         "what": "a cold `nichiiki extract` of the text-only PDFs on one time axis (seconds since the command was spawned)",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
