@@ -308,3 +308,27 @@ def test_a_boundary_lies_where_its_pixels_are_not_where_a_spur_stretches_its_box
     (edge,) = mask_edges(mask, orientation, dpi)
     where = (edge.top if orientation == "h" else edge.x0) * dpi / 72
     assert 100.0 <= where <= 102.0, where  # on the line's two rows (its box's middle: 105)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_page_components_number_and_measure_components_as_labelling_the_whole_page_does(connectivity):
+    """Only the box holding ink is labelled, yet count, labels and stats (the paper's row included)
+    are OpenCV's for the whole page: with the box's corner on odd coordinates OpenCV's 2×2 blocks
+    would fall elsewhere and number the same components in another order."""
+    from extractors.grids.scan_grid import page_components
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        height, width = (int(v) for v in rng.integers(40, 300, 2))
+        mask = np.zeros((height, width), np.uint8)
+        y, x = int(rng.integers(1, height // 2)), int(rng.integers(1, width // 2))
+        h, w = int(rng.integers(2, height // 3)), int(rng.integers(2, width // 3))
+        mask[y : y + h, x : x + w] = (rng.random((h, w)) < 0.3) * 255
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=connectivity)
+        got_n, got_labels, got_stats = page_components(mask, connectivity)
+        assert got_n == n
+        assert np.array_equal(got_labels, labels)
+        assert np.array_equal(got_stats, stats)
+    empty = np.zeros((30, 20), np.uint8)
+    n, labels, stats = page_components(empty, connectivity)
+    assert n == 1 and not labels.any() and stats.tolist() == [[0, 0, 20, 30, 600]]
