@@ -120,11 +120,11 @@ def worker(pdfs: list[Path]) -> dict:
     """Runs in a fresh process: extract ``pdfs`` one by one, cold, and return the stage times."""
     started = time.perf_counter()
     from pipeline.document.extract import extract_pdf, sha256_file
-    from pipeline.reading.sandbox import few_arenas_and_threads
+    from pipeline.reading.sandbox import prepare_worker_process
 
     # One OpenCV thread, as in every sandboxed worker: otherwise the scans' grid reading runs on
     # both cores here and its CPU exceeds its wall.
-    few_arenas_and_threads()
+    prepare_worker_process()
     clock = StageClock()
     instrument(clock)
     imported = time.perf_counter() - started

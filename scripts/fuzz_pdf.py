@@ -159,9 +159,9 @@ def _worker(conn, folder: str, target: str = "extract") -> None:
     os.environ["NICHIIKI_NLP_CACHE"] = _tempfile.mkdtemp(prefix="nichiiki-fuzz-nlp-")
     from pipeline.model.errors import DocumentError
     from pipeline.document.extract import extract_pdf
-    from pipeline.reading.sandbox import few_arenas_and_threads, is_native_oom, limit_address_space
+    from pipeline.reading.sandbox import prepare_worker_process, is_native_oom, limit_address_space
 
-    few_arenas_and_threads()  # exactly as a sandboxed document's worker
+    prepare_worker_process()  # exactly as a sandboxed document's worker
     limit_address_space(WORKER_MEMORY_MB)
 
     path = Path(folder) / "input.pdf"

@@ -25,11 +25,11 @@ from extractors.catalogue import all_extractors
 import pipeline.document.child  # noqa: F401  (the function each worker runs)
 import pipeline.document.extract  # noqa: F401
 import pipeline.reading.pdf  # noqa: F401
-from pipeline.reading.sandbox import few_arenas_and_threads
+from pipeline.reading.sandbox import prepare_worker_process
 from pipeline.model.schema import DATASETS
 
 all_extractors()
-few_arenas_and_threads()
+prepare_worker_process()
 # Building the pandera schemas imports much of pandera (~1.6 s, once per process).
 for spec in DATASETS.values():
     spec.columns
