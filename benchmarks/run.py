@@ -1,4 +1,4 @@
-"""Benchmark of whole runs: pages/s end to end, seconds per stage, peak RSS; 1 and 2 workers, cold and warm cache.
+"""Benchmark of whole runs: pages/s end to end, seconds per stage, peak RSS; each task runner, cold and warm cache.
 
 Not a test: it runs `python -m flows.cli run` as a subprocess per scenario on the
 bundled samples plus samples/real (the 12 real PDFs) and writes
@@ -146,11 +146,13 @@ def main() -> int:
         # The first import also warms the OS file cache; the fastest of three is the process start.
         start = min((measure([PY, "-c", "import flows.main"], env) for _ in range(3)), key=lambda r: r["wall_s"])
         results["process_start_s"] = start["wall_s"]
-        for workers, runner in ((1, "sequential"), (2, "dask")):
-            outputs, cache = work / f"out-{workers}", work / f"cache-{workers}"
+        # The default (a thread pool of 2, each document in its sandboxed process), then one document
+        # at a time, then a local Dask cluster of 2 worker processes.
+        for workers, runner in ((2, "threads"), (1, "sequential"), (2, "dask")):
+            outputs, cache = work / f"out-{runner}-{workers}", work / f"cache-{runner}-{workers}"
             # Cold means every cache empty: results and OCR (in --cache-dir), and the
             # gazetteer and GiNZA's entities (NICHIIKI_NLP_CACHE), as on a fresh machine.
-            env["NICHIIKI_NLP_CACHE"] = str(work / f"nlp-{workers}")
+            env["NICHIIKI_NLP_CACHE"] = str(work / f"nlp-{runner}-{workers}")
             base = [PY, "-m", "flows.cli", "run", "--sources", str(registry), "--outputs", str(outputs), "--cache-dir", str(cache),
                     "--runner", runner, "--workers", str(workers), "--no-progress"]
             changed = work / "docs" / "mic_tsuchi_71.pdf"
@@ -159,7 +161,7 @@ def main() -> int:
                 ("cold", base, None),
                 ("warm_unchanged_noop", base, None),
                 ("warm_forced_publish", base + ["--force"], None),
-                ("one_pdf_changed", base, lambda: changed.write_bytes(original + f"\n% bench {workers}\n".encode())),
+                ("one_pdf_changed", base, lambda: changed.write_bytes(original + f"\n% bench {runner} {workers}\n".encode())),
             ]
             for name, cmd, before in scenarios:
                 if before:
