@@ -24,7 +24,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pipeline import REPO_ROOT
 from pipeline.runs import guarded
 from pipeline.runs import steps
-from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.runs.outcomes import Failure, Obtained, largest_first
 from pipeline.runs.cache import ResultCache
 from pipeline.model.errors import ValidationFailed
 from pipeline.document.results import DocumentExtraction
@@ -136,8 +136,11 @@ def _describe(result: DocumentExtraction | Failure) -> str:
 def extract_documents(
     obtained: list[Obtained], cache_dir: str | None, config: dict, progress: bool = False, limits: Limits | None = None
 ) -> list:
-    """Every document's extract task, on the task runner the parent chose."""
-    futures = list(extract_task.map(obtained, cache_dir=unmapped(cache_dir), config=unmapped(config), limits=unmapped(limits)))
+    """Every document's extract task, on the task runner the parent chose, largest first; results in ``obtained``'s order."""
+    order = largest_first(obtained)
+    submitted = extract_task.map([obtained[i] for i in order], cache_dir=unmapped(cache_dir), config=unmapped(config), limits=unmapped(limits))
+    position = {doc: pos for pos, doc in enumerate(order)}
+    futures = [submitted[position[i]] for i in range(len(obtained))]
     if not progress:
         return [f.result() for f in futures]
     from flows.progress import wait_with_progress

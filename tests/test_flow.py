@@ -247,3 +247,31 @@ def test_rows_of_a_release_under_other_columns_are_not_kept(tmp_path):
     assert kept["documents"]["stale"].tolist() == [True] and "HTTP 404" in kept["documents"]["stale_reason"][0]
     pd.DataFrame([{k: v for k, v in row.items() if k != "producer"}]).to_parquet(release / "documents.parquet")
     assert last_good_rows([failure], tmp_path / "outputs") == {}
+
+
+def test_documents_start_largest_first_and_results_keep_the_registry_order(prefect_harness, tmp_path, monkeypatch):
+    """A long scan started last would run alone on one core at the end of the run."""
+    import flows.main as main
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from pipeline.ingest.registry import SourceEntry
+    from pipeline.runs.outcomes import Obtained
+
+    started: list[str] = []
+
+    @task(cache_policy=NO_CACHE, persist_result=False)
+    def extract_in_order(obtained, cache_dir, config, limits):
+        started.append(obtained.entry.id)
+        return obtained.entry.id
+
+    monkeypatch.setattr(main, "extract_task", extract_in_order)
+    obtained = []
+    for doc_id, size in (("small", 10), ("large", 30), ("middle", 20)):
+        path = tmp_path / f"{doc_id}.pdf"
+        path.write_bytes(b"%" * size)
+        obtained.append(Obtained(SourceEntry(doc_id, "MLIT", doc_id, None, None, path), path, "0" * 64, str(path), "2026-01-01T00:00:00Z"))
+    one_at_a_time = main.extract_documents.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    assert one_at_a_time(obtained, None, {}) == ["small", "large", "middle"]
+    assert started == ["large", "middle", "small"]

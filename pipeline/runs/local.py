@@ -20,7 +20,7 @@ from pipeline.ingest.pdfstore import store_pdf, without_local_roots
 from pipeline.publish.writer import _write_json, datapackage, new_run_id, validated_empty_frames, write_datasets
 from pipeline.model.schema import SCHEMA_VERSION
 from pipeline.ingest.registry import SourceEntry
-from pipeline.runs.outcomes import Failure, Obtained
+from pipeline.runs.outcomes import Failure, Obtained, largest_first
 from pipeline.runs.steps import assemble, extract_obtained, step_failures, validate_and_check
 from pipeline.ingest.fetch import FetchSettings
 from pipeline.runs.guarded import extract_guarded, obtain
@@ -137,8 +137,7 @@ def extract_all(
         # fork: a worker inherits the imported pipeline instead of importing it again.
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
     with pool:
-        largest_first = sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
-        futures = {i: pool.submit(extract_one, docs[i], limits, ocr_cache_dir) for i in largest_first}
+        futures = {i: pool.submit(extract_one, docs[i], limits, ocr_cache_dir) for i in largest_first(docs)}
         return [futures[i].result() for i in range(len(docs))]
 
 
