@@ -117,6 +117,8 @@ def _runs(core: np.ndarray, local: np.ndarray, delta: float, length: int, width:
     """
     line = (core > delta).astype(np.uint8) * 255
     line = cv2.morphologyEx(line, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    if not cv2.countNonZero(line):
+        return line  # no line anywhere (a page of paper and photographs): nothing to carry on or thin
     reach = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * (length // 2) + 1, 1)))
     thin = _thin_across((reach > 0) & (local > delta), local, width)
     # Where noise drowned the local response for a moment the line has holes: those shorter
@@ -148,7 +150,10 @@ def _steps(solid: np.ndarray, length: int, reach: int) -> np.ndarray:
 
     def step(image: np.ndarray) -> np.ndarray:
         across = cv2.GaussianBlur(image.astype(np.float32), (1, 0), sigmaX=0.1, sigmaY=reach)
-        return np.abs(cv2.Sobel(across, cv2.CV_32F, 0, 1, ksize=1)) * (scale / 2.0)
+        derivative = cv2.Sobel(across, cv2.CV_32F, 0, 1, ksize=1)
+        np.abs(derivative, out=derivative)
+        derivative *= scale / 2.0
+        return derivative
 
     core = np.minimum(*(step(side) for side in _along(solid, length)))
     local = step(solid)
