@@ -79,3 +79,19 @@ def test_png_raster_round_trip_is_exact_and_smaller():
     assert raster.shape == image.shape and raster.ndim == 2
     assert len(raster.png) * 20 < image.nbytes
     assert np.array_equal(raster.decode(), image)
+
+
+def test_a_documents_rasters_stay_raw_up_to_their_budget_and_are_compressed_beyond(monkeypatch):
+    """Encoding and decoding cost ~0.2 s a 300-dpi page, so a short scan keeps its pages raw; a long one
+    compresses every page past the budget, so its rasters cannot fill the worker's memory."""
+    import pipeline.document.extract as extract
+    from pipeline.model.records import ParsedPage
+
+    monkeypatch.setattr(extract, "RAW_RASTER_BYTES", 3 * 1000 * 1000)
+    image = np.full((1000, 1000), 255, dtype=np.uint8)
+    image[400:600, 100:900] = 0
+    compact = extract._Compactor()
+    pages = [compact(ParsedPage(doc_id="d", source_sha256="0" * 64, page_number=n, width=595, height=842, chars=(), image=image.copy(), image_dpi=300))
+             for n in range(1, 6)]
+    assert [type(p.image).__name__ for p in pages] == ["ndarray"] * 3 + ["PngRaster"] * 2
+    assert all(np.array_equal(p.image if isinstance(p.image, np.ndarray) else p.image.decode(), image) for p in pages)

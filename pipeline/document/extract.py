@@ -53,17 +53,32 @@ def parse_pages(
             yield page
 
     try:
-        pages = [_compact(with_text_layer(page, cache_dir)) for page in parsed()]
+        compact = _Compactor()
+        pages = [compact(with_text_layer(page, cache_dir)) for page in parsed()]
         return document_info(doc, source, needs_ocr=any(textless)), pages
     finally:
         doc.close()
 
 
-def _compact(page: ParsedPage) -> ParsedPage:
-    """The page with its raster PNG-compressed: the raw array is released as soon as OCR is done with it."""
-    if page.image is None or isinstance(page.image, PngRaster):
-        return page
-    return dataclasses.replace(page, image=PngRaster.encode(page.image))
+# A document's page rasters are kept as they are up to this many bytes (29 pages of A4 at 300 dpi),
+# and PNG-compressed beyond: encoding a 300-dpi page and decoding it for its grids cost ~0.2 s.
+RAW_RASTER_BYTES = 256 << 20
+
+
+class _Compactor:
+    """Each page with its raster PNG-compressed once the document's raw rasters pass ``RAW_RASTER_BYTES``:
+    a 300-dpi A4 page is ~9 MB raw, ~1 MB as PNG, and a scan of ~380 pages held raw filled the 3 GB budget."""
+
+    def __init__(self) -> None:
+        self.raw_bytes = 0
+
+    def __call__(self, page: ParsedPage) -> ParsedPage:
+        if page.image is None or isinstance(page.image, PngRaster):
+            return page
+        if self.raw_bytes + page.image.nbytes <= RAW_RASTER_BYTES:
+            self.raw_bytes += page.image.nbytes
+            return page
+        return dataclasses.replace(page, image=PngRaster.encode(page.image))
 
 
 def run_extractors(
