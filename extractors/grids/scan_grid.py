@@ -206,6 +206,10 @@ def ruling_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     length = max(10, int(round(MIN_RULE_INCHES * dpi)))
     components = cv2.connectedComponentsWithStats(ink, connectivity=8)[:3]  # labelled once for both
     network = _network(ink, int(round(MIN_NETWORK_INCHES * dpi)), components)
+    if not cv2.countNonZero(network):
+        # Nothing on the page spans a table's least size both ways (a page of text): no solid
+        # ruling, and no dotted one, which counts only where it meets a solid one.
+        return np.zeros_like(ink), np.zeros_like(ink)
     dotted_h, dotted_v = _dotted_rules(ink, network, dpi, max(10, int(round(MIN_DOTTED_INCHES * dpi))), components)
     ink = network
     # Scanned rulings break into dashes; a short closing joins them first.
