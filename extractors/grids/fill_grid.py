@@ -24,8 +24,9 @@ for horizontal boundaries, of its transpose for vertical ones):
    as ink (a large mark).
 
 Nothing here depends on the colours of one style: any fill darker than paper
-and any gap lighter than its fills gives boundaries. ``fill_masks`` gives
-the boundaries as masks in the deskewed page's pixels; the scan grid finder
+and any gap lighter than its fills gives boundaries. ``fill_boundaries`` gives
+the boundaries running one way as a mask in the deskewed page's pixels
+(``fill_masks`` both ways); the scan grid finder
 turns them into edges like its rulings, ends them where they meet
 (``meet_boundaries``) and uses them only for tables its rulings did not find
 (``unruled_fill_edges``, ``without_fill_doubles``). ``ink_in_cells`` then
@@ -70,27 +71,31 @@ MAX_RULE_SPREAD = 25.0
 
 def fill_masks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical boundary masks (255 on 0) of the shaded cells of ``gray``."""
+    return fill_boundaries(gray, dpi, "h"), fill_boundaries(gray, dpi, "v")
+
+
+def fill_boundaries(gray: np.ndarray, dpi: float, orientation: str) -> np.ndarray:
+    """The mask (255 on 0) of the shaded cells' boundaries running one way (``h`` or ``v``)."""
     glyph = max(3, int(round(GLYPH_INCHES * dpi)) | 1)
     rule = max(3, int(round(LIGHT_RULE_INCHES * dpi)) + 2)
     length = max(10, int(round(MIN_BOUNDARY_INCHES * dpi)))
     reach = max(2, int(round(STEP_REACH_INCHES * dpi)))
-    masks = []
-    for image in (gray, gray.T):
-        # Averaged along the boundaries sought (rows of ``image``) first, over a glyph: a
-        # straight boundary keeps its contrast while scanner noise, which the closing would
-        # otherwise lift to its brightest, averages away.
-        smooth = cv2.blur(image, (glyph, 1))
-        # Closed across the rows only: every glyph and mark is less tall than that, and the
-        # fewer pixels the closing takes its brightest of, the less it lifts the noise.
-        fill = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
-        # Light gaps along the rows removed, so the fills on both sides of a white rule meet,
-        # and so are light glyphs on a dark fill (white header text): no taller than a glyph.
-        solid = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
-        # Unaveraged, for telling a rule's even light from a row of light glyphs.
-        sharp = cv2.morphologyEx(image, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
-        masks.append(_light_rules(fill, sharp, length, rule) | _steps(solid, length, reach))
-    h, v = masks[0], masks[1].T
-    return np.ascontiguousarray(h), np.ascontiguousarray(v)
+    # Boundaries are sought along the rows of ``image``: the page's own for horizontal ones.
+    image = gray if orientation == "h" else gray.T
+    # Averaged along the boundaries sought first, over a glyph: a straight boundary keeps its
+    # contrast while scanner noise, which the closing would otherwise lift to its brightest,
+    # averages away.
+    smooth = cv2.blur(image, (glyph, 1))
+    # Closed across the rows only: every glyph and mark is less tall than that, and the
+    # fewer pixels the closing takes its brightest of, the less it lifts the noise.
+    fill = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
+    # Light gaps along the rows removed, so the fills on both sides of a white rule meet,
+    # and so are light glyphs on a dark fill (white header text): no taller than a glyph.
+    solid = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
+    # Unaveraged, for telling a rule's even light from a row of light glyphs.
+    sharp = cv2.morphologyEx(image, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, glyph)))
+    mask = _light_rules(fill, sharp, length, rule) | _steps(solid, length, reach)
+    return mask if orientation == "h" else np.ascontiguousarray(mask.T)
 
 
 def _along(image: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.fill_grid import close_outline, fill_masks, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
+from extractors.grids.fill_grid import close_outline, fill_boundaries, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster, per_page
@@ -111,10 +111,14 @@ def find_scanned_grids(
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
-    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
-    fill_h, fill_v = fill_masks(straight, dpi)
-    fill_edges = close_outline(meet_boundaries(mask_edges(fill_h, "h", dpi) + mask_edges(fill_v, "v", dpi)))
-    unruled = unruled_fill_edges(fill_edges, tables, min_cells)
+    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles). The
+    # vertical boundaries first: a cell needs two, and a page of text, which has a horizontal
+    # one along every line, seldom has two, so its horizontal ones need not be sought at all.
+    fill_v_edges = mask_edges(fill_boundaries(straight, dpi, "v"), "v", dpi)
+    unruled = []
+    if len(fill_v_edges) >= 2:
+        fill_edges = close_outline(meet_boundaries(mask_edges(fill_boundaries(straight, dpi, "h"), "h", dpi) + fill_v_edges))
+        unruled = unruled_fill_edges(fill_edges, tables, min_cells)
     if unruled:
         # No rows closed at page breaks: a fill ends in a step wherever the page cuts it, and
         # rulings ending together there are breaks in light rules beside dark marks.
