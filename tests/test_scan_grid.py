@@ -251,3 +251,46 @@ def test_sample_scan_lists_uncertain_cells_for_review(sample_scan_records):
     assert all(v["reason"].startswith("low confidence") for v in reviews)
     # Only label text is uncertain on this scan; no mark cell is.
     assert all(v["mark"] is None for v in reviews)
+
+
+def test_ink_split_from_level_counts_equals_the_split_from_the_pixels():
+    """Paper's median and the dark class's mean come from the 256 level counts, not from sorting a
+    page of pixels: the split must be the one the pixels themselves give, on every kind of page."""
+    import cv2
+
+    from extractors.grids.mark_pixels import _ink_split
+
+    def from_pixels(gray: np.ndarray) -> float:
+        otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        dark = gray[gray < otsu]
+        paper = float(np.median(gray[gray >= otsu])) if (gray >= otsu).any() else 255.0
+        if dark.size == 0 or float(dark.mean()) <= paper / 2:
+            return float(otsu)
+        within, _ = cv2.threshold(dark.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return float(within)
+
+    rng = np.random.default_rng(3)
+    for trial in range(800):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        kind = trial % 4
+        if kind == 0:  # noise
+            gray = rng.integers(0, 256, (h, w))
+        elif kind == 1:  # one level: no dark class
+            gray = np.full((h, w), rng.integers(0, 256))
+        elif kind == 2:  # ink on paper
+            gray = np.where(rng.random((h, w)) < rng.random(), rng.integers(0, 80), rng.integers(150, 256)) + rng.integers(0, 30, (h, w))
+        else:  # shading over paper with a little ink: the darker class is re-split
+            gray = np.where(rng.random((h, w)) < 0.3, 200, 240) - rng.integers(0, 90, (h, w)) * (rng.random((h, w)) < 0.1)
+        gray = np.clip(gray, 0, 255).astype(np.uint8)
+        assert _ink_split(gray) == from_pixels(gray), trial
+
+
+def test_median_level_is_numpys_median_of_the_counted_levels():
+    from extractors.grids.mark_pixels import _median_level
+
+    rng = np.random.default_rng(5)
+    for trial in range(500):
+        first = int(rng.integers(0, 200))
+        values = rng.integers(first, 256, int(rng.integers(1, 40)))
+        counts = np.bincount(values, minlength=256)[first:]
+        assert _median_level(counts, first) == float(np.median(values)), trial
