@@ -9,6 +9,8 @@ command was spawned:
 
 - when the command's imports end, when the fork server is asked to start and
   when it forks its first child (it is ready: imports and models loaded);
+- the fork server's preload: its imports, the pandera schemas, the gazetteer and
+  cleaning tables (wall and CPU seconds each);
 - when each document starts and ends (the command's thread and the child),
   its pages and the child's CPU;
 - how long assembling, the validation warm-up, validation, the document
@@ -47,6 +49,25 @@ def read_events(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# The fork server's preload marks (pipeline/document/preload.py), in order.
+PRELOAD_PHASES = ("imported", "schemas_built", "tables_loaded")
+
+
+def _preload_phases(events: list[dict], spawned: float) -> dict | None:
+    """When the fork server's preload starts, and the wall and CPU seconds of each of its phases:
+    imports, building the pandera schemas, loading the gazetteer, Sudachi and the cleaning tables."""
+    marks = {e["event"].split(":", 1)[1]: e for e in events if e["event"].startswith("preload:")}
+    if "start" not in marks:
+        return None
+    out: dict = {"start_s": round(marks["start"]["t"] - spawned, 3)}
+    previous = marks["start"]
+    for phase in PRELOAD_PHASES:
+        if phase in marks:
+            out[phase] = {"seconds": round(marks[phase]["t"] - previous["t"], 3), "cpu_s": round(marks[phase]["cpu_s"] - previous["cpu_s"], 3)}
+            previous = marks[phase]
+    return out
 
 
 def summarise(events: list[dict], spawned: float, wall: float) -> dict:
@@ -116,6 +137,7 @@ def summarise(events: list[dict], spawned: float, wall: float) -> dict:
         "fork_server_started_s": at("command:fork_server_started"),
         "command_imports_done_s": at("command:imports_done"),
         "fork_server_ready_s": first_fork,
+        "fork_server_preload": _preload_phases(events, spawned),
         "documents_end_s": documents_end,
         "last_document": last_doc["doc_id"] if last_doc else None,
         "written_s": written,

@@ -17,6 +17,10 @@ in the few documents that need it.
 import gc
 import os
 
+from pipeline.model.timeline import mark
+
+mark("preload:start")
+
 # One BLAS thread per worker, set before numpy loads OpenBLAS: documents, not matrix products, run
 # in parallel, and a second thread per worker only contends for the same cores.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -30,10 +34,12 @@ from pipeline.model.schema import DATASETS
 
 all_extractors()
 prepare_worker_process()
+mark("preload:imported")
 # Building the pandera schemas imports much of pandera (~1.6 s, once per process).
 for spec in DATASETS.values():
     spec.columns
 
+mark("preload:schemas_built")
 try:
     from pipeline.text.gazetteer import load_gazetteer
     from pipeline.text.language import sudachi
@@ -48,6 +54,7 @@ try:
 except Exception:  # noqa: BLE001 — workers then load them on first use, as without a fork server
     pass
 
+mark("preload:tables_loaded")
 # The loaded models are millions of objects: left to the collector, every
 # worker's first full collection walked them all (~0.7 s a document) and copied
 # the pages it touched. Frozen, the collector ignores them.
