@@ -471,13 +471,14 @@ def _use_system_allocator() -> None:
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 # Buffers up to this size come from the heap and are reused once freed. glibc maps anything over
-# 32 MB afresh and unmaps it when freed; a 300-dpi page as float32 is ~35 MB, so every such array of
-# the scanned-grid reader, and PP-OCR's feature maps, were faulted in page by page, every time.
-# Reused, grid reading took 17 % and PP-OCR 15 % less CPU on the corpus's scans, with no more peak memory
-# for grid reading and ~0.2 GB more for OCR; the output is the same.
-LARGE_BUFFER_BYTES = 256 << 20
-# ... and freed memory at the heap's top is handed back only beyond this much.
-HEAP_KEEP_BYTES = 512 << 20
+# 32 MB afresh and unmaps it when freed; a 300-dpi A4 page as float32 is ~35 MB, so every such array
+# of the scanned-grid reader, and PP-OCR's feature maps, were faulted in page by page, every time.
+# Reused, grid reading took 17 % and PP-OCR 15 % less CPU on the corpus's scans, the output the same.
+LARGE_BUFFER_BYTES = 64 << 20
+# ... and freed memory at the heap's top is handed back only beyond this much. Reuse costs memory:
+# read cold, the 7-page scanned notice's worker peaked at 1.25 GB with these two, at 1.6 GB with
+# 256 and 512 MB (for 1 s less of its 36 s of CPU), and at 1.15 GB with the code before either.
+HEAP_KEEP_BYTES = 256 << 20
 
 
 def prepare_worker_process() -> None:
