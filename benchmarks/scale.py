@@ -1,4 +1,4 @@
-"""Scale, measured: a corpus of N pages made of copies of the real PDFs, run three ways.
+"""Scale, measured: a corpus of N pages made of copies of the real PDFs, run four ways.
 
 Not a test. The corpus repeats samples/real under new names until it holds at
 least N pages; every copy gets a trailing PDF comment of its own, so no copy
@@ -7,6 +7,7 @@ dedupe them; the OCR cache keys on page images and still can, as it would for
 a re-published scan). For each size, cold (empty result and NLP caches), it runs
 ``python -m flows.cli run`` (one Prefect server, started once and not counted):
 
+- ``threads``: the default, a thread pool of 2, each document in its sandboxed process;
 - ``sequential``: one process;
 - ``dask_local``: the flow's own local Dask cluster, 2 worker processes;
 - ``dask_scheduler``: an existing ``dask scheduler`` on 127.0.0.1 with 2
@@ -16,7 +17,7 @@ a re-published scan). For each size, cold (empty result and NLP caches), it runs
 Reports wall, pages/s, the peak RSS of the whole process tree and of each
 worker process. Writes benchmarks/scale.json.
 
-    .venv/bin/python benchmarks/scale.py [--pages 100,500] [--modes sequential,dask_local,dask_scheduler]
+    .venv/bin/python benchmarks/scale.py [--pages 100,500] [--modes threads,sequential,dask_local,dask_scheduler]
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--real", type=Path, default=REPO / "samples" / "real")
     parser.add_argument("--pages", default="100,500")
-    parser.add_argument("--modes", default="sequential,dask_local,dask_scheduler")
+    parser.add_argument("--modes", default="threads,sequential,dask_local,dask_scheduler")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "scale.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nichiiki-scale-"))
@@ -162,7 +163,9 @@ def main() -> int:
                 cmd = [PY, "-m", "flows.cli", "run", "--sources", str(registry), "--outputs", str(work / f"out-{tag}"),
                        "--cache-dir", str(work / f"cache-{tag}"), "--no-progress", "--force"]
                 extra: list[subprocess.Popen] = []
-                if mode == "sequential":
+                if mode == "threads":
+                    cmd += ["--runner", "threads", "--workers", "2"]
+                elif mode == "sequential":
                     cmd += ["--runner", "sequential", "--workers", "1"]
                 elif mode == "dask_local":
                     cmd += ["--runner", "dask", "--workers", "2"]
