@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="variant names")
     args = parser.parse_args()
     results: dict[str, dict] = {}
-    # OCR results are cached by image bytes: a re-run of the same scans costs no OCR.
+    # OCR results are cached by the image's pixels: a re-run of the same scans costs no OCR.
     ocr_cache = REPO / ".cache" / "ocr"
     ocr_cache.mkdir(parents=True, exist_ok=True)
     for v in variants():

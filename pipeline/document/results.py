@@ -19,7 +19,7 @@ import pandas as pd
 from pipeline import CACHE_DIR
 from pipeline.reading.info import DocumentInfo
 
-# OCR results are cached here (by image bytes), so re-runs of a scan cost nothing.
+# OCR results are cached here (by the image's pixels), so re-runs of a scan cost nothing.
 REPO_CACHE_DIR = CACHE_DIR
 
 

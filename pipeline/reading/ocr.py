@@ -10,7 +10,7 @@ Two engines sit behind one call, ``ocr_words``:
 - ``tesseract``: Debian's tesseract-ocr + tesseract-ocr-jpn as a subprocess,
   kept for what it still reads better (vertical text, ``jpn_vert``).
 
-Every answer is cached by content: the image's PNG bytes, the engine, its
+Every answer is cached by content: the image's pixels, the engine, its
 model files' digest and every parameter that changes the answer. A cache
 entry written by another engine or model can never be read back.
 """
