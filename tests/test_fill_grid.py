@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from extractors.grids.fill_grid import fill_masks, ink_in_cells
+from extractors.grids.fill_grid import fill_boundaries, ink_in_cells
 from extractors.grids.scan_grid import find_scanned_grids
 from pipeline.model.records import ParsedPage
 
@@ -89,7 +89,7 @@ def test_shaded_table_without_dark_rules_is_found_and_read(header, bands, rule, 
 
 def test_fill_boundaries_lie_on_the_light_rules_and_the_outer_border():
     image = _shaded_table(80, (200, 225), 255, {}, noise=4.0)
-    h, v = fill_masks(image, DPI)
+    h, v = fill_boundaries(image, DPI, "h"), fill_boundaries(image, DPI, "v")
     rows = np.nonzero(h.any(axis=1))[0] / PX
     cols = np.nonzero(v.any(axis=0))[0] / PX
     for k in range(ROWS + 1):

@@ -25,9 +25,8 @@ for horizontal boundaries, of its transpose for vertical ones):
 
 Nothing here depends on the colours of one style: any fill darker than paper
 and any gap lighter than its fills gives boundaries. ``fill_boundaries`` gives
-the boundaries running one way as a mask in the deskewed page's pixels
-(``fill_masks`` both ways); the scan grid finder
-turns them into edges like its rulings, ends them where they meet
+the boundaries running one way as a mask in the deskewed page's pixels; the
+scan grid finder turns them into edges like its rulings, ends them where they meet
 (``meet_boundaries``) and uses them only for tables its rulings did not find
 (``unruled_fill_edges``, ``without_fill_doubles``). ``ink_in_cells`` then
 reads each cell's ink against that cell's own fill, so a dark fill is no
@@ -67,11 +66,6 @@ STEP_REACH_INCHES = 0.02
 # Along a light rule the page, closed across only, varies less than this (standard deviation,
 # grey levels): a row through white glyphs on a dark fill alternates between them.
 MAX_RULE_SPREAD = 25.0
-
-
-def fill_masks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal and vertical boundary masks (255 on 0) of the shaded cells of ``gray``."""
-    return fill_boundaries(gray, dpi, "h"), fill_boundaries(gray, dpi, "v")
 
 
 def fill_boundaries(gray: np.ndarray, dpi: float, orientation: str) -> np.ndarray:
