@@ -30,8 +30,8 @@ class Obtained:
 
 def largest_first(docs: Sequence[Obtained]) -> list[int]:
     """Indices of ``docs``, largest file first: started in this order on a pool of workers, the last
-    document to finish is a small one (a 7-page scan takes longer than the other 18 documents of
-    the corpus together on one core, and started last it would run alone on one of the two)."""
+    document to finish is a small one (a 7-page scan takes as long as the other 18 documents of the
+    corpus together on one core, and started last it would run alone on one of the two)."""
     return sorted(range(len(docs)), key=lambda i: -docs[i].path.stat().st_size)
 
 
