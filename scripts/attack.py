@@ -132,7 +132,10 @@ REFUSED = {
     "page-tree-cycle": (hostile.page_tree_cycle, r"page 1: FzErrorFormat"),
     "html-under-pdf": (hostile.html_page, r"not a PDF"),
     "zip-under-pdf": (lambda: hostile.zip_of(hostile.text_pdf()), r"not a PDF"),
-    "pdf-bomb-image": (hostile.image_bomb, r"exceeded 10 s page budget|ran out of memory"),
+    # The tests' bomb: its image outgrows any machine's page budget. The default one (3.6 GB, one
+    # FlateDecode) MuPDF now decodes, subsampled, within the budget: whether it was refused
+    # measured the machine's and the code's speed, not whether the bomb is bounded.
+    "pdf-bomb-image": (lambda: hostile.image_bomb(side=400_000, layers=2), r"exceeded 10 s page budget|ran out of memory"),
     # The drawing bomb grinds and grows: its memory cap or its page budget ends it, whichever it spends first.
     "i44-drawing-bomb-extract": (hostile.drawing_bomb, r"page 1 exceeded 10 s page budget|ran out of memory"),
     "deep-nesting": (hostile.deep_nesting, r"."),
