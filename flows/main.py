@@ -32,6 +32,7 @@ from pipeline.ingest.fetch import FetchSettings
 from pipeline.model.limits import Limits
 from pipeline.ingest.pdfstore import store_pdf, without_local_roots
 from pipeline.model.clock import utc_now
+from pipeline.model.timeline import mark
 from pipeline.publish.writer import PublishFailed, PublishLocked, code_version, new_run_id, read_manifest
 from pipeline.ingest.registry import RegistryError, SourceEntry, load_registry
 from pipeline.ingest.settings import Settings, load_settings
@@ -104,6 +105,7 @@ def extract_task(
 
     A cache hit ends in the state Cached, a fresh extraction in Completed.
     """
+    mark("task:extract", doc_id=obtained.entry.id)
     logger = get_run_logger()
     cache = ResultCache(Path(cache_dir)) if cache_dir else None
     started = time.perf_counter()
@@ -132,20 +134,34 @@ def _describe(result: DocumentExtraction | Failure) -> str:
     return f"{result.info.pages} page(s), {rows} row(s)"
 
 
-@flow(name="nichiiki-extract", log_prints=True)
 def extract_documents(
-    obtained: list[Obtained], cache_dir: str | None, config: dict, progress: bool = False, limits: Limits | None = None
+    obtained: list[Obtained],
+    cache_dir: str | None,
+    config: dict,
+    progress: bool = False,
+    limits: Limits | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> list:
-    """Every document's extract task, on the task runner the parent chose, largest first; results in ``obtained``'s order."""
-    order = largest_first(obtained)
-    submitted = extract_task.map([obtained[i] for i in order], cache_dir=unmapped(cache_dir), config=unmapped(config), limits=unmapped(limits))
-    position = {doc: pos for pos, doc in enumerate(order)}
-    futures = [submitted[position[i]] for i in range(len(obtained))]
-    if not progress:
-        return [f.result() for f in futures]
-    from flows.progress import wait_with_progress
+    """Every document's extract task on ``task_runner``, largest first; results in ``obtained``'s order.
 
-    return wait_with_progress(futures, [o.entry.id for o in obtained], _describe, f"extracting {len(obtained)} document(s)")
+    The tasks run in the calling flow's run, on a runner started here and shut down when they
+    are done: a subflow carrying the runner cost each run ~1 s to create on the server and ~1 s
+    to stop its heartbeat thread, which sleeps in whole seconds.
+    """
+    mark("flow:extract_documents")
+    order = largest_first(obtained)
+    with task_runner or ThreadPoolTaskRunner(max_workers=1) as runner:
+        submitted = runner.map(
+            extract_task,
+            {"obtained": [obtained[i] for i in order], "cache_dir": unmapped(cache_dir), "config": unmapped(config), "limits": unmapped(limits)},
+        )
+        position = {doc: pos for pos, doc in enumerate(order)}
+        futures = [submitted[position[i]] for i in range(len(obtained))]
+        if not progress:
+            return [f.result() for f in futures]
+        from flows.progress import wait_with_progress
+
+        return wait_with_progress(futures, [o.entry.id for o in obtained], _describe, f"extracting {len(obtained)} document(s)")
 
 
 @flow(name="nichiiki", log_prints=True)
@@ -182,6 +198,7 @@ def nichiiki_flow(
         sandbox: Parse each document in a child process under the limits (empty: NICHIIKI_SANDBOX).
         limits: Budgets of the sandbox (max_file_bytes, max_pages, seconds_per_page, seconds_per_document, memory_mb); empty: the settings.
     """
+    mark("flow:start")
     logger = get_run_logger()
     run_id = new_run_id()
     started = time.perf_counter()
@@ -199,6 +216,7 @@ def nichiiki_flow(
     # Every input by sha256, so a later diff can crop this release's sources.
     stored = {o.sha256: store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir)) for o in obtained}
     timings["obtain"] = time.perf_counter() - t
+    mark("flow:obtained")
 
     task_config = settings.task_config()
     config = {"sources": [e.__dict__ | {"sample": str(e.sample)} for e in entries], "task": task_config}
@@ -210,11 +228,11 @@ def nichiiki_flow(
 
     t = time.perf_counter()
     cache = str(Path(cache_dir).resolve()) if cache_dir else None
-    on_runner = extract_documents.with_options(task_runner=task_runner_for(settings))
     budgets = (Limits(**limits) if limits else settings.limits()) if settings.sandbox else None
     with guarded.stop_on_signals():
-        results = on_runner(obtained, cache, task_config, progress, budgets)
+        results = extract_documents(obtained, cache, task_config, progress, budgets, task_runner_for(settings))
     timings["extract"] = time.perf_counter() - t
+    mark("flow:extracted")
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
     failures += [r for r in results if isinstance(r, Failure)]
     failures += [f for ex in extractions for f in steps.step_failures(ex)]
@@ -265,6 +283,7 @@ def nichiiki_flow(
     rows = {name: len(frame) for name, frame in frames.items()}
     logger.info("Published release %s in %.1f s: %s", release.name, time.perf_counter() - started, rows)
     stale_ids = sorted(stale["documents"]["doc_id"]) if stale else []
+    mark("flow:published")
     publish_artifacts(release, rows, failures, stale_ids)
     return {"published": True, "release": str(release), "run_id": run_id, "rows": rows, "failures": len(failures)}
 

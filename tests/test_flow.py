@@ -252,7 +252,7 @@ def test_rows_of_a_release_under_other_columns_are_not_kept(tmp_path):
 def test_documents_start_largest_first_and_results_keep_the_registry_order(prefect_harness, tmp_path, monkeypatch):
     """A long scan started last would run alone on one core at the end of the run."""
     import flows.main as main
-    from prefect import task
+    from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -272,6 +272,10 @@ def test_documents_start_largest_first_and_results_keep_the_registry_order(prefe
         path = tmp_path / f"{doc_id}.pdf"
         path.write_bytes(b"%" * size)
         obtained.append(Obtained(SourceEntry(doc_id, "MLIT", doc_id, None, None, path), path, "0" * 64, str(path), "2026-01-01T00:00:00Z"))
-    one_at_a_time = main.extract_documents.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-    assert one_at_a_time(obtained, None, {}) == ["small", "large", "middle"]
+
+    @flow
+    def one_at_a_time():  # as the run calls it: inside its flow
+        return main.extract_documents(obtained, None, {}, task_runner=ThreadPoolTaskRunner(max_workers=1))
+
+    assert one_at_a_time() == ["small", "large", "middle"]
     assert started == ["large", "middle", "small"]
