@@ -128,3 +128,32 @@ def test_page_readers_run_once_per_page_and_arguments_and_each_caller_gets_its_o
     gc.collect()
     again = ParsedPage("d", "s", 2, 100.0, 100.0)  # may reuse a dead page's id: its answers went with it
     assert read(again) == [0] and calls[-1] == (2, 1)
+
+
+def test_cells_from_intersections_are_pdfplumbers_cell_for_cell():
+    """grid.intersections_to_cells is pdfplumber's algorithm without its quadratic scans: same cells, same order."""
+    import random
+
+    from pdfplumber import table as plumber_table
+
+    from extractors.grids.grid import intersections_to_cells
+
+    rng = random.Random(7)
+    for case in range(400):
+        xs = sorted(rng.sample(range(0, 600, 10), rng.randint(2, 9)))
+        ys = sorted(rng.sample(range(0, 800, 10), rng.randint(2, 9)))
+        edges = []
+        # Rules broken into pieces, some missing (spanning cells, open rows), some overshooting.
+        for y in ys:
+            for a, b in zip(xs, xs[1:]):
+                if rng.random() < 0.8:
+                    edges.append({"x0": a - rng.choice((0, 0, 2)), "x1": b, "top": y, "bottom": y, "width": b - a, "height": 0, "orientation": "h"})
+        for x in xs:
+            for a, b in zip(ys, ys[1:]):
+                if rng.random() < 0.8:
+                    edges.append({"x0": x, "x1": x, "top": a, "bottom": b + rng.choice((0, 0, 2)), "width": 0, "height": b - a, "orientation": "v"})
+        if case % 5 == 0:  # a second, unrelated table beside the first
+            edges += [dict(e, x0=e["x0"] + 700, x1=e["x1"] + 700) for e in edges[: len(edges) // 2]]
+        merged = plumber_table.merge_edges(edges, 3, 3, 3, 3)
+        intersections = plumber_table.edges_to_intersections(merged, 1, 1)
+        assert intersections_to_cells(intersections) == plumber_table.intersections_to_cells(intersections), case

@@ -127,8 +127,59 @@ def cell_boxes_from_edges(edges: Iterable[Edge], close_page_breaks: bool = False
     if close_page_breaks:
         merged = list(merged) + _page_break_rules(merged, break_tolerance)
     intersections = plumber_table.edges_to_intersections(merged, 1, 1)
-    cells = plumber_table.intersections_to_cells(intersections)
+    cells = intersections_to_cells(intersections)
     return [list(t) for t in plumber_table.cells_to_tables(cells)]
+
+
+def intersections_to_cells(intersections: dict) -> list[BBox]:
+    """pdfplumber's ``intersections_to_cells``, cell for cell, without its quadratic scans.
+
+    For each intersection (in sorted order) the smallest cell it is the top-left
+    corner of: the first intersection below it and the first to its right, in
+    that order, that share a ruling with it and with a fourth intersection
+    closing the rectangle. pdfplumber finds the points below and to the right
+    by scanning every later point, and turns each point's edges into a set at
+    every comparison (~0.3 s on an 18-page list of hospitals); here both are
+    looked up once.
+    """
+    def boxes(edges: list) -> frozenset:
+        return frozenset((e["x0"], e["top"], e["x1"], e["bottom"]) for e in edges)
+
+    v_rules = {pt: boxes(e["v"]) for pt, e in intersections.items()}
+    h_rules = {pt: boxes(e["h"]) for pt, e in intersections.items()}
+    points = sorted(intersections)
+    # Sorted by (x, top): the points below one are the next ones, of its column; those to its
+    # right are the later ones of its row.
+    rows: dict[float, list] = {}
+    place = {}
+    for pt in points:
+        row = rows.setdefault(pt[1], [])
+        place[pt] = len(row)
+        row.append(pt)
+    cells = []
+    column_end = 0
+    for i, pt in enumerate(points):
+        column_end = max(column_end, i + 1)
+        while column_end < len(points) and points[column_end][0] == pt[0]:
+            column_end += 1
+        below = points[i + 1:column_end]
+        cell = _smallest_cell(pt, below, rows[pt[1]][place[pt] + 1:], v_rules, h_rules)
+        if cell is not None:
+            cells.append(cell)
+    return cells
+
+
+def _smallest_cell(pt: tuple, below: list, right: list, v_rules: dict, h_rules: dict) -> BBox | None:
+    for below_pt in below:
+        if v_rules[pt].isdisjoint(v_rules[below_pt]):
+            continue
+        for right_pt in right:
+            if h_rules[pt].isdisjoint(h_rules[right_pt]):
+                continue
+            corner = (right_pt[0], below_pt[1])
+            if corner in v_rules and not v_rules[corner].isdisjoint(v_rules[right_pt]) and not h_rules[corner].isdisjoint(h_rules[below_pt]):
+                return (pt[0], pt[1], corner[0], corner[1])
+    return None
 
 
 def join_dotted(edges: Iterable[Edge]) -> list[Edge]:
