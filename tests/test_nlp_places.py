@@ -201,6 +201,26 @@ def test_places_inside_an_address_token_come_from_its_subwords(resolver, text, e
 @pytest.mark.parametrize(
     "text,expected",
     [
+        # Sudachi reads these addresses as a token per unit: the locality after the municipality,
+        # before the block number, is still inside it (no 昭和町 of 山梨県).
+        ("昭島市昭和町３－１８－２１", [("昭島市", 0, "13207")]),
+        ("昭島市昭和町三丁目", [("昭島市", 0, "13207")]),
+        # Without a block number the names may be places of their own (two table cells read as one
+        # line), and a name repeated is the same place again.
+        ("和歌山県和歌山市北見市二地域ライフ推進", [("和歌山県和歌山市", 0, "30201"), ("北見市", 8, "01208")]),
+        ("厚真町厚真町二地域居住", [("厚真町", 0, "01581"), ("厚真町", 3, "01581")]),
+    ],
+)
+def test_a_locality_read_as_its_own_token_is_no_municipality(resolver, text, expected):
+    from pipeline.text.language import token_spans
+
+    assert token_spans(text)[0][1] == len(expected[0][0])  # the municipality is a token of its own: no sub-words read
+    assert _mentions_without_model(resolver, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
         # Places the dictionary knows as words, printed right: a district, a station, an area, and a
         # building's name cut by a kanji run inside a word. None is a damaged municipality.
         ("千代田区有楽町1-10-1 有楽町ビル4F", [("千代田区", 0, "13101")]),  # not 群馬県's 邑楽町

@@ -44,6 +44,8 @@ LIST_SEPARATORS = re.compile(r"[、,，・/／\s]+")
 _KANJI_CLASS = r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff々ヶケ]"
 _KANJI = re.compile(_KANJI_CLASS)
 _KANJI_RUN = re.compile(_KANJI_CLASS + "{3,10}")
+# What follows the locality of an address: a block number (3-18-21, ３丁目, 三丁目).
+_BLOCK_NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十]+丁目")
 
 
 def _overlaps(start: int, end: int, spans: dict[tuple[int, int], str]) -> bool:
@@ -428,6 +430,7 @@ class PlaceResolver:
                 matched = self._gazetteer_name_at(text, i, ends, spans)
             i += matched or 1
         self._address_units(text, tokens, subwords, spans)
+        self._localities_after_municipalities(text, spans)
         # 地名 token + suffix token: catches names the gazetteer lacks, i.e. damaged ones. A place
         # word that holds its suffix itself (有楽町, 江戸川橋) is a word of the dictionary, a district or
         # a station, not a damaged name: marked below as no mention.
@@ -511,6 +514,24 @@ class PlaceResolver:
                     break  # a municipality: the rest of the address lies inside it
             if start < position < end:
                 spans[(position, end)] = SOURCE_LOCALITY
+
+    def _localities_after_municipalities(self, text: str, spans: dict[tuple[int, int], str]) -> None:
+        """A municipality's name right after another's and before a block number: a locality inside the first.
+
+        The rule of ``_address_units`` for an address Sudachi reads as several place-name
+        tokens (昭島市|昭和町|３－１８－２１: 昭島市's 昭和町, no 昭和町 of 山梨県). Without the
+        block number the second name may be a place of its own (two table cells read as one
+        line: 和歌山市|北見市…), and a name repeated (厚真町|厚真町二地域居住…) is the same place.
+        """
+        gazetteer_spans = {s: e for (s, e), source in spans.items() if source == SOURCE_GAZETTEER}
+        for start, end in sorted(gazetteer_spans.items()):
+            after = gazetteer_spans.get(end)
+            if after is None or not _BLOCK_NUMBER.match(text, after):
+                continue
+            first, second = text[start:end], text[end:after]
+            if first in self.gazetteer.prefectures or first == second or first + second in self.gazetteer.by_name:
+                continue  # a prefecture's municipality, the same place again, or a designated city's ward
+            spans[(end, after)] = SOURCE_LOCALITY
 
     def entity_could_add(
         self,
