@@ -118,3 +118,29 @@ def test_scanned_notice_reads_within_3_percent_character_errors_and_fewer_after_
     after = cer(fold(repair_ocr_text(clean_text(raw).text).text), fold(clean_text(reference).text))
     assert before <= 0.03
     assert after < before
+
+
+def test_the_decoder_never_chooses_a_character_no_japanese_text_holds():
+    """Scores of simplified hanzi are zeroed before CTC decoding (in place): 课 scoring highest reads as 課, 东 as 東."""
+    import numpy as np
+    from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
+
+    from pipeline.reading.ocr import _type_with_mask
+
+    characters = ["课", "課", "东", "東"]
+    decoder = CTCLabelDecode(character=characters)
+    decoder.__class__ = _type_with_mask(CTCLabelDecode)
+    decoder.allowed = _japanese_mask(decoder.character)  # the blank first, as the engine's own list
+    # 课 (0.6) over 課 (0.3), then the blank, then 东 (0.5) over 東 (0.4).
+    steps = {"课": 0.6, "課": 0.3}, {"blank": 0.9}, {"东": 0.5, "東": 0.4}
+    preds = np.zeros((1, len(steps), len(decoder.character)), dtype=np.float32)
+    for t, scores in enumerate(steps):
+        for ch, score in scores.items():
+            preds[0, t, decoder.character.index(ch)] = score
+    (text, confidence), = decoder(preds)[0]
+    assert text == "課東" and abs(confidence - (0.3 + 0.4) / 2) < 1e-6
+    # a read-only array (as a memory-mapped one) is read the same, not written
+    frozen = np.zeros_like(preds)
+    frozen[:] = np.where(preds > 0, preds, 0)
+    frozen.flags.writeable = False
+    assert decoder(frozen)[0][0][0] == "課東"
