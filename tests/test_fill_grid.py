@@ -120,3 +120,35 @@ def test_ink_is_what_differs_from_the_cells_own_fill():
     text[5:35, 6:55:3] = 20
     ink = np.where(text < 128, 255, 0).astype(np.uint8)
     assert (ink_in_cells(ink, text, [(0, 0, 60, 40)]) == ink).all()
+
+
+def test_light_rules_measure_the_spread_only_where_it_can_matter():
+    """``_light_rules`` measures the spread along rows only on rows its core passes: the same mask as measuring it everywhere."""
+    from extractors.grids import fill_grid as fg
+
+    def reference(fill, sharp, length, rule, spread_limit):  # the spread of every row, as it was first written
+        background = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * rule + 1)))
+        lift = cv2.subtract(fill, background).astype(np.float32)
+        core = np.minimum(*fg._along(lift, length))
+        values = sharp.astype(np.float32)
+        spread = np.sqrt(np.maximum(cv2.blur(values * values, (length, 1)) - np.square(cv2.blur(values, (length, 1))), 0))
+        core[spread >= spread_limit] = 0
+        return fg._runs(core, lift, fg.LIGHT_RULE_DELTA, length, rule)
+
+    rng = np.random.default_rng(3)
+    rules = spread_mattered = 0
+    for _ in range(30):
+        page = np.full((300, 400), 90, np.uint8) + rng.integers(0, 6, (300, 400), dtype=np.uint8)
+        for _ in range(rng.integers(1, 6)):
+            y, x0, width = int(rng.integers(5, 295)), int(rng.integers(0, 200)), int(rng.integers(60, 200))
+            page[y : y + int(rng.integers(1, 3)), x0 : x0 + width] = 200  # a light rule on the fill
+            if rng.random() < 0.5:  # or a row of white type: as light on average, but uneven
+                page[y, x0 : x0 + width : 3] = 90
+        sharp = cv2.morphologyEx(page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 9)))
+        want = reference(page, sharp, 75, 14, fg.MAX_RULE_SPREAD)
+        assert np.array_equal(fg._light_rules(page, sharp, 75, 14), want)
+        rules += bool(want.any())
+        spread_mattered += not np.array_equal(want, reference(page, sharp, 75, 14, np.inf))
+    # The pages hold rules, and rows of type the spread rules out: the masks compared are not empty
+    # and would differ were the spread measured on the wrong rows.
+    assert rules >= 10 and spread_mattered >= 10
