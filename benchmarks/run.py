@@ -5,7 +5,10 @@ bundled samples plus samples/real (the 12 real PDFs) and writes
 benchmarks/results.json. A Prefect server is started once first and its start
 is excluded (a scheduled deployment talks to a running server); "process
 start" (interpreter + importing the flow, measured separately) is reported so
-figures can be read "beyond process start".
+figures can be read "beyond process start". Every run writes its timeline
+(``NICHIIKI_TIMELINE``); a run that publishes reports its chain from it: until
+the flow starts (Prefect), until the first document starts, the documents,
+publishing, and what remains until the process ends.
 
     .venv/bin/python benchmarks/run.py [--real DIR] [--out benchmarks/results.json]
 """
@@ -61,13 +64,38 @@ def start_server(env: dict) -> subprocess.Popen:
     raise RuntimeError("prefect server did not start")
 
 
+def run_chain(timeline: Path, spawned: float, wall: float) -> dict | None:
+    """Where a run's wall time went, from the events it wrote (pipeline/model/timeline.py): seconds
+    from the command's spawn until the flow starts and until the first document starts, the
+    documents, publishing, and what follows publishing until the process ends."""
+    if not timeline.exists():
+        return None
+    events = [json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def at(event: str, last: bool = False) -> float | None:
+        times = [e["t"] - spawned for e in events if e["event"] == event]
+        return (max(times) if last else min(times)) if times else None
+
+    flow_start, first_task = at("flow:start"), at("task:extract")
+    extracted, published = at("flow:extracted"), at("flow:published")
+    if None in (flow_start, first_task, extracted, published):
+        return None  # an unchanged run publishes nothing
+    return {
+        "until_flow_start_s": round(flow_start, 2),
+        "until_first_document_s": round(first_task, 2),
+        "documents_s": round(extracted - first_task, 2),
+        "publish_s": round(published - extracted, 2),
+        "after_publish_until_exit_s": round(wall - published, 2),
+    }
+
+
 def measure(cmd: list[str], env: dict, pss: bool = False) -> dict:
     """Wall seconds and peak RSS of the whole process tree (sampled every 50 ms).
 
     With ``pss``, also the peak proportional set size of the tree (every 4th sample: reading it
     costs more): forked children count the pages they share with their parent once, not each.
     """
-    started = time.perf_counter()
+    started, spawned = time.perf_counter(), time.time()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = peak_pss = 0
     cpu: dict[int, float] = {}  # user + system seconds of each process of the tree, last seen
@@ -100,6 +128,9 @@ def measure(cmd: list[str], env: dict, pss: bool = False) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-4000:]}")
     result = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "tail": (out.strip().splitlines() or [""])[-1]}
+    chain = run_chain(Path(env["NICHIIKI_TIMELINE"]), spawned, wall) if env.get("NICHIIKI_TIMELINE") else None
+    if chain:
+        result["chain"] = chain
     if pss:
         result["peak_pss_mb"] = round(peak_pss / 2**20, 1)
         # CPU of the tree as sampled (up to 50 ms of each process's end unseen): unlike the wall,
@@ -167,7 +198,8 @@ def main() -> int:
                 if before:
                     before()
                 print(f"{workers} worker(s) {runner} {name} ...", flush=True)
-                run = measure(cmd, env, pss=True) | {"workers": workers, "runner": runner, "scenario": name}
+                timeline = work / f"timeline-{runner}-{workers}-{name}.jsonl"
+                run = measure(cmd, env | {"NICHIIKI_TIMELINE": str(timeline)}, pss=True) | {"workers": workers, "runner": runner, "scenario": name}
                 facts = release_facts(outputs)
                 run["release"] = facts
                 run["beyond_process_start_s"] = round(run["wall_s"] - start["wall_s"], 2)
