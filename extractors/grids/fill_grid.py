@@ -137,14 +137,14 @@ def _light_rules(fill: np.ndarray, sharp: np.ndarray, length: int, rule: int) ->
     # pixel whatever its spread.
     rows = np.flatnonzero((core > LIGHT_RULE_DELTA).any(axis=1))
     if rows.size:
-        core[rows] = np.where(_spread_along(sharp[rows], length) >= MAX_RULE_SPREAD, 0, core[rows])
+        core[rows] = np.where(line_spread(sharp[rows], (length, 1)) >= MAX_RULE_SPREAD, 0, core[rows])
     return _runs(core, lift, LIGHT_RULE_DELTA, length, rule)
 
 
-def _spread_along(image: np.ndarray, length: int) -> np.ndarray:
-    """Standard deviation along each row over ``length`` pixels."""
+def line_spread(image: np.ndarray, ksize: tuple[int, int]) -> np.ndarray:
+    """Standard deviation of ``image`` over a line-shaped window (``ksize``: OpenCV's width, height)."""
     values = image.astype(np.float32)
-    return np.sqrt(np.maximum(cv2.blur(values * values, (length, 1)) - np.square(cv2.blur(values, (length, 1))), 0))
+    return np.sqrt(np.maximum(cv2.blur(values * values, ksize) - np.square(cv2.blur(values, ksize)), 0))
 
 
 def _steps(solid: np.ndarray, length: int, reach: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 
 from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_boxes
 from extractors.grids.cell_ocr import ocr_cells
-from extractors.grids.fill_grid import close_outline, fill_boundaries, ink_in_cells, meet_boundaries, unruled_fill_edges, without_fill_doubles
+from extractors.grids.fill_grid import close_outline, fill_boundaries, ink_in_cells, line_spread, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
 from pipeline.reading.ocr import OcrWord
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster, per_page
@@ -321,8 +321,7 @@ def faint_rules(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
         own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
         # A rule is even along its length; a row through glyphs alternates strokes and gaps.
-        values = inv.astype(np.float32)
-        spread = np.sqrt(np.maximum(cv2.blur(values * values, line) - np.square(cv2.blur(values, line)), 0))
+        spread = line_spread(inv, line)
         rule = ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)).astype(np.uint8) * 255
         out.append(cv2.morphologyEx(rule, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, line)))
     return _rule_bands(out[0], thickness), _rule_bands(out[1].T, thickness).T
