@@ -64,17 +64,22 @@ def start_server(env: dict) -> subprocess.Popen:
     raise RuntimeError("prefect server did not start")
 
 
-def run_chain(timeline: Path, spawned: float, wall: float) -> dict | None:
-    """Where a run's wall time went, from the events it wrote (pipeline/model/timeline.py): seconds
-    from the command's spawn until the flow starts and until the first document starts, the
-    documents, publishing, and what follows publishing until the process ends."""
-    if not timeline.exists():
-        return None
-    events = [json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines() if line.strip()]
+def read_events(path: Path) -> list[dict]:
+    """The events a command wrote to its ``NICHIIKI_TIMELINE`` file (pipeline/model/timeline.py)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-    def at(event: str, last: bool = False) -> float | None:
+
+def run_chain(timeline: Path, spawned: float, wall: float) -> dict | None:
+    """Where a run's wall time went, from the events it wrote: seconds from the command's spawn
+    until the flow starts and until the first document starts, the documents, publishing, and
+    what follows publishing until the process ends."""
+    events = read_events(timeline)
+
+    def at(event: str) -> float | None:
         times = [e["t"] - spawned for e in events if e["event"] == event]
-        return (max(times) if last else min(times)) if times else None
+        return min(times) if times else None
 
     flow_start, first_task = at("flow:start"), at("task:extract")
     extracted, published = at("flow:extracted"), at("flow:published")

@@ -42,13 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from compare import add_corpus_arguments, text_only_pdfs  # noqa: E402  (the same 10 PDFs and options as the comparison)
-from run import PY, code_commit, measure  # noqa: E402  (the same wall / CPU / peak-memory sampler)
-
-
-def read_events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+from run import PY, code_commit, measure, read_events  # noqa: E402  (the same wall / CPU / peak-memory sampler)
 
 
 # The fork server's preload marks (pipeline/document/preload.py), in order.

@@ -220,18 +220,14 @@ def _run_flow(settings: Settings) -> int:
 
     prefect_defaults(Path(settings.cache_dir) / "prefect")
     quiet = os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() in ("WARNING", "ERROR", "CRITICAL")
-    from pipeline.model.timeline import mark
-
     with prefect_api(log=None if quiet else lambda line: print(line, file=sys.stderr)):
         from flows.main import run_and_report
 
-        mark("command:flow_imported")
         code = run_and_report(settings)
     # What is still alive now (Prefect's, pandas' and pyarrow's modules and objects) lives until the
     # process ends: left to the collector, the collections the interpreter runs as it exits walked
     # it all (~0.6 s of wall between the flow's end and the exit). Frozen, they skip it.
     gc.freeze()
-    mark("command:flow_returned")
     return code
 
 

@@ -140,7 +140,8 @@ def extract_documents(
     config: dict,
     progress: bool = False,
     limits: Limits | None = None,
-    task_runner: TaskRunner | None = None,
+    *,
+    task_runner: TaskRunner,
 ) -> list:
     """Every document's extract task on ``task_runner``, largest first; results in ``obtained``'s order.
 
@@ -150,7 +151,7 @@ def extract_documents(
     after the last.
     """
     order = largest_first(obtained)
-    with task_runner or ThreadPoolTaskRunner(max_workers=1) as runner:
+    with task_runner as runner:
         submitted = runner.map(
             extract_task,
             {"obtained": [obtained[i] for i in order], "cache_dir": unmapped(cache_dir), "config": unmapped(config), "limits": unmapped(limits)},
@@ -216,7 +217,6 @@ def nichiiki_flow(
     # Every input by sha256, so a later diff can crop this release's sources.
     stored = {o.sha256: store_pdf(o.path, o.sha256, Path(cache_dir or settings.cache_dir)) for o in obtained}
     timings["obtain"] = time.perf_counter() - t
-    mark("flow:obtained")
 
     task_config = settings.task_config()
     config = {"sources": [e.__dict__ | {"sample": str(e.sample)} for e in entries], "task": task_config}
@@ -230,7 +230,7 @@ def nichiiki_flow(
     cache = str(Path(cache_dir).resolve()) if cache_dir else None
     budgets = (Limits(**limits) if limits else settings.limits()) if settings.sandbox else None
     with guarded.stop_on_signals():
-        results = extract_documents(obtained, cache, task_config, progress, budgets, task_runner_for(settings))
+        results = extract_documents(obtained, cache, task_config, progress, budgets, task_runner=task_runner_for(settings))
     timings["extract"] = time.perf_counter() - t
     mark("flow:extracted")
     extractions = [r for r in results if isinstance(r, DocumentExtraction)]
