@@ -190,18 +190,20 @@ def _report_dry_run(settings: Settings, checked) -> int:
     return EXIT_FAILED if settings.strict and checked.warnings else EXIT_OK
 
 
-def _start_fork_server_early() -> None:
+def _start_fork_server_early(ocr: bool = False) -> None:
     """Start the sandbox's fork server now, so that it loads the models while this process imports the rest.
 
     multiprocessing starts every sandboxed child by running this process's main script again, and
     the ``nichiiki`` script imports this module (typer, the settings): imported once in the fork
     server, each document's child finds it loaded instead of importing it (~0.07 s of CPU a document).
+    ``ocr``: the server also imports the OCR engine, for a caller that sends no document before
+    the server would be done with it (``pipeline.document.preload_ocr``).
     """
-    from pipeline.document import PRELOAD_MODULE
+    from pipeline.document import OCR_PRELOAD_MODULE, PRELOAD_MODULE
     from pipeline.model.timeline import mark
     from pipeline.reading.sandbox import start_fork_server
 
-    preload = [PRELOAD_MODULE, ENTRY_MODULE]
+    preload = [PRELOAD_MODULE, *([OCR_PRELOAD_MODULE] if ocr else []), ENTRY_MODULE]
     start_fork_server(preload)
     mark("command:fork_server_started", preload=preload)
 
@@ -210,9 +212,10 @@ def _run_flow(settings: Settings) -> int:
     import gc
 
     # Documents run in this process's sandbox unless Dask workers run them: its fork server's
-    # ~1 s of imports and tables then overlaps Prefect's start instead of following it.
+    # ~1 s of imports and tables, and the OCR engine's import, then overlap Prefect's start
+    # instead of following it.
     if settings.sandbox and settings.effective_runner() != "dask":
-        _start_fork_server_early()
+        _start_fork_server_early(ocr=True)
     from flows.server import API_URL, healthy, prefect_api, prefect_defaults
 
     if os.environ.get(API_URL) and not healthy(os.environ[API_URL]):

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import GOLDENS
 from extractors.base import REGISTRY
 from extractors.catalogue import all_extractors, reader_modules
-from pipeline.document.extract import PRELOAD_MODULE
+from pipeline.document import OCR_PRELOAD_MODULE, PRELOAD_MODULE
 from pipeline.model.schema import DATASETS
 
 # Declared datasets that no bundled sample yields, with the tests that produce them instead.
@@ -43,6 +43,20 @@ def test_every_declared_dataset_is_produced_on_some_sample() -> None:
 def test_the_sandbox_preload_module_exists() -> None:
     """The fork server imports it by name: a rename must not silently start every worker cold."""
     assert importlib.util.find_spec(PRELOAD_MODULE) is not None
+
+
+def test_the_ocr_engine_is_imported_by_its_own_preload_module_only(tmp_path) -> None:
+    """``nichiiki run``'s fork server imports rapidocr while Prefect starts; ``extract``'s, which gets its
+    first document as soon as it is ready, leaves it to the documents that OCR."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, NICHIIKI_NLP_CACHE=str(tmp_path))
+    for module, imported in ((PRELOAD_MODULE, False), (OCR_PRELOAD_MODULE, True)):
+        code = f"import sys, {module}; print('rapidocr.main' in sys.modules)"
+        done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip().splitlines()[-1] == str(imported), (module, done.stdout + done.stderr)
 
 
 def test_the_sandbox_preload_module_leaves_ginza_to_the_documents_that_need_it(tmp_path) -> None:

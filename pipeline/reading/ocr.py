@@ -221,12 +221,21 @@ def _ppocr_id() -> EngineId:
 _ENGINE_LOCK = threading.Lock()
 
 
-@functools.lru_cache(maxsize=1)
-def _ppocr_engine() -> Any:
-    """One loaded engine per process (loading both networks takes about a second)."""
+def import_ppocr() -> type:
+    """rapidocr's engine class, its modules imported (~0.4 s: it parses its model catalogue, a YAML file, twice).
+
+    A process that forks document workers may call this ahead, so workers that OCR find it done.
+    """
     os.environ.setdefault("OMP_NUM_THREADS", str(PPOCR_THREADS))
     from rapidocr import RapidOCR
 
+    return RapidOCR
+
+
+@functools.lru_cache(maxsize=1)
+def _ppocr_engine() -> Any:
+    """One loaded engine per process (loading both networks takes about a second)."""
+    RapidOCR = import_ppocr()  # noqa: N806 (a class)
     models = _ppocr_models()
     params: dict[str, Any] = {
         **PPOCR_PARAMS,
