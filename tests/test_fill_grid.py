@@ -152,3 +152,38 @@ def test_light_rules_measure_the_spread_only_where_it_can_matter():
     # The pages hold rules, and rows of type the spread rules out: the masks compared are not empty
     # and would differ were the spread measured on the wrong rows.
     assert rules >= 10 and spread_mattered >= 10
+
+
+def test_fill_steps_take_one_derivative_for_both_sides_and_the_local_response():
+    """``_steps`` differentiates the fill once and averages the derivative along each side: the
+    same steps as differentiating each side's average, as it was first written."""
+    from extractors.grids import fill_grid as fg
+
+    def reference(solid, length, reach):
+        scale = float(np.sqrt(2 * np.pi) * reach)
+
+        def step(image):
+            across = cv2.GaussianBlur(image.astype(np.float32), (1, 0), sigmaX=0.1, sigmaY=reach)
+            derivative = np.abs(cv2.Sobel(across, cv2.CV_32F, 0, 1, ksize=1))
+            return derivative * (scale / 2.0)
+
+        core = np.minimum(*(step(side) for side in fg._along(solid, length)))
+        local = step(solid)
+        inky = cv2.dilate((solid < fg.INK_LEVEL).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 6 * reach + 1))) > 0
+        core[inky] = 0
+        local[inky] = 0
+        return fg._runs(core, local, fg.FILL_STEP_DELTA, length, 4 * reach)
+
+    rng = np.random.default_rng(5)
+    found = 0
+    for _ in range(30):
+        page = np.full((300, 400), 240, np.uint8)
+        for _ in range(rng.integers(1, 5)):  # bands of fill, some touching, some as dark as ink
+            y0, x0 = int(rng.integers(0, 250)), int(rng.integers(0, 250))
+            level = int(rng.choice([30, 120, 180, 200, 215, 228]))
+            page[y0 : y0 + int(rng.integers(8, 60)), x0 : x0 + int(rng.integers(60, 150))] = level
+        page = cv2.add(page, rng.integers(0, 8, page.shape, dtype=np.uint8))  # scanner noise
+        want = reference(page, 75, 6)
+        assert np.array_equal(fg._steps(page, 75, 6), want)
+        found += bool(want.any())
+    assert found >= 20  # the masks compared hold steps
