@@ -144,3 +144,22 @@ def test_the_decoder_never_chooses_a_character_no_japanese_text_holds():
     frozen[:] = np.where(preds > 0, preds, 0)
     frozen.flags.writeable = False
     assert decoder(frozen)[0][0][0] == "課東"
+
+
+def test_the_detector_gets_the_input_rapidocr_would_prepare_bit_for_bit():
+    """The engine's detector looks its normalisation up per byte value: the same float32 input as
+    rapidocr's own float64 arithmetic, for every level of every channel, and with its own mean and std."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    from pipeline.reading.ocr import _ppocr_engine, _type_with_table
+
+    detector = _ppocr_engine().text_det
+    assert type(detector.get_preprocess()).__name__ == "TabulatedDetPreProcess"
+    rng = np.random.default_rng(7)
+    every_level = np.broadcast_to(np.arange(256, dtype=np.uint8)[:, None, None], (256, 64, 3)).copy()
+    page = np.dstack([rendered_line("二地域居住の推進について")] * 3)
+    for image in (every_level, rng.integers(0, 256, (900, 1300, 3), dtype=np.uint8), page):
+        for mean, std in ((None, None), ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])):
+            want = DetPreProcess(detector.limit_side_len, detector.limit_type, mean, std)(image)
+            got = _type_with_table(DetPreProcess)(detector.limit_side_len, detector.limit_type, mean, std)(image)
+            assert got.dtype == want.dtype == np.float32 and got.tobytes() == want.tobytes()
