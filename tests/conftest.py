@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,13 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="nichiiki-test-prefect-")
 # that test's stream, closed after the test, and every later flow's log line
 # failed ("I/O operation on closed file", then a RecursionError via log_prints).
 import prefect.main  # noqa: E402,F401
+
+
+def unanswered_api_url() -> str:
+    """A Prefect API URL on a local port nobody listens on: `nichiiki run` refuses it before Prefect starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/api"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, SAMPLES
+from conftest import REPO, SAMPLES, unanswered_api_url
 from flows.cli import main
 
 HEAVY = ("prefect", "pandas", "fitz", "pymupdf", "spacy", "ginza", "numpy", "pyarrow", "dask")
@@ -140,10 +140,7 @@ def test_unwritable_output_folder_is_one_line_before_prefect(tmp_path):
 
 def test_a_prefect_api_url_that_does_not_answer_is_one_line(tmp_path):
     _registry(tmp_path)
-    with __import__("socket").socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"
-    _one_line_error(_cli(tmp_path, "run", api_url=url), "PREFECT_API_URL", "does not answer")
+    _one_line_error(_cli(tmp_path, "run", api_url=unanswered_api_url()), "PREFECT_API_URL", "does not answer")
 
 
 def test_workers_zero_is_one_line(tmp_path):

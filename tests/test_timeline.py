@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, SAMPLES
+from conftest import REPO, SAMPLES, unanswered_api_url
 from pipeline.document import OCR_PRELOAD_MODULE, PRELOAD_MODULE
 from pipeline.model import timeline
 
@@ -72,13 +72,10 @@ def test_a_cold_extract_records_its_chain_in_order(tmp_path):
 def test_run_has_its_fork_server_import_the_ocr_engine_while_prefect_starts(tmp_path):
     # A PREFECT_API_URL nobody answers ends the command right after the fork server has started.
     path = tmp_path / "timeline.jsonl"
-    with __import__("socket").socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"
     (tmp_path / "a.pdf").write_bytes((SAMPLES / "real" / "pdfminer_kampo.pdf").read_bytes())
     (tmp_path / "sources.yaml").write_text("documents:\n  - {id: a, publisher: MIC, title: 官報, issued: null, url: null, sample: a.pdf}\n",
                                            encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(REPO), NICHIIKI_TIMELINE=str(path), PREFECT_API_URL=url)
+    env = dict(os.environ, PYTHONPATH=str(REPO), NICHIIKI_TIMELINE=str(path), PREFECT_API_URL=unanswered_api_url())
     done = subprocess.run([sys.executable, "-m", "flows.cli", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0 and "does not answer" in done.stderr
     events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
