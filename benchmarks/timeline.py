@@ -10,7 +10,8 @@ command was spawned:
 - when the command's imports end, when the fork server is asked to start and
   when it forks its first child (it is ready: imports and models loaded);
 - the fork server's preload: its imports, the pandera schemas, the gazetteer and
-  cleaning tables (wall and CPU seconds each);
+  cleaning tables (wall and CPU seconds each), and the command building the
+  tables' cache files meanwhile;
 - when each document starts and ends (the command's thread and the child),
   its pages and the child's CPU;
 - how long assembling, the validation warm-up, validation, the document
@@ -142,6 +143,7 @@ def summarise(events: list[dict], spawned: float, wall: float) -> dict:
             "after_written_until_exit_s": round(wall - written, 3) if written is not None else None,
         },
         "command_cpu_s_at_written": command_cpu,
+        "command_text_tables": total("command:text_tables"),
         "warm_validation": total("warm_validation"),
         "assemble": total("assemble"),
         "waiting_for_warm_validation": total("warm_validation:wait"),

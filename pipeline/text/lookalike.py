@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.text.gazetteer import write_pickle
 from pipeline.text.normalize import UNICODE_DATA_DIRS
 
 GLYPH_SIZE = 64
@@ -136,30 +137,40 @@ _KJAPANESE_ON = re.compile(rb"^U\+([0-9A-F]{4,6})\tkJapaneseOn\t([^\n]*)$", re.M
 @lru_cache(maxsize=1)
 def on_readings() -> dict[str, frozenset[str]]:
     """kJapaneseOn from Unihan_Readings (Debian unicode-data), cached as a pickle."""
-    from pipeline.text.gazetteer import default_cache_dir
-
-    source = _readings_file()
-    stat = source.stat()
-    cache = default_cache_dir() / f"kJapaneseOn-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+    cache = _readings_cache_path()
     if cache.exists():
         try:
             with open(cache, "rb") as fh:
                 return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError):
             pass
+    readings = _read_readings()
+    write_pickle(cache, readings)
+    return readings
+
+
+def cache_on_readings() -> None:
+    """Build the readings' cache file if it is missing, without keeping the table in this process."""
+    cache = _readings_cache_path()
+    if not cache.exists():
+        write_pickle(cache, _read_readings())
+
+
+def _readings_cache_path() -> Path:
+    from pipeline.text.gazetteer import default_cache_dir
+
+    stat = _readings_file().stat()
+    return default_cache_dir() / f"kJapaneseOn-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+
+
+def _read_readings() -> dict[str, frozenset[str]]:
+    source = _readings_file()
     data = bz2.decompress(source.read_bytes()) if source.suffix == ".bz2" else source.read_bytes()
     # One pattern over the whole file: a Python loop over its ~90,000 lines cost more than the decompression.
-    readings = {
+    return {
         chr(int(code, 16)): frozenset(value.decode("utf-8").split())
         for code, value in _KJAPANESE_ON.findall(data)
     }
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with open(cache, "wb") as fh:
-            pickle.dump(readings, fh)
-    except OSError:
-        pass
-    return readings
 
 
 def _readings_file() -> Path:
