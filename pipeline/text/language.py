@@ -55,10 +55,23 @@ def token_spans(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
     """(start, end, part of speech, out of vocabulary) per Sudachi token, however long ``text`` is."""
     tokenizer = sudachi()
     return [
-        (offset + m.begin(), offset + m.end(), tuple(m.part_of_speech()), m.is_oov())
+        (offset + m.begin(), offset + m.end(), _part_of_speech(m), m.is_oov())
         for offset, piece in chunks(text)
         for m in tokenizer.tokenize(piece)
     ]
+
+
+# Part of speech by Sudachi's id for it: the dictionary has ~1,500, and building a token's six
+# strings cost as much as tokenising.
+_PARTS_OF_SPEECH: dict[int, tuple[str, ...]] = {}
+
+
+def _part_of_speech(morpheme) -> tuple[str, ...]:  # noqa: ANN001  (sudachipy.Morpheme)
+    pos_id = morpheme.part_of_speech_id()
+    found = _PARTS_OF_SPEECH.get(pos_id)
+    if found is None:
+        found = _PARTS_OF_SPEECH[pos_id] = tuple(morpheme.part_of_speech())
+    return found
 
 
 # Sudachi's part of speech (third level) of a word that names a place.

@@ -363,12 +363,13 @@ def _write_clean_columns(out: dict[str, pd.DataFrame], cells: dict[tuple[str, An
         target = column.removesuffix("_raw")
         if target == column:
             target = column + "_clean"
-        existing = frame[target] if target in frame.columns else None
+        # Read by column, not by cell: a cell read through pandas costs more than the work done with it.
+        printed = frame[column].tolist()
+        existing = frame[target].tolist() if target in frame.columns else [None] * len(frame)
         values = []
-        for index in frame.index:
+        for index, raw, current in zip(frame.index, printed, existing):
             cell = members[index]
-            current = existing.at[index] if existing is not None else None
-            if not isinstance(frame.at[index, column], str):
+            if not isinstance(raw, str):
                 values.append(None)  # nothing printed stays null, not ""
             elif isinstance(current, (list, tuple, np.ndarray)):
                 values.append(_clean_list(list(current), cell))  # themes split from themes_raw
