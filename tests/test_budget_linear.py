@@ -49,6 +49,29 @@ class _BruteForce:
     def any_near(self, c, cx, cy, dy, dx) -> bool:  # noqa: ANN001
         return any(d is not c and cy - dy <= y <= cy + dy and abs(x - cx) < dx for x, y, d in self.points)
 
+    def beside(self, c, cx, cy, dy, dx) -> bool:  # noqa: ANN001
+        return False  # the shortcut says nothing: any_near answers
+
+
+def test_a_neighbour_beside_a_glyph_is_one_the_search_finds():
+    from extractors.text.layout import _RowIndex
+
+    def centre(c: Char) -> tuple[float, float]:
+        return (c.bbox[0] + c.bbox[2]) / 2, (c.bbox[1] + c.bbox[3]) / 2
+
+    rnd = random.Random(11)
+    shortcuts = 0
+    for _ in range(40):
+        chars = _random_page(rnd, rnd.randint(5, 300))
+        index, brute = _RowIndex(chars, centre), _BruteForce(chars, centre)
+        for c in chars:
+            cx, cy = centre(c)
+            for dy, dx in ((0.45 * c.size, 2.5 * c.size), (0.2 * c.size, 30.0)):
+                if index.beside(c, cx, cy, dy, dx):
+                    shortcuts += 1
+                    assert brute.any_near(c, cx, cy, dy, dx)
+    assert shortcuts > 100
+
 
 def test_vertical_stacks_match_brute_force_on_random_pages(monkeypatch):
     import extractors.text.layout as layout

@@ -70,7 +70,9 @@ def vertical_stacks(chars: list[Char]) -> list[list[Char]]:
     def alone(c: Char) -> bool:
         cx, cy = centre(c)
         size = max(c.size, 1.0)
-        return not index.any_near(c, cx, cy, 0.45 * size, (NEIGHBOUR_GAP + 1.0) * size)
+        dy, dx = 0.45 * size, (NEIGHBOUR_GAP + 1.0) * size
+        # Most glyphs have a neighbour right beside them in their own strip: found without a search.
+        return not index.beside(c, cx, cy, dy, dx) and not index.any_near(c, cx, cy, dy, dx)
 
     loners = sorted((c for c in chars if alone(c)), key=lambda c: (round(centre(c)[0]), c.bbox[1]))
     stacks: list[list[Char]] = []
@@ -107,6 +109,21 @@ class _RowIndex:
             row.sort(key=lambda t: t[0])
         self.rows = rows
         self.xs = {k: [t[0] for t in row] for k, row in rows.items()}
+        self.place = {id(d): (k, i) for k, row in rows.items() for i, (_, _, d) in enumerate(row)}
+
+    def beside(self, c: Char, cx: float, cy: float, dy: float, dx: float) -> bool:
+        """Is the glyph just before or after ``c`` in its own strip near, as ``any_near`` means it?
+
+        True only where ``any_near`` is (that strip is one it searches); False says nothing.
+        """
+        key, i = self.place[id(c)]
+        row = self.rows[key]
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(row):
+                x, y, _ = row[j]
+                if cx - dx < x < cx + dx and cy - dy <= y <= cy + dy:
+                    return True
+        return False
 
     def any_near(self, c: Char, cx: float, cy: float, dy: float, dx: float) -> bool:
         """Another glyph with its centre within ``dy`` (inclusive) and ``dx`` (exclusive) of (cx, cy)?"""
