@@ -43,7 +43,7 @@ mark("preload:schemas_built")
 try:
     from pipeline.text.gazetteer import load_gazetteer
     from pipeline.text.language import sudachi
-    from pipeline.text.lookalike import on_readings
+    from pipeline.text.lookalike import on_readings, prepare_glyphs
     from pipeline.text.normalize import equivalent_unified_ideographs, kyujitai_table
 
     load_gazetteer()
@@ -51,6 +51,7 @@ try:
     equivalent_unified_ideographs()
     on_readings()
     sudachi()
+    prepare_glyphs()
 except Exception:  # noqa: BLE001 — workers then load them on first use, as without a fork server
     pass
 
