@@ -1,8 +1,8 @@
 """Imported once by the sandbox's fork server, so each document's worker starts warm.
 
 Every worker forks from the server with these modules (and every registered
-extractor) already imported, and with the gazetteer and Sudachi already
-loaded, the cleaning tables read and the pandera schemas built: without this
+extractor) already imported, and with the gazetteer, Sudachi and the
+look-alike font already loaded, the cleaning tables read and the pandera schemas built: without this
 each document paid the imports, ~1 s to read the gazetteer, ~1 s to parse
 kyujipy's table and ~1.6 s to build the schemas again (the cold benchmark spent ~100 s of its 240 s there).
 Forked workers share the loaded models' memory.
