@@ -37,7 +37,7 @@ from pipeline.ingest.settings import ENV_PREFIX, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The module the ``nichiiki`` script imports (pyproject.toml's [project.scripts]).
-ENTRY_MODULE = "flows.cli"
+ENTRY_MODULE = "flows.entry"
 
 app = typer.Typer(
     name="nichiiki",
@@ -193,9 +193,11 @@ def _report_dry_run(settings: Settings, checked) -> int:
 def _start_fork_server_early(ocr: bool = False) -> None:
     """Start the sandbox's fork server now, so that it loads the models while this process imports the rest.
 
-    multiprocessing starts every sandboxed child by running this process's main script again, and
-    the ``nichiiki`` script imports this module (typer, the settings): imported once in the fork
-    server, each document's child finds it loaded instead of importing it (~0.07 s of CPU a document).
+    multiprocessing starts every sandboxed child by running this process's main module or script
+    again (``_main_module``): imported once in the fork server, each document's child finds it loaded.
+    The ``nichiiki`` script's module is ``flows.entry``, which imports nothing; under
+    ``python -m flows.cli`` it is this one (Typer, the settings), which each child would otherwise
+    import again (~0.07 s of CPU a document).
     ``ocr``: the server also imports the OCR engine, for a caller that sends no document before
     the server would be done with it (``pipeline.document.preload_ocr``).
     """
@@ -203,7 +205,7 @@ def _start_fork_server_early(ocr: bool = False) -> None:
     from pipeline.model.timeline import mark
     from pipeline.reading.sandbox import start_fork_server
 
-    preload = [PRELOAD_MODULE, *([OCR_PRELOAD_MODULE] if ocr else []), ENTRY_MODULE]
+    preload = [PRELOAD_MODULE, *([OCR_PRELOAD_MODULE] if ocr else []), _main_module()]
     start_fork_server(preload)
     mark("command:fork_server_started", preload=preload)
 
@@ -220,6 +222,13 @@ def _cache_text_tables() -> None:
             cache_on_readings()
         except Exception:  # noqa: BLE001 — the fork server builds them then, as without this
             pass
+
+
+def _main_module() -> str:
+    """The module each sandboxed child imports as its main: this one under ``python -m flows.cli``,
+    otherwise the one the ``nichiiki`` script imports."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    return spec.name if spec is not None and spec.name else ENTRY_MODULE
 
 
 def _run_flow(settings: Settings) -> int:

@@ -61,10 +61,13 @@ def test_a_cold_extract_records_its_chain_in_order(tmp_path):
     command = first["command:start"]["pid"]
     assert first["child:start"]["pid"] == first["sandbox:forked"]["child"] != command
     # The fork server preloads the module the `nichiiki` script imports (pyproject's entry point),
-    # so the children do not import it again when they run the script.
-    entry = "flows.cli"
+    # so the children do not import it again when they run the script; it imports nothing itself.
+    entry = "flows.entry"
     assert f'nichiiki = "{entry}:main"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert entry in first["command:fork_server_started"]["preload"]
+    code = f"import sys, {entry}; print(sorted(m for m in ('typer', 'pydantic', 'flows.cli', 'pandas') if m in sys.modules))"
+    alone = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert alone.stdout.strip() == "[]", alone.stdout + alone.stderr
     # ... and not the OCR engine: the first document goes to the server as soon as it is ready.
     assert OCR_PRELOAD_MODULE not in first["command:fork_server_started"]["preload"]
     # The command wrote the tables' cache files for the server; nothing else is left beside them.
