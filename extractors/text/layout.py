@@ -45,7 +45,10 @@ def text_lines(page: ParsedPage, gap_factor: float = 3.0, inside: BBox | None = 
     if stacks:
         stacked = {id(c) for stack in stacks for c in stack}
         chars = [c for c in chars if id(c) not in stacked]
-    lines = _horizontal_lines(chars, gap_factor) + [_line(stack, vertical=True) for stack in stacks]
+    # Readers ask for a whole page's lines at more than one gap factor: its bands, and the lines of
+    # runs that split alike, are the same at each.
+    bands = _page_bands(page)[0] if inside is None and not stacks else _Bands.of(chars)
+    lines = bands.lines(gap_factor) + [_line(stack, vertical=True) for stack in stacks]
     return sorted(lines, key=lambda ln: (round(ln.bbox[1] / 2), ln.bbox[0]))
 
 
@@ -142,43 +145,70 @@ class _RowIndex:
 
 
 def _horizontal_lines(chars: list[Char], gap_factor: float) -> list[Line]:
-    bands: list[list[Char]] = []
-    centre_sum = 0.0  # of the last band's glyph centres: its mean without re-adding the band (linear, not quadratic)
-    for ch in sorted(chars, key=lambda c: ((c.bbox[1] + c.bbox[3]) / 2, c.bbox[0])):
-        cy = (ch.bbox[1] + ch.bbox[3]) / 2
-        h = max(ch.bbox[3] - ch.bbox[1], 1.0)
-        if bands:
-            ref = bands[-1]
-            if abs(cy - centre_sum / len(ref)) < 0.45 * h:
-                ref.append(ch)
-                centre_sum += cy
-                continue
-        bands.append([ch])
-        centre_sum = cy
-    lines: list[Line] = []
-    for band in bands:
-        band.sort(key=lambda c: c.bbox[0])
-        run: list[Char] = [band[0]]
-        for ch in band[1:]:
-            size = max(run[-1].size, ch.size, 1.0)
-            if ch.bbox[0] - run[-1].bbox[2] > gap_factor * size:
-                lines.append(_line(run))
-                run = [ch]
-            else:
-                run.append(ch)
-        lines.append(_line(run))
-    return lines
+    return _Bands.of(chars).lines(gap_factor)
 
 
-def _line(chars: list[Char], vertical: bool = False) -> Line:
+@per_page
+def _page_bands(page: ParsedPage) -> list[_Bands]:
+    """The bands of all the page's visible glyphs (one item)."""
+    return [_Bands.of([c for c in page.chars if c.text.strip()])]
+
+
+class _Bands:
+    """Glyphs grouped by baseline band, top to bottom, each band left to right; and their lines."""
+
+    def __init__(self, bands: list[tuple[Char, ...]]) -> None:
+        self.bands = bands
+        self._lines: dict[tuple[int, int, int], Line] = {}  # by (band, first glyph, end)
+
+    @classmethod
+    def of(cls, chars: list[Char]) -> _Bands:
+        bands: list[list[Char]] = []
+        centre_sum = 0.0  # of the last band's glyph centres: its mean without re-adding the band (linear, not quadratic)
+        for ch in sorted(chars, key=lambda c: ((c.bbox[1] + c.bbox[3]) / 2, c.bbox[0])):
+            cy = (ch.bbox[1] + ch.bbox[3]) / 2
+            h = max(ch.bbox[3] - ch.bbox[1], 1.0)
+            if bands:
+                ref = bands[-1]
+                if abs(cy - centre_sum / len(ref)) < 0.45 * h:
+                    ref.append(ch)
+                    centre_sum += cy
+                    continue
+            bands.append([ch])
+            centre_sum = cy
+        return cls([tuple(sorted(band, key=lambda c: c.bbox[0])) for band in bands])
+
+    def lines(self, gap_factor: float) -> list[Line]:
+        """Each band split wherever two glyphs stand more than ``gap_factor`` font sizes apart."""
+        lines: list[Line] = []
+        for number, band in enumerate(self.bands):
+            first = 0
+            for k in range(1, len(band)):
+                before, ch = band[k - 1], band[k]
+                if ch.bbox[0] - before.bbox[2] > gap_factor * max(before.size, ch.size, 1.0):
+                    lines.append(self._line(number, first, k))
+                    first = k
+            lines.append(self._line(number, first, len(band)))
+        return lines
+
+    def _line(self, number: int, first: int, end: int) -> Line:
+        key = (number, first, end)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = _line(self.bands[number][first:end])
+        return line
+
+
+def _line(chars: list[Char] | tuple[Char, ...], vertical: bool = False) -> Line:
     sizes = sorted(c.size for c in chars)
-    text = ""
-    for prev, ch in zip([None, *chars[:-1]], chars):
+    parts = [chars[0].text]
+    for prev, ch in zip(chars, chars[1:]):
         # Keep a space where the PDF leaves a visible gap between Latin words (a space
         # glyph is ~0.22 em wide in proportional fonts, so 0.25 em lost "TWIN GATE").
-        if not vertical and prev is not None and ch.bbox[0] - prev.bbox[2] > 0.2 * max(ch.size, 1.0) and prev.text.isascii() and ch.text.isascii():
-            text += " "
-        text += ch.text
+        if not vertical and prev.text.isascii() and ch.text.isascii() and ch.bbox[0] - prev.bbox[2] > 0.2 * max(ch.size, 1.0):
+            parts.append(" ")
+        parts.append(ch.text)
+    text = "".join(parts)
     return Line(
         text=text,
         bbox=union_bbox([c.bbox for c in chars]),
