@@ -184,13 +184,14 @@ def load_gazetteer(cache_dir: Path | None = None) -> Gazetteer:
     return gazetteer
 
 
-def write_pickle(path: Path, value: object) -> None:
-    """Write a cache file whole or not at all: another process may be reading the same path."""
+def write_pickle(path: Path, value: object) -> bool:
+    """Write a cache file of the NLP cache whole or not at all (another process may be reading it); whether it was written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        return True
     except OSError:
-        pass  # read-only home: the table still works, just uncached
+        return False  # read-only home: the table still works, just uncached

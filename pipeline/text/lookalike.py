@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bz2
 import io
-import os
 import pickle
 import re
 from functools import lru_cache
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.text.gazetteer import write_pickle
+from pipeline.text.gazetteer import default_cache_dir, write_pickle
 from pipeline.text.normalize import UNICODE_DATA_DIRS
 
 GLYPH_SIZE = 64
@@ -53,8 +52,6 @@ _glyphs_dirty = False
 
 
 def _glyph_cache_path() -> Path:
-    from pipeline.text.gazetteer import default_cache_dir
-
     # Keyed by the font's bytes too: another MuPDF build's font draws other glyphs.
     return default_cache_dir() / f"glyphs-{GLYPH_SIZE}-{BLUR_SIGMA}-{GLYPH_GRID}-{_font_digest()}.pickle"
 
@@ -96,16 +93,8 @@ def save_glyph_cache() -> None:
     global _glyphs_dirty
     if not _glyphs_dirty:
         return
-    path = _glyph_cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            pickle.dump(dict(_glyphs), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+    if write_pickle(_glyph_cache_path(), dict(_glyphs)):
         _glyphs_dirty = False
-    except OSError:
-        pass
 
 
 def glyph(ch: str) -> np.ndarray:
@@ -170,8 +159,6 @@ def cache_on_readings() -> None:
 
 
 def _readings_cache_path() -> Path:
-    from pipeline.text.gazetteer import default_cache_dir
-
     stat = _readings_file().stat()
     return default_cache_dir() / f"kJapaneseOn-{stat.st_size}-{int(stat.st_mtime)}.pickle"
 
