@@ -226,9 +226,16 @@ def _cache_text_tables() -> None:
 
 def _main_module() -> str:
     """The module each sandboxed child imports as its main: this one under ``python -m flows.cli``,
-    otherwise the one the ``nichiiki`` script imports."""
+    otherwise the one the ``nichiiki`` script imports.
+
+    A ``__main__`` module (``python -m pytest`` runs ``pytest.__main__``) is never run again in a
+    child, and importing it in the fork server would run it there: the script's module stands in.
+    """
     spec = getattr(sys.modules["__main__"], "__spec__", None)
-    return spec.name if spec is not None and spec.name else ENTRY_MODULE
+    name = spec.name if spec is not None and spec.name else ""
+    if name and name != "__main__" and not name.endswith(".__main__"):
+        return name
+    return ENTRY_MODULE
 
 
 def _run_flow(settings: Settings) -> int:

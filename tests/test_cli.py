@@ -235,3 +235,22 @@ def test_extract_run_from_a_folder_holding_a_pipeline_package_runs_nichiikis_cod
     assert done.returncode == 0, done.stderr
     assert not marker.exists(), "a process of the command imported the working folder's pipeline package"
     assert (tmp_path / "out" / "documents.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "main_name, preloaded",
+    [("flows.cli", "flows.cli"), (None, "flows.entry"), ("pytest.__main__", "flows.entry"), ("__main__", "flows.entry")],
+)
+def test_the_fork_server_preloads_the_main_module_children_run_and_never_a_dunder_main(monkeypatch, main_name, preloaded):
+    # `python -m flows.cli`: each child runs flows.cli again as its main, so the server imports it once.
+    # The nichiiki script (no module name): its entry module. `python -m pytest`: multiprocessing runs
+    # no __main__ module again, and importing pytest.__main__ in the server would run pytest there.
+    import importlib.machinery
+    import types
+
+    from flows import cli
+
+    fake = types.ModuleType("__main__")
+    fake.__spec__ = importlib.machinery.ModuleSpec(main_name, None) if main_name else None
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    assert cli._main_module() == preloaded
