@@ -176,19 +176,26 @@ def main() -> int:
         code = {"before": args.before.resolve(), "after": REPO}
     runs: dict[str, list[dict]] = {name: [] for name in code}
     load_at_start = os.getloadavg()
+
+    def cold_extract(root: Path, tag: str) -> tuple[list[str], dict]:
+        """The command and environment of a cold extract with ``root``'s code: fresh NLP and result
+        caches, the checkout's code first on the path. Run from the checkout's own folder: a checkout
+        from before the sandbox started its fork server with PYTHONSAFEPATH has the server import
+        its working folder's code."""
+        env = dict(os.environ, NICHIIKI_NLP_CACHE=str(work / f"nlp-{tag}"), NICHIIKI_CACHE_DIR=str(work / f"cache-{tag}"),
+                   PYTHONPATH=str(root))
+        command = ["sh", "-c", 'cd "$0" && exec "$@"', str(root), nichiiki, "extract", *map(str, pdfs), "--out", str(work / f"out-{tag}")]
+        return command, env
+
     try:
         for r in range(args.rounds):
             for name, root in code.items():
                 tag = f"{name}-{r}"
                 events_path = work / f"timeline-{tag}.jsonl"
-                # Cold: fresh NLP and result caches; the checkout's code first on the path.
-                env = dict(os.environ, NICHIIKI_NLP_CACHE=str(work / f"nlp-{tag}"), NICHIIKI_CACHE_DIR=str(work / f"cache-{tag}"),
-                           NICHIIKI_TIMELINE=str(events_path), PYTHONPATH=str(root))
+                command, env = cold_extract(root, tag)
+                env["NICHIIKI_TIMELINE"] = str(events_path)
                 load = os.getloadavg()[0]
                 spawned = time.time()
-                # From the checkout's own folder: a checkout from before the sandbox started its fork
-                # server with PYTHONSAFEPATH has the server import its working folder's code.
-                command = ["sh", "-c", 'cd "$0" && exec "$@"', str(root), nichiiki, "extract", *map(str, pdfs), "--out", str(work / f"out-{tag}")]
                 # RSS and CPU only: reading the tree's PSS along the run slowed it (see compare.py).
                 result = measure(command, env, every=0.1)
                 result["load_avg_1m_before"] = round(load, 2)
@@ -206,10 +213,7 @@ def main() -> int:
         memory = {}
         for name, root in code.items():
             # Peak PSS from one more cold run of each checkout, read along; its times are not reported.
-            env = dict(os.environ, NICHIIKI_NLP_CACHE=str(work / f"nlp-{name}-memory"), NICHIIKI_CACHE_DIR=str(work / f"cache-{name}-memory"),
-                       PYTHONPATH=str(root))
-            command = ["sh", "-c", 'cd "$0" && exec "$@"', str(root), nichiiki, "extract", *map(str, pdfs), "--out", str(work / f"out-{name}-memory")]
-            memory[name] = measure(command, env, pss=True)["peak_pss_mb"]
+            memory[name] = measure(*cold_extract(root, f"{name}-memory"), pss=True)["peak_pss_mb"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = {}
