@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from extractors.text.layout import NEIGHBOUR_GAP, _horizontal_lines, vertical_stacks
+from extractors.text.layout import NEIGHBOUR_GAP, _Bands, vertical_stacks
 from pipeline.model.records import Char, PngRaster
 
 
@@ -91,7 +91,7 @@ def test_vertical_stacks_match_brute_force_on_random_pages(monkeypatch):
 def test_one_line_of_100000_glyphs_is_read_in_one_pass():
     line = [Char("住", (i * 0.25, 700.0, i * 0.25 + 0.25, 700.3), 0.25) for i in range(100_000)]
     assert vertical_stacks(line) == []  # quadratic before: every glyph scanned the whole line
-    [only] = _horizontal_lines(line, 3.0)
+    [only] = _Bands.of(line).lines(3.0)
     assert len(only.text) == 100_000
 
 

@@ -144,10 +144,6 @@ class _RowIndex:
         return False
 
 
-def _horizontal_lines(chars: list[Char], gap_factor: float) -> list[Line]:
-    return _Bands.of(chars).lines(gap_factor)
-
-
 @per_page
 def _page_bands(page: ParsedPage) -> list[_Bands]:
     """The bands of all the page's visible glyphs (one item)."""

