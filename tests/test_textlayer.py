@@ -42,3 +42,43 @@ def test_text_pages_are_not_ocrd():
     # a layer the rendering does not contradict stays as it is, and the rendering is dropped.
     kept = with_text_layer(page, cache_dir=None)
     assert kept.chars == page.chars and kept.image is None and not kept.text_fixes
+
+
+def _suspect_page() -> ParsedPage:
+    """A page whose text layer pipeline.reading.pdf found suspect: it carries its rendering too."""
+    layer = tuple(Char(ch, (10 + 10 * i, 10, 20 + 10 * i, 20), 10) for i, ch in enumerate("地域居住の推進"))
+    return ParsedPage("d", "0" * 64, 1, 200, 100, chars=layer, image=np.full((100, 200), 200, np.uint8), image_dpi=72)
+
+
+def test_a_trusted_layer_costs_one_ocr_of_where_it_claims_text(monkeypatch):
+    import pipeline.reading.textlayer as textlayer
+
+    read: list[tuple[int, int]] = []
+
+    def fake_ocr(page, cache_dir=None):
+        read.append(page.image.shape)
+        return tuple(Char(ch, (2 + 10 * i, 2, 12 + 10 * i, 12), 10, font="ocr:0.90") for i, ch in enumerate("地域居住の推進"))
+
+    monkeypatch.setattr(textlayer, "ocr_page_chars", fake_ocr)
+    page = _suspect_page()
+    kept = with_text_layer(page)
+    assert kept.chars == page.chars and kept.image is None
+    assert len(read) == 1 and read[0] != page.image.shape  # the crop only, never the whole page
+
+
+def test_a_contradicted_layer_is_replaced_by_the_longer_reading(monkeypatch):
+    import pipeline.reading.textlayer as textlayer
+
+    read: list[tuple[int, int]] = []
+
+    def fake_ocr(page, cache_dir=None):
+        read.append(page.image.shape)
+        text = "abcdefghijklmnop" if page.image.shape == (100, 200) else "abcdefg"
+        return tuple(Char(ch, (2 + 5 * i, 2, 7 + 5 * i, 12), 10, font="ocr:0.90") for i, ch in enumerate(text))
+
+    monkeypatch.setattr(textlayer, "ocr_page_chars", fake_ocr)
+    page = _suspect_page()
+    replaced = with_text_layer(page)
+    assert len(read) == 2 and (100, 200) in read
+    assert "".join(c.text for c in replaced.chars) == "abcdefghijklmnop"
+    assert replaced.text_fixes[-1].rule == "untrusted_text_layer"

@@ -44,15 +44,16 @@ def with_text_layer(page: ParsedPage, cache_dir: Path | None = None) -> ParsedPa
     """
     if page.image is None:
         return page
-    ocr = glyph_chars(ocr_page_chars(page, cache_dir=cache_dir))
     if not page.has_text:
-        return replace(page, chars=ocr)
+        return replace(page, chars=glyph_chars(ocr_page_chars(page, cache_dir=cache_dir)))
     # The layer is checked where it claims text: on a large page a short line shrinks below what
     # the detector finds when the whole page is read at once.
     claimed = glyph_chars(_ocr_where_claimed(page, cache_dir))
     verdict = layer_contradicted(page.chars, claimed)
     if verdict is None:
         return replace(page, image=None, image_dpi=0)
+    # The whole page is read only for a layer it replaces (a page's OCR takes seconds).
+    ocr = glyph_chars(ocr_page_chars(page, cache_dir=cache_dir))
     shown = ocr if len(ocr) >= len(claimed) else claimed
     fix = TextFix(page.page_number, "text_layer", _excerpt(page.chars), _excerpt(shown), "untrusted_text_layer")
     return replace(page, chars=shown, text_fixes=page.text_fixes + (fix,))
