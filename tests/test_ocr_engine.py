@@ -163,3 +163,13 @@ def test_the_detector_gets_the_input_rapidocr_would_prepare_bit_for_bit():
             want = DetPreProcess(detector.limit_side_len, detector.limit_type, mean, std)(image)
             got = _type_with_table(DetPreProcess)(detector.limit_side_len, detector.limit_type, mean, std)(image)
             assert got.dtype == want.dtype == np.float32 and got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_a_page_of_one_gray_level_is_not_sent_to_the_engine_which_would_read_nothing(level, monkeypatch):
+    import pipeline.reading.ocr as ocr
+
+    blank = np.full((240, 600), level, np.uint8)
+    assert ocr._run_ppocr(blank) == []  # what the shortcut stands for: the engine itself reads nothing
+    monkeypatch.setattr(ocr, "_run_ppocr", lambda image: pytest.fail("a blank page went to the engine"))
+    assert ocr_words(blank, cache_dir=None) == []

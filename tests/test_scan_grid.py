@@ -294,3 +294,17 @@ def test_median_level_is_numpys_median_of_the_counted_levels():
         values = rng.integers(first, 256, int(rng.integers(1, 40)))
         counts = np.bincount(values, minlength=256)[first:]
         assert _median_level(counts, first) == float(np.median(values)), trial
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_a_page_of_one_gray_level_holds_no_grid_and_is_not_searched(level, monkeypatch):
+    import extractors.grids.scan_grid as scan_grid
+    from pipeline.model.records import ParsedPage
+
+    def blank_page() -> ParsedPage:
+        return ParsedPage("d", "0" * 64, 1, 144, 216, chars=(), image=np.full((900, 600), level, np.uint8), image_dpi=300)
+
+    assert find_scanned_grids(blank_page()) == []
+    # The whole search, the shortcut turned off, finds nothing there either.
+    monkeypatch.setattr(scan_grid, "uniform", lambda gray: False)
+    assert find_scanned_grids(blank_page()) == []
