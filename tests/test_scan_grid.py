@@ -308,3 +308,27 @@ def test_a_page_of_one_gray_level_holds_no_grid_and_is_not_searched(level, monke
     # The whole search, the shortcut turned off, finds nothing there either.
     monkeypatch.setattr(scan_grid, "uniform", lambda gray: False)
     assert find_scanned_grids(blank_page()) == []
+
+
+@pytest.mark.slow
+def test_a_page_without_two_vertical_boundaries_is_not_searched_further_and_no_grid_changes(monkeypatch):
+    import extractors.grids.scan_grid as scan_grid
+
+    notice = SAMPLES / "mic_tsuchi_71_scan.pdf"
+    pages = list(iter_pages(open_document(notice, str(notice)), "notice", "0" * 64))[:3]
+    pages += list(iter_pages(open_document(SCAN_PDF, str(SCAN_PDF)), "ichiran", "0" * 64))[:1]
+    sought: list[str] = []
+    mask = scan_grid.faint_rule_mask
+    monkeypatch.setattr(scan_grid, "faint_rule_mask", lambda gray, dpi, orientation: sought.append(orientation) or mask(gray, dpi, orientation))
+    gated = []
+    for page in pages:
+        sought.clear()
+        gated.append((find_scanned_grids.__wrapped__(page, read_text=False), list(sought)))
+    # A page of the notice's text is left once its vertical boundaries are counted; the ichiran's
+    # table is searched both ways.
+    assert [found for found, _ in gated][:3] == [[], [], []] and len(gated[3][0]) == 1
+    assert any(orientations == ["v"] for _, orientations in gated[:3])
+    assert gated[3][1] == ["v", "h"]
+    # Without the shortcut the whole search finds the same grids, cell for cell.
+    monkeypatch.setattr(scan_grid, "could_hold_cells", lambda ruled, fill: True)
+    assert [find_scanned_grids.__wrapped__(page, read_text=False) for page in pages] == [found for found, _ in gated]

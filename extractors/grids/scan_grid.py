@@ -106,17 +106,22 @@ def find_scanned_grids(
     # threshold in clumps that look like small marks.
     smooth = cv2.GaussianBlur(straight, (0, 0), dpi / DENOISE_DPI)
     ink = binarize(smooth)
-    h_mask, v_mask = ruling_masks(ink, dpi)
-    faint_h, faint_v = faint_rules(smooth, dpi)
-    h_mask, v_mask = h_mask | faint_h, v_mask | faint_v
-    edges = mask_edges(h_mask, "h", dpi) + mask_edges(v_mask, "v", dpi) + shade_edges(straight, dpi)
+    # The vertical boundaries of every kind first: a cell lies between two, and a page of text,
+    # which has a horizontal one along every line, seldom has two, so when neither the rulings
+    # and shading nor the fills give two, the page holds no table and nothing horizontal is sought.
+    h_rules, v_rules = ruling_masks(ink, dpi)
+    v_mask = v_rules | faint_rule_mask(smooth, dpi, "v")
+    v_edges = mask_edges(v_mask, "v", dpi)
+    shaded = shade_edges(straight, dpi)
+    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
+    fill_v_edges = mask_edges(fill_boundaries(straight, dpi, "v"), "v", dpi)
+    if not could_hold_cells(len(v_edges) + sum(e.orientation == "v" for e in shaded), len(fill_v_edges)):
+        return []
+    h_mask = h_rules | faint_rule_mask(smooth, dpi, "h")
+    edges = mask_edges(h_mask, "h", dpi) + v_edges + shaded
     # What is left once rulings are gone is what cells hold.
     content = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(h_mask | v_mask, np.ones((3, 3), np.uint8))))
     tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
-    # Tables drawn with fills and light gaps instead of dark rules (slides' table styles). The
-    # vertical boundaries first: a cell needs two, and a page of text, which has a horizontal
-    # one along every line, seldom has two, so its horizontal ones need not be sought at all.
-    fill_v_edges = mask_edges(fill_boundaries(straight, dpi, "v"), "v", dpi)
     unruled = []
     if len(fill_v_edges) >= 2:
         fill_edges = close_outline(meet_boundaries(mask_edges(fill_boundaries(straight, dpi, "h"), "h", dpi) + fill_v_edges))
@@ -136,6 +141,16 @@ def find_scanned_grids(
         cells = [replace(c, bbox=_to_page(c.bbox, to_page, dpi)) for c in cells]
         out.append(replace(grid, cells=tuple(cells), bbox=_to_page(grid.bbox, to_page, dpi)))
     return sorted(out, key=lambda g: (g.bbox[1], g.bbox[0]))
+
+
+def could_hold_cells(ruled_verticals: int, fill_verticals: int) -> bool:
+    """Whether a page's vertical boundaries can bound a cell, which lies between two.
+
+    ``ruled_verticals``: rulings', faint rules' and shading's vertical sides, from which the ruled
+    tables are built; ``fill_verticals``: the fills' vertical boundaries, which join them only when
+    they are two or more. Joining dotted pieces and closing page breaks add no vertical one.
+    """
+    return ruled_verticals >= 2 or fill_verticals >= 2
 
 
 def _page_words(page: ParsedPage, to_page: np.ndarray) -> list[OcrWord] | None:
@@ -293,8 +308,8 @@ def _rule_bands(mask: np.ndarray, thickness: int) -> np.ndarray:
     return out
 
 
-def faint_rules(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal and vertical thin light rules that the ink threshold misses.
+def faint_rule_mask(gray: np.ndarray, dpi: float, orientation: str) -> np.ndarray:
+    """Thin light rules running one way (``h`` or ``v``) that the ink threshold misses.
 
     A hairline grey rule beside dense text is lighter than the local mean
     the adaptive threshold compares with, so it breaks into pieces. Averaged
@@ -309,24 +324,23 @@ def faint_rules(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     inv = cv2.bitwise_not(gray)
     along = max(10, int(round(MIN_RULE_INCHES * dpi)))
     across = max(5, int(round(FAINT_ACROSS_INCHES * dpi)))
-    out = []
     thickness = max(3, int(MAX_RULE_INCHES * dpi))
     half = along // 2
-    for line, background, halves in (
-        ((along, 1), (1, across), (((half, 1), (0, 0)), ((half, 1), (half - 1, 0)))),
-        ((1, along), (across, 1), (((1, half), (0, 0)), ((1, half), (0, half - 1)))),
-    ):
-        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, background)
-        # The line runs on both sides of the pixel: past a rule's end, or where glyph strokes
-        # line up with it, only one side is dark.
-        averaged = np.minimum(*(cv2.blur(inv, size, anchor=anchor) for size, anchor in halves))
-        response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
-        own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
-        # A rule is even along its length; a row through glyphs alternates strokes and gaps.
-        spread = line_spread(inv, line)
-        rule = ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)).astype(np.uint8) * 255
-        out.append(cv2.morphologyEx(rule, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, line)))
-    return _rule_bands(out[0], thickness), _rule_bands(out[1].T, thickness).T
+    if orientation == "h":
+        line, background, halves = (along, 1), (1, across), (((half, 1), (0, 0)), ((half, 1), (half - 1, 0)))
+    else:
+        line, background, halves = (1, along), (across, 1), (((1, half), (0, 0)), ((1, half), (0, half - 1)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, background)
+    # The line runs on both sides of the pixel: past a rule's end, or where glyph strokes
+    # line up with it, only one side is dark.
+    averaged = np.minimum(*(cv2.blur(inv, size, anchor=anchor) for size, anchor in halves))
+    response = cv2.subtract(averaged, cv2.morphologyEx(averaged, cv2.MORPH_OPEN, kernel))
+    own = cv2.subtract(inv, cv2.morphologyEx(inv, cv2.MORPH_OPEN, kernel))
+    # A rule is even along its length; a row through glyphs alternates strokes and gaps.
+    spread = line_spread(inv, line)
+    rule = ((response > FAINT_RULE_DELTA) & (own > FAINT_RULE_DELTA) & (spread < FAINT_RULE_SPREAD)).astype(np.uint8) * 255
+    rule = cv2.morphologyEx(rule, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, line))
+    return _rule_bands(rule, thickness) if orientation == "h" else _rule_bands(rule.T, thickness).T
 
 
 def _dotted_rules(
