@@ -306,7 +306,7 @@ def test_a_page_of_one_gray_level_holds_no_grid_and_is_not_searched(level, monke
 
     assert find_scanned_grids(blank_page()) == []
     # The whole search, the shortcut turned off, finds nothing there either.
-    monkeypatch.setattr(scan_grid, "uniform", lambda gray: False)
+    monkeypatch.setattr(scan_grid, "blank", lambda gray: False)
     assert find_scanned_grids(blank_page()) == []
 
 

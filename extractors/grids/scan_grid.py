@@ -29,7 +29,7 @@ from extractors.grids.grid import Cell, Grid, cell_boxes_from_edges, grid_from_b
 from extractors.grids.cell_ocr import ocr_cells
 from extractors.grids.fill_grid import close_outline, fill_boundaries, ink_in_cells, line_spread, meet_boundaries, unruled_fill_edges, without_fill_doubles
 from extractors.grids.mark_pixels import DOUBLE, LOW_CONFIDENCE, RING, PixelReading, binarize, classify_cell, refine_round, strip_border_remnants
-from pipeline.reading.ocr import OcrWord
+from pipeline.reading.ocr import OcrWord, blank
 from pipeline.model.records import BBox, Edge, ParsedPage, PngRaster, per_page
 
 # Deskew search range and precision (degrees). Scans beyond ±5° are re-scanned, not read.
@@ -97,8 +97,8 @@ def find_scanned_grids(
     if page.image is None:
         return []
     gray = _as_gray(page.image)
-    if uniform(gray):
-        return []  # no ink, no rule, no fill: nothing varies (a blank A4 page took 1.7 s to find so)
+    if blank(gray):
+        return []  # the search took 1.7 s to find nothing on a blank A4 page
     dpi = float(page.image_dpi)
     angle = estimate_skew(binarize(gray))
     straight, to_page = rotate(gray, angle)
@@ -535,11 +535,6 @@ def _to_page(bbox: BBox, to_page: np.ndarray, dpi: float) -> BBox:
         float(mapped[:, 0].max()),
         float(mapped[:, 1].max()),
     )
-
-
-def uniform(gray: np.ndarray) -> bool:
-    """True when every pixel has one gray level (a blank page): nothing there to read."""
-    return gray.size == 0 or int(gray.min()) == int(gray.max())
 
 
 def _as_gray(image: np.ndarray | PngRaster) -> np.ndarray:
