@@ -304,7 +304,9 @@ def test_a_page_of_one_gray_level_holds_no_grid_and_is_not_searched(level, monke
     def blank_page() -> ParsedPage:
         return ParsedPage("d", "0" * 64, 1, 144, 216, chars=(), image=np.full((900, 600), level, np.uint8), image_dpi=300)
 
-    assert find_scanned_grids(blank_page()) == []
+    with monkeypatch.context() as searched:
+        searched.setattr(scan_grid, "estimate_skew", lambda ink: pytest.fail("a blank page was searched"))
+        assert find_scanned_grids(blank_page()) == []
     # The whole search, the shortcut turned off, finds nothing there either.
     monkeypatch.setattr(scan_grid, "blank", lambda gray: False)
     assert find_scanned_grids(blank_page()) == []
