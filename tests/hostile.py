@@ -159,11 +159,11 @@ def drawing_bomb(rectangles: int = 3_000_000) -> bytes:
     )
 
 
-def huge_blank_page(side: float = 14400.0, ruled: bool = False) -> bytes:
+def huge_page(side: float = 14400.0, ruled: bool = False) -> bytes:
     """A 200-inch square page with no text: rendering it for OCR at 300 dpi needs a 3.7 GB raster.
 
-    ``ruled``: one rule drawn across it, so that its raster is not of one gray level (a blank
-    raster is neither OCR'd nor searched for grids).
+    Blank, or ``ruled``: one rule drawn across it, so that its raster is not of one gray level
+    (a blank raster is neither OCR'd nor searched for grids).
     """
     content = f"q 0 G 8 w 72 {side / 2:g} m {side - 72:g} {side / 2:g} l S Q".encode() if ruled else b""
     return _assemble(

@@ -157,7 +157,7 @@ def test_memory_bomb_is_quarantined(world):
     # An 83-inch page holding one rule is rendered for OCR under the pixel cap (40 Mpx at 75 dpi);
     # reading it takes several copies of that raster, over this worker's 300 MB allowance.
     path = world["tmp"] / "big.pdf"
-    path.write_bytes(hostile.huge_blank_page(6000, ruled=True))
+    path.write_bytes(hostile.huge_page(6000, ruled=True))
     row = assert_quarantined(
         world, entry("bad_doc", sample=path), "MemoryLimitExceeded", "parse", r"ran out of memory \(limit 300 MB",
         Limits(seconds_per_page=30, memory_mb=300),
