@@ -33,11 +33,10 @@ except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, UsageError
 
 from pipeline import __version__
+from flows.forkserver import start_fork_server_early
 from pipeline.ingest.settings import ENV_PREFIX, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# The module the ``nichiiki`` script imports (pyproject.toml's [project.scripts]).
-ENTRY_MODULE = "flows.entry"
 
 app = typer.Typer(
     name="nichiiki",
@@ -190,26 +189,6 @@ def _report_dry_run(settings: Settings, checked) -> int:
     return EXIT_FAILED if settings.strict and checked.warnings else EXIT_OK
 
 
-def _start_fork_server_early(ocr: bool = False) -> None:
-    """Start the sandbox's fork server now, so that it loads the models while this process imports the rest.
-
-    multiprocessing starts every sandboxed child by running this process's main module or script
-    again (``_main_module``): imported once in the fork server, each document's child finds it loaded.
-    The ``nichiiki`` script's module is ``flows.entry``, which imports nothing; under
-    ``python -m flows.cli`` it is this one (Typer, the settings), which each child would otherwise
-    import again (~0.07 s of CPU a document).
-    ``ocr``: the server also imports the OCR engine, for a caller that sends no document before
-    the server would be done with it (``pipeline.document.preload_ocr``).
-    """
-    from pipeline.document import OCR_PRELOAD_MODULE, PRELOAD_MODULE
-    from pipeline.model.timeline import mark
-    from pipeline.reading.sandbox import start_fork_server
-
-    preload = [PRELOAD_MODULE, *([OCR_PRELOAD_MODULE] if ocr else []), _main_module()]
-    start_fork_server(preload)
-    mark("command:fork_server_started", preload=preload)
-
-
 def _cache_text_tables() -> None:
     """Write the cache files of the gazetteer and of the kanji readings if they are missing."""
     from pipeline.model.timeline import span
@@ -224,20 +203,6 @@ def _cache_text_tables() -> None:
             pass
 
 
-def _main_module() -> str:
-    """The module each sandboxed child imports as its main: this one under ``python -m flows.cli``,
-    otherwise the one the ``nichiiki`` script imports.
-
-    A ``__main__`` module (``python -m pytest`` runs ``pytest.__main__``) is never run again in a
-    child, and importing it in the fork server would run it there: the script's module stands in.
-    """
-    spec = getattr(sys.modules["__main__"], "__spec__", None)
-    name = spec.name if spec is not None and spec.name else ""
-    if name and name != "__main__" and not name.endswith(".__main__"):
-        return name
-    return ENTRY_MODULE
-
-
 def _run_flow(settings: Settings) -> int:
     import gc
 
@@ -245,7 +210,7 @@ def _run_flow(settings: Settings) -> int:
     # ~1 s of imports and tables, and the OCR engine's import, then overlap Prefect's start
     # instead of following it.
     if settings.sandbox and settings.effective_runner() != "dask":
-        _start_fork_server_early(ocr=True)
+        start_fork_server_early(ocr=True)
     from flows.server import API_URL, healthy, prefect_api, prefect_defaults
 
     if os.environ.get(API_URL) and not healthy(os.environ[API_URL]):
@@ -291,7 +256,7 @@ def extract_command(
         raise UserError(problem)
     settings = _load_settings(None, {})
     if settings.sandbox:
-        _start_fork_server_early()
+        start_fork_server_early()
         # The fork server imports for ~0.7 s and then loads the text stage's tables, which a cold
         # cache makes it build first (~0.35 s). Built here meanwhile, on the other core, they are on
         # disk when it gets there: every document waits for the server, nothing yet for this process.

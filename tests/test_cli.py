@@ -248,9 +248,24 @@ def test_the_fork_server_preloads_the_main_module_children_run_and_never_a_dunde
     import importlib.machinery
     import types
 
-    from flows import cli
+    from flows import forkserver
 
     fake = types.ModuleType("__main__")
     fake.__spec__ = importlib.machinery.ModuleSpec(main_name, None) if main_name else None
     monkeypatch.setitem(sys.modules, "__main__", fake)
-    assert cli._main_module() == preloaded
+    assert forkserver.main_module() == preloaded
+
+
+@pytest.mark.parametrize(
+    "argv, command",
+    [(["extract", "a.pdf", "--out", "o"], "extract"), (["-q", "extract", "a.pdf"], "extract"),
+     (["--log-level", "DEBUG", "extract"], "extract"), (["--log-level=DEBUG", "extract"], "extract"),
+     (["--log-level", "extract", "run"], "run"), (["diff", "extract"], "diff"), (["extract", "--help"], None),
+     (["-h"], None), (["--version"], None), ([], None)],
+)
+def test_the_script_names_the_command_before_parsing_the_command_line(argv, command):
+    # flows.entry starts the fork server for `extract` only, before Typer parses anything: help,
+    # the version and the other commands must not start one.
+    from flows.entry import command_named
+
+    assert command_named(argv) == command

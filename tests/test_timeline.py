@@ -51,9 +51,11 @@ def test_a_cold_extract_records_its_chain_in_order(tmp_path):
     first = {}
     for e in events:
         first.setdefault(e["event"], e)
-    chain = ["command:start", "command:fork_server_started", "command:text_tables:start", "command:text_tables:end", "command:imports_done", "documents:start", "document:start",
+    chain = ["command:fork_server_started", "command:start", "command:text_tables:start", "command:text_tables:end", "command:imports_done", "documents:start", "document:start",
              "child:start", "child:end", "document:end", "documents:end", "validate:start", "validate:end",
              "checks:start", "checks:end", "write:datasets:start", "write:datasets:end", "write:datapackage:end", "command:written"]
+    # The script starts the fork server before it loads the command line (flows.entry), and once.
+    assert [e["event"] for e in events].count("command:fork_server_started") == 1
     missing = [name for name in chain + ["sandbox:forked"] if name not in first]
     assert missing == []
     times = [first[name]["t"] for name in chain]
