@@ -210,3 +210,48 @@ def test_a_value_set_aside_is_reviewed_also_with_datasets_validated_ahead():
     plain = validate_frames(frames, "r1")
     assert len(plain["value_reviews"]) == 1
     pd.testing.assert_frame_equal(with_ahead["value_reviews"], plain["value_reviews"], check_exact=True)
+
+
+STR_COLUMNS = {
+    "str": pd.Series(["x", None, "y"]),
+    "mixed": pd.Series(["x", None, 3], dtype=object),
+    "numbers": pd.Series([1, 2, 3]),
+    "objects": pd.Series(["a", "b"], dtype=object),
+    "na_strings": pd.Series(["a", None], dtype="string[pyarrow]"),
+    "empty": pd.Series([], dtype=object),
+}
+
+
+@pytest.mark.parametrize("coerce", [True, False])
+@pytest.mark.parametrize("column", sorted(STR_COLUMNS))
+def test_a_text_column_validates_as_pandera_validates_str(column, coerce):
+    # schema.Str decides only the exact-dtype case itself; every answer, error or coerced column,
+    # is pandera's own for Series[str].
+    import pandera.pandas as pa
+    from pandera.typing import Series
+
+    from pipeline.model.schema import Str
+
+    def outcome(dtype) -> str:
+        model = type("M", (pa.DataFrameModel,), {"__annotations__": {"a": Series[dtype]}, "a": pa.Field(nullable=True),
+                                                  "Config": type("Config", (), {"coerce": coerce, "strict": True})})
+        try:
+            frame = model.validate(pd.DataFrame({"a": STR_COLUMNS[column]}), lazy=True)
+        except Exception as exc:  # noqa: BLE001 — the error itself is compared
+            return f"{type(exc).__name__}: {exc}".replace("'M'", "M")
+        return f"{frame['a'].dtype!r} {frame['a'].tolist()!r}"
+
+    assert outcome(Str) == outcome(str)
+
+
+def test_a_text_column_of_the_declared_dtype_is_passed_by_its_dtype():
+    # pandera answers it with one True per element, and then formats an (empty) failure-case table.
+    from pandera.engines import pandas_engine
+
+    from pipeline.model.schema import Str
+
+    column = pd.Series(["x", None] * 500)
+    assert Str().check(pandas_engine.Engine.dtype(column.dtype), column) is True
+    # Any other dtype is pandera's to answer: an object column, element by element.
+    objects = column.astype(object)
+    assert Str().check(pandas_engine.Engine.dtype(objects.dtype), objects).tolist() == [True] * len(objects)
