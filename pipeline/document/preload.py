@@ -1,7 +1,7 @@
 """Imported once by the sandbox's fork server, so each document's worker starts warm.
 
 Every worker forks from the server with these modules (and every registered
-extractor) already imported, and with the gazetteer, Sudachi and the
+extractor) already imported, and with the gazetteer (and the place resolver's indexes of it), Sudachi and the
 look-alike font already loaded, the cleaning tables read and the pandera schemas built: without this
 each document paid the imports, ~1 s to read the gazetteer, ~1 s to parse
 kyujipy's table and ~1.6 s to build the schemas again (the cold benchmark spent ~100 s of its 240 s there).
@@ -45,8 +45,10 @@ try:
     from pipeline.text.language import sudachi
     from pipeline.text.lookalike import on_readings, prepare_glyphs
     from pipeline.text.normalize import equivalent_unified_ideographs, kyujitai_table
+    from pipeline.text.stage import place_resolver
 
     load_gazetteer()
+    place_resolver()
     kyujitai_table()  # kyujipy parses its CSON table: ~1 s
     equivalent_unified_ideographs()
     on_readings()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,13 @@ class _Field:
     evidence: str | None = None
 
 
+@lru_cache(maxsize=1)
+def place_resolver() -> PlaceResolver:
+    """The process's one resolver: its indexes of the gazetteer take ~8 ms to build, and what it
+    remembers (a name's candidates) depends on the name alone, so every document may share it."""
+    return PlaceResolver(load_gazetteer())
+
+
 def run_text_stage(
     frames: dict[str, pd.DataFrame], *, nlp_cache_dir: Path | None = None, ocr_pages: frozenset[tuple[str, int]] = frozenset()
 ) -> dict[str, pd.DataFrame]:
@@ -66,7 +74,7 @@ def run_text_stage(
     also repaired for OCR noise (pipeline.text.vocabulary.repair_ocr_text):
     text printed as text is never second-guessed by the lexicon.
     """
-    resolver = PlaceResolver(load_gazetteer())
+    resolver = place_resolver()
     out = {name: frame.copy() for name, frame in frames.items()}
     cells: dict[tuple[str, Any, str], _Field] = {}
     for name, frame in out.items():
