@@ -32,8 +32,8 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, UsageError
 
-from pipeline import __version__
 from flows.forkserver import start_fork_server_early
+from pipeline import __version__
 from pipeline.ingest.settings import ENV_PREFIX, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
