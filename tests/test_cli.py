@@ -269,3 +269,16 @@ def test_the_script_names_the_command_before_parsing_the_command_line(argv, comm
     from flows.entry import command_named
 
     assert command_named(argv) == command
+
+
+def test_the_script_knows_which_global_options_take_a_value():
+    # flows.entry reads the command word before Typer parses anything: the global options that
+    # take a value (the word after them is no command) must be the command line's own.
+    import typer.main
+
+    from flows import entry
+    from flows.cli import app
+
+    group = typer.main.get_command(app)
+    with_value = {opt for p in group.params if not p.is_flag and not p.count for opt in p.opts}
+    assert with_value == set(entry._OPTIONS_WITH_VALUE)
