@@ -122,18 +122,67 @@ def test_ink_is_what_differs_from_the_cells_own_fill():
     assert (ink_in_cells(ink, text, [(0, 0, 60, 40)]) == ink).all()
 
 
-def test_light_rules_measure_the_spread_only_where_it_can_matter():
-    """``_light_rules`` measures the spread along rows only on rows its core passes: the same mask as measuring it everywhere."""
+def _runs_everywhere(core, local, delta, length, width):
+    """``fill_grid._runs`` as it was first written: every step on the whole page."""
     from extractors.grids import fill_grid as fg
 
-    def reference(fill, sharp, length, rule, spread_limit):  # the spread of every row, as it was first written
+    line = (core > delta).astype(np.uint8) * 255
+    line = cv2.morphologyEx(line, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    if not cv2.countNonZero(line):
+        return line
+    reach = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * (length // 2) + 1, 1)))
+    thin = fg._thin_across((reach > 0) & (local > delta), local, width)
+    return cv2.morphologyEx(thin, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, length // 2), 3)))
+
+
+def test_runs_are_sought_in_bands_of_rows_around_lines_the_same_as_everywhere():
+    """``_runs`` opens only the rows its core passes and thins only bands around the lines found:
+    the same mask as every step on the whole page, with lines at the page's edges, bands that
+    merge and rows whose core passes but holds no line long enough."""
+    from extractors.grids import fill_grid as fg
+
+    rng = np.random.default_rng(11)
+    compared = merged = 0
+    for _ in range(40):
+        height, width = int(rng.integers(40, 300)), int(rng.integers(80, 400))
+        core = rng.random((height, width), dtype=np.float32) * 10  # under the threshold: noise
+        local = core + rng.random((height, width), dtype=np.float32) * 8
+        rows = [0, height - 1] if rng.random() < 0.3 else []
+        rows += [int(r) for r in rng.integers(0, height, int(rng.integers(0, 8)))]
+        for row in rows:  # lines a pixel to a few thick, some too short to be one
+            x0, run, thick = int(rng.integers(0, width // 2)), int(rng.integers(20, width)), int(rng.integers(1, 4))
+            core[row : row + thick, x0 : x0 + run] = 20 + rng.random() * 20
+            local[max(0, row - 2) : row + thick + 2, max(0, x0 - 10) : x0 + run + 10] += 15
+        length, band = int(rng.choice([10, 30, 75])), int(rng.choice([6, 14, 24]))
+        want = _runs_everywhere(core, local, 12.0, length, band)
+        assert np.array_equal(fg._runs(core, local, 12.0, length, band), want)
+        compared += bool(want.any())
+        lines = np.flatnonzero(want.any(axis=1))
+        merged += bool(lines.size) and len(fg._bands(lines, band // 2 + 4, height)) < len(set(rows))
+    assert compared >= 20 and merged >= 5  # masks with lines, and bands that joined
+
+
+def test_bands_hold_every_row_with_its_margin_and_join_where_they_touch():
+    from extractors.grids.fill_grid import _bands
+
+    assert _bands(np.array([], int), 3, 100) == []
+    assert _bands(np.array([0, 50, 99]), 3, 100) == [(0, 4), (47, 54), (96, 100)]
+    assert _bands(np.array([10, 16, 17, 40]), 3, 100) == [(7, 21), (37, 44)]
+
+
+def test_light_rules_measure_only_the_rows_where_it_can_matter():
+    """``_light_rules`` measures its core and the spread along rows only on rows its lift passes:
+    the same mask as measuring both everywhere."""
+    from extractors.grids import fill_grid as fg
+
+    def reference(fill, sharp, length, rule, spread_limit):  # every row measured, as it was first written
         background = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * rule + 1)))
         lift = cv2.subtract(fill, background).astype(np.float32)
         core = np.minimum(*fg._along(lift, length))
         values = sharp.astype(np.float32)
         spread = np.sqrt(np.maximum(cv2.blur(values * values, (length, 1)) - np.square(cv2.blur(values, (length, 1))), 0))
         core[spread >= spread_limit] = 0
-        return fg._runs(core, lift, fg.LIGHT_RULE_DELTA, length, rule)
+        return _runs_everywhere(core, lift, fg.LIGHT_RULE_DELTA, length, rule)
 
     rng = np.random.default_rng(3)
     rules = spread_mattered = 0
@@ -141,7 +190,8 @@ def test_light_rules_measure_the_spread_only_where_it_can_matter():
         page = np.full((300, 400), 90, np.uint8) + rng.integers(0, 6, (300, 400), dtype=np.uint8)
         for _ in range(rng.integers(1, 6)):
             y, x0, width = int(rng.integers(5, 295)), int(rng.integers(0, 200)), int(rng.integers(60, 200))
-            page[y : y + int(rng.integers(1, 3)), x0 : x0 + width] = 200  # a light rule on the fill
+            # A light rule on the fill, or one barely lighter than the fill and its noise.
+            page[y : y + int(rng.integers(1, 3)), x0 : x0 + width] = int(rng.choice([200, 112, 116]))
             if rng.random() < 0.5:  # or a row of white type: as light on average, but uneven
                 page[y, x0 : x0 + width : 3] = 90
         sharp = cv2.morphologyEx(page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 9)))
@@ -155,8 +205,9 @@ def test_light_rules_measure_the_spread_only_where_it_can_matter():
 
 
 def test_fill_steps_take_one_derivative_for_both_sides_and_the_local_response():
-    """``_steps`` differentiates the fill once and averages the derivative along each side: the
-    same steps as differentiating each side's average, as it was first written."""
+    """``_steps`` differentiates the fill once, averages the derivative along each side and only in
+    rows where it passes the threshold somewhere: the same steps as differentiating each side's
+    average on every row, as it was first written."""
     from extractors.grids import fill_grid as fg
 
     def reference(solid, length, reach):
@@ -172,7 +223,7 @@ def test_fill_steps_take_one_derivative_for_both_sides_and_the_local_response():
         inky = cv2.dilate((solid < fg.INK_LEVEL).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 6 * reach + 1))) > 0
         core[inky] = 0
         local[inky] = 0
-        return fg._runs(core, local, fg.FILL_STEP_DELTA, length, 4 * reach)
+        return _runs_everywhere(core, local, fg.FILL_STEP_DELTA, length, 4 * reach)
 
     rng = np.random.default_rng(5)
     found = 0

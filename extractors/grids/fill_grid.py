@@ -113,32 +113,63 @@ def _runs(core: np.ndarray, local: np.ndarray, delta: float, length: int, width:
     window (past the end one half sees nothing); within that reach the line
     goes on as long as ``local`` (the response averaged over a glyph's width
     only) still exceeds ``delta``.
+
+    A line is sought along rows, so it is sought only in the rows where the
+    core passes somewhere, and carried on and thinned only in bands of rows
+    around those lines (a text page's lines are a few dozen rows of thousands).
     """
-    line = (core > delta).astype(np.uint8) * 255
-    line = cv2.morphologyEx(line, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-    if not cv2.countNonZero(line):
-        return line  # no line anywhere (a page of paper and photographs): nothing to carry on or thin
-    reach = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * (length // 2) + 1, 1)))
-    thin = _thin_across((reach > 0) & (local > delta), local, width)
-    # Where noise drowned the local response for a moment the line has holes: those shorter
-    # than half a boundary's least length are closed (a spanning cell, which interrupts a
-    # boundary for good, is wider than that: scan_grid.MIN_SHADE_INCHES).
-    return cv2.morphologyEx(thin, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, length // 2), 3)))
+    out = np.zeros(core.shape, np.uint8)
+    rows = np.flatnonzero((core > delta).any(axis=1))
+    if not rows.size:
+        return out  # no line anywhere (a page of paper and photographs): nothing to carry on or thin
+    # The opening runs along rows only, so each row is opened on its own.
+    line = cv2.morphologyEx(
+        (core[rows] > delta).astype(np.uint8) * 255, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
+    )
+    lines = rows[line.any(axis=1)]
+    # Thinning looks ``width // 2`` rows across a line and the two closings one row more each:
+    # nothing a band's lines give reaches past this margin, nor does anything outside reach in.
+    margin = width // 2 + 4
+    for top, bottom in _bands(lines, margin, core.shape[0]):
+        band = np.zeros((bottom - top, core.shape[1]), np.uint8)
+        inside = (rows >= top) & (rows < bottom)
+        band[rows[inside] - top] = line[inside]
+        reach = cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * (length // 2) + 1, 1)))
+        thin = _thin_across((reach > 0) & (local[top:bottom] > delta), local[top:bottom], width)
+        # Where noise drowned the local response for a moment the line has holes: those shorter
+        # than half a boundary's least length are closed (a spanning cell, which interrupts a
+        # boundary for good, is wider than that: scan_grid.MIN_SHADE_INCHES).
+        out[top:bottom] = cv2.morphologyEx(thin, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, length // 2), 3)))
+    return out
+
+
+def _bands(rows: np.ndarray, margin: int, height: int) -> list[tuple[int, int]]:
+    """Row ranges ``[top, bottom)`` holding every one of ``rows`` (ascending) with ``margin`` rows on
+    either side, within ``height``; ranges that would touch are one."""
+    bands: list[tuple[int, int]] = []
+    for row in rows.tolist():
+        top, bottom = max(0, row - margin), min(height, row + margin + 1)
+        if bands and top <= bands[-1][1]:
+            bands[-1] = (bands[-1][0], bottom)
+        else:
+            bands.append((top, bottom))
+    return bands
 
 
 def _light_rules(fill: np.ndarray, sharp: np.ndarray, length: int, rule: int) -> np.ndarray:
     """Horizontal thin lines lighter than the fill above and below them, even along their length
     in ``sharp`` (the fill not averaged along)."""
     background = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * rule + 1)))
-    lift = cv2.subtract(fill, background).astype(np.float32)
-    core = np.minimum(*_along(lift, length))
-    # The spread is measured along rows only, so it is needed only on the rows where the core
-    # passes somewhere (about a fifth of a page of text): a row the core never passes keeps no
-    # pixel whatever its spread.
-    rows = np.flatnonzero((core > LIGHT_RULE_DELTA).any(axis=1))
+    lift = cv2.subtract(fill, background)
+    # The core and the spread are means along rows, so a row's are its own: a row whose lift never
+    # passes the threshold has no core that does, and only the others are measured (about half of
+    # a page of text's rows across, a few of them along).
+    rows = np.flatnonzero((lift > LIGHT_RULE_DELTA).any(axis=1))
+    core = np.zeros(lift.shape, np.float32)
     if rows.size:
-        core[rows] = np.where(line_spread(sharp[rows], (length, 1)) >= MAX_RULE_SPREAD, 0, core[rows])
-    return _runs(core, lift, LIGHT_RULE_DELTA, length, rule)
+        measured = np.minimum(*_along(lift[rows], length))
+        core[rows] = np.where(line_spread(sharp[rows], (length, 1)) >= MAX_RULE_SPREAD, 0, measured)
+    return _runs(core, lift.astype(np.float32), LIGHT_RULE_DELTA, length, rule)
 
 
 def line_spread(image: np.ndarray, ksize: tuple[int, int]) -> np.ndarray:
@@ -158,10 +189,15 @@ def _steps(solid: np.ndarray, length: int, reach: int) -> np.ndarray:
     across = cv2.GaussianBlur(solid.astype(np.float32), (1, 0), sigmaX=0.1, sigmaY=reach)
     signed = cv2.Sobel(across, cv2.CV_32F, 0, 1, ksize=1)
     signed *= scale / 2.0
+    local = np.abs(signed)
     # Smoothing and differencing across the rows commute with averaging along them: the step of
     # each side's mean is that side's mean of the step, so one derivative serves all three.
-    core = np.minimum(*(np.abs(side) for side in _along(signed, length)))
-    local = np.abs(signed)
+    # A mean along a row passes the threshold only where some step in that row does (a hundredth
+    # of it spared for rounding): the other rows' core is nought without measuring it.
+    rows = np.flatnonzero((local > 0.99 * FILL_STEP_DELTA).any(axis=1))
+    core = np.zeros(local.shape, np.float32)
+    if rows.size:
+        core[rows] = np.minimum(*(np.abs(side) for side in _along(signed[rows], length)))
     # The edge of something as dark as ink (a mark larger than the closing, a solid disc
     # drawn over a cell) is no boundary between fills: nor is anything within the step's blur of it.
     inky = cv2.dilate((solid < INK_LEVEL).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 6 * reach + 1))) > 0
