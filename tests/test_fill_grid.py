@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from extractors.grids.fill_grid import fill_boundaries, ink_in_cells
-from extractors.grids.scan_grid import find_scanned_grids
+from extractors.grids.scan_grid import find_scanned_grids, rotate, scanned_interior
 from pipeline.model.records import ParsedPage
 
 DPI = 150
@@ -99,6 +99,53 @@ def test_fill_boundaries_lie_on_the_light_rules_and_the_outer_border():
     # Nothing between the boundaries: not the header's white type, not the bands' noise.
     inner_rows = [y for y in rows if all(abs(y - (TOP + k * CELL_H)) > 2.0 for k in range(ROWS + 1))]
     assert inner_rows == []
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.5, -1.5])
+def test_a_scans_edge_and_the_canvas_deskewing_adds_bound_no_fill(angle):
+    """A page of plain paper, its edge darkened by the scanner's shadow, deskewed onto white canvas:
+    the fill changes along every edge, and none of it is left inside the scanned interior."""
+    dpi = 300
+    rng = np.random.default_rng(7)
+    page = np.full((900, 640), 234, np.uint8)
+    page[:, :20] = 218  # the shadow along the paper's edge
+    page[-25:, :] = 214
+    page = cv2.subtract(page, rng.integers(0, 6, page.shape, dtype=np.uint8))
+    straight, to_page = rotate(page, angle)
+    inside = scanned_interior(page.shape, straight.shape, to_page, dpi)
+    for orientation in "vh":
+        boundaries = fill_boundaries(straight, dpi, orientation)
+        assert boundaries.any()  # the edges' fills do differ ...
+        assert not (boundaries & inside).any()  # ... but only out at the edge
+    # The interior is the scan less its outer tenth of an inch, wherever deskewing moved it.
+    margin = round(0.1 * dpi)
+    assert np.count_nonzero(inside) == pytest.approx((page.shape[0] - 2 * margin) * (page.shape[1] - 2 * margin), rel=0.01)
+
+
+@pytest.mark.parametrize("angle", [0.5, -0.8, 1.5])
+def test_a_skewed_text_page_is_not_searched_for_rows_because_of_its_edges(monkeypatch, angle):
+    """Skewed lines of text on a scan whose side the scanner shadowed: deskewed, the only fill
+    boundaries are where the shadow meets the paper and the canvas, which bound no cell, so no
+    horizontal boundary is sought (without the scan's interior they were two verticals)."""
+    from extractors.grids import scan_grid
+
+    dpi, height, width = 300, 1500, 1100
+    rng = np.random.default_rng(2)
+    page = np.full((height, width), 234, np.uint8)
+    for top in range(120, height - 120, 80):  # lines of "glyphs": short dark strokes
+        for left in range(150, width - 150, 28):
+            page[top : top + 36, left : left + 18] = 40
+    m = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    page = cv2.warpAffine(page, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    shadow = (234 - 22 * np.sin(np.linspace(0, np.pi, 36))).astype(np.uint8)  # along the scanner's side, square to the image
+    page[:, :36] = np.minimum(page[:, :36], shadow[None, :])
+    page = cv2.subtract(page, rng.integers(0, 6, page.shape, dtype=np.uint8))
+    sought = []
+    real = scan_grid.fill_boundaries
+    monkeypatch.setattr(scan_grid, "fill_boundaries", lambda gray, dpi, orientation: sought.append(orientation) or real(gray, dpi, orientation))
+    parsed = ParsedPage("d", "0" * 64, 1, width * 72 / dpi, height * 72 / dpi, image=page, image_dpi=dpi)
+    assert find_scanned_grids(parsed, read_text=False) == []
+    assert sought == ["v"]
 
 
 def test_ink_is_what_differs_from_the_cells_own_fill():

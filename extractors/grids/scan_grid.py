@@ -83,6 +83,8 @@ MARK_OFFCENTRE = 0.2
 MIN_CLOSED_RING_CONFIDENCE = 0.3
 # Cells are read this far inside their rulings (inches).
 CELL_INSET_INCHES = 0.015
+# A scan's outer strip this wide (inches) is its paper's edge and the scanner's shadow, no table.
+EDGE_INCHES = 0.1
 
 
 @per_page  # the matrix and the mark-table reader both read a scanned page's grids: the costliest work on a scan after OCR
@@ -114,7 +116,8 @@ def find_scanned_grids(
     v_edges = mask_edges(v_mask, "v", dpi)
     shaded = shade_edges(straight, dpi)
     # Tables drawn with fills and light gaps instead of dark rules (slides' table styles).
-    fill_v_edges = mask_edges(fill_boundaries(straight, dpi, "v"), "v", dpi)
+    inside = scanned_interior(gray.shape, straight.shape, to_page, dpi)
+    fill_v_edges = mask_edges(fill_boundaries(straight, dpi, "v") & inside, "v", dpi)
     if not could_hold_cells(len(v_edges) + sum(e.orientation == "v" for e in shaded), len(fill_v_edges)):
         return []
     h_mask = h_rules | faint_rule_mask(smooth, dpi, "h")
@@ -124,7 +127,7 @@ def find_scanned_grids(
     tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
     unruled = []
     if len(fill_v_edges) >= 2:
-        fill_edges = close_outline(meet_boundaries(mask_edges(fill_boundaries(straight, dpi, "h"), "h", dpi) + fill_v_edges))
+        fill_edges = close_outline(meet_boundaries(mask_edges(fill_boundaries(straight, dpi, "h") & inside, "h", dpi) + fill_v_edges))
         unruled = unruled_fill_edges(fill_edges, tables, min_cells)
     if unruled:
         # No rows closed at page breaks: a fill ends in a step wherever the page cuts it, and
@@ -197,6 +200,20 @@ def _best_angle(ink: np.ndarray, angles: np.ndarray) -> float:
         # Rows of a straight page are either full of ink (rulings, text lines) or empty.
         scores.append(float(np.square(np.diff(profile)).sum()))
     return float(angles[int(np.argmax(scores))])
+
+
+def scanned_interior(scanned_shape: tuple[int, ...], straight_shape: tuple[int, ...], to_page: np.ndarray, dpi: float) -> np.ndarray:
+    """The deskewed page's pixels (255 on 0) lying at least ``EDGE_INCHES`` inside the scanned image.
+
+    ``to_page`` maps deskewed pixels back to the scan's (``rotate``). The outer strip of a scan is
+    its paper's edge and the scanner's shadow, and deskewing adds white canvas beyond it: where
+    those meet the paper the fill changes along the whole edge, yet no cell's side lies there.
+    """
+    margin = max(1, int(round(EDGE_INCHES * dpi)))
+    frame = np.zeros(scanned_shape[:2], np.uint8)
+    frame[margin:-margin, margin:-margin] = 255
+    to_straight = cv2.invertAffineTransform(to_page)
+    return cv2.warpAffine(frame, to_straight, (straight_shape[1], straight_shape[0]), flags=cv2.INTER_NEAREST, borderValue=0)
 
 
 def rotate(gray: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
