@@ -127,8 +127,8 @@ def _runs(core: np.ndarray, local: np.ndarray, delta: float, length: int, width:
         (core[rows] > delta).astype(np.uint8) * 255, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
     )
     lines = rows[line.any(axis=1)]
-    # Thinning looks ``width // 2`` rows across a line and the two closings one row more each:
-    # nothing a band's lines give reaches past this margin, nor does anything outside reach in.
+    # Thinning looks ``width // 2`` rows across a line and the two closings one row more each (two
+    # rows spare): nothing a band's lines give reaches past this margin, nor does anything outside reach in.
     margin = width // 2 + 4
     for top, bottom in _bands(lines, margin, core.shape[0]):
         band = np.zeros((bottom - top, core.shape[1]), np.uint8)
@@ -162,8 +162,8 @@ def _light_rules(fill: np.ndarray, sharp: np.ndarray, length: int, rule: int) ->
     background = cv2.morphologyEx(fill, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * rule + 1)))
     lift = cv2.subtract(fill, background)
     # The core and the spread are means along rows, so a row's are its own: a row whose lift never
-    # passes the threshold has no core that does, and only the others are measured (about half of
-    # a page of text's rows across, a few of them along).
+    # passes the threshold has no core that does, and only the others are measured (on a page of
+    # text, about half the rows in the search for vertical rules, a few dozen for horizontal ones).
     rows = np.flatnonzero((lift > LIGHT_RULE_DELTA).any(axis=1))
     core = np.zeros(lift.shape, np.float32)
     if rows.size:
