@@ -65,21 +65,10 @@ MARKS = {(1, 1): "●", (1, 3): "○", (2, 2): "○", (3, 4): "●", (4, 0): "�
                 "a 2 px white rule on the palest band (20 grey levels) at 150 dpi, blurred by deskewing and "
                 "JPEG, falls below LIGHT_RULE_DELTA along most of a row: its columns merge into one cell")),
         ),
-        pytest.param(
-            80, (200, 225), 255, 1.0,  # the slide style, skewed 1°
-            marks=pytest.mark.xfail(strict=True, reason=(
-                "skewed 1°, the header's white type hides the white rules between its cells down to 9 pt below "
-                "the header's top, more than the glyph's height meet_boundaries snaps an end across; close_outline "
-                "then closes those ends with a boundary, the header splits into two rows and every mark reads one "
-                "row down")),
-        ),
-        pytest.param(
-            90, (190, 190), 240, 0.8,  # one fill throughout, only pale rules part the cells
-            marks=pytest.mark.xfail(strict=True, reason=(
-                "binarize re-splits a darker class that is mostly shading (mark_pixels._ink_split), so this "
-                "dark header is solid ink and its white type's lower edge reads as a ruling: the header splits "
-                "into two rows (with Otsu's split alone it reads 6 x 5)")),
-        ),
+        # The slide style skewed 1°: the header's white type hides the white rules between its cells
+        # down to 9 pt below the header's top, more than a glyph's height.
+        (80, (200, 225), 255, 1.0),
+        (90, (190, 190), 240, 0.8),  # one fill throughout, only pale rules part the cells
     ],
 )
 def test_shaded_table_without_dark_rules_is_found_and_read(header, bands, rule, angle):

@@ -63,6 +63,9 @@ INK_LEVEL = 48
 # A step is measured between the fill this far (inches) on either side: past the blur of the
 # scan, closer than the thinnest row.
 STEP_REACH_INCHES = 0.02
+# A boundary's end is carried this far (inches) to the perpendicular boundary it stops short of:
+# the smallest cell's side (scan_grid.MIN_SHADE_INCHES), which type hiding a light rule can fill most of.
+MEET_INCHES = 0.18
 # Along a light rule the page, closed across only, varies less than this (standard deviation,
 # grey levels): a row through white glyphs on a dark fill alternates between them.
 MAX_RULE_SPREAD = 25.0
@@ -222,12 +225,14 @@ def meet_boundaries(edges: list[Edge]) -> list[Edge]:
 
     Light type set close beside a light rule (a header's white text against
     its cell's rule) joins it under the closing, so the rule is found only
-    past the type, up to a glyph's height short of the boundary it meets;
-    and averaging along a boundary carries it past a fill's edge by up to
-    half a glyph. Either way its end belongs on the nearest perpendicular
-    boundary within a glyph's height, where the cells it parts end.
+    past the type: short of the boundary it meets by the type's height and
+    the cell's padding above it, which together may fill most of a row; and
+    averaging along a boundary carries it past a fill's edge by up to half a
+    glyph. Either way its end belongs on the nearest perpendicular boundary
+    within the height of the smallest cell (no row is shorter, so the nearest
+    boundary is the one the cells it parts end at).
     """
-    gap = GLYPH_INCHES * 72.0
+    gap = MEET_INCHES * 72.0
     tol = 3.0  # points: a boundary this close to the line's end runs across it (grid.SNAP_TOLERANCE)
     hs = [e for e in edges if e.orientation == "h"]
     vs = [e for e in edges if e.orientation == "v"]
