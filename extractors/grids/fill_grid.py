@@ -63,9 +63,6 @@ INK_LEVEL = 48
 # A step is measured between the fill this far (inches) on either side: past the blur of the
 # scan, closer than the thinnest row.
 STEP_REACH_INCHES = 0.02
-# A boundary's end is carried this far (inches) to the perpendicular boundary it stops short of:
-# the smallest cell's side (scan_grid.MIN_SHADE_INCHES), which type hiding a light rule can fill most of.
-MEET_INCHES = 0.18
 # Along a light rule the page, closed across only, varies less than this (standard deviation,
 # grey levels): a row through white glyphs on a dark fill alternates between them.
 MAX_RULE_SPREAD = 25.0
@@ -220,8 +217,9 @@ def _thin_across(line: np.ndarray, strength: np.ndarray, width: int) -> np.ndarr
     return keep
 
 
-def meet_boundaries(edges: list[Edge]) -> list[Edge]:
-    """Fill boundaries ended at the perpendicular boundary they stop short of or run past (PDF points).
+def meet_boundaries(edges: list[Edge], reach: float) -> list[Edge]:
+    """Fill boundaries ended at the perpendicular boundary they stop short of or run past, within
+    ``reach`` (PDF points, as the edges): the smallest cell's side.
 
     Light type set close beside a light rule (a header's white text against
     its cell's rule) joins it under the closing, so the rule is found only
@@ -232,13 +230,12 @@ def meet_boundaries(edges: list[Edge]) -> list[Edge]:
     within the height of the smallest cell (no row is shorter, so the nearest
     boundary is the one the cells it parts end at).
     """
-    gap = MEET_INCHES * 72.0
     tol = 3.0  # points: a boundary this close to the line's end runs across it (grid.SNAP_TOLERANCE)
     hs = [e for e in edges if e.orientation == "h"]
     vs = [e for e in edges if e.orientation == "v"]
 
     def snap(end: float, spots: list[float]) -> float:
-        near = [p for p in spots if abs(p - end) <= gap]
+        near = [p for p in spots if abs(p - end) <= reach]
         return min(near, key=lambda p: abs(p - end)) if near else end
 
     out = []

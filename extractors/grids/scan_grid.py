@@ -127,7 +127,9 @@ def find_scanned_grids(
     tables = cell_boxes_from_edges(edges, close_page_breaks=True, break_tolerance=BREAK_TOLERANCE)
     unruled = []
     if len(fill_v_edges) >= 2:
-        fill_edges = close_outline(meet_boundaries(mask_edges(fill_boundaries(straight, dpi, "h") & inside, "h", dpi) + fill_v_edges))
+        fill_h_edges = mask_edges(fill_boundaries(straight, dpi, "h") & inside, "h", dpi)
+        # An end hidden by the type beside its rule is short by at most a row, and no row is shorter than a cell's least side.
+        fill_edges = close_outline(meet_boundaries(fill_h_edges + fill_v_edges, reach=MIN_SHADE_INCHES * 72.0))
         unruled = unruled_fill_edges(fill_edges, tables, min_cells)
     if unruled:
         # No rows closed at page breaks: a fill ends in a step wherever the page cuts it, and
