@@ -230,7 +230,7 @@ def meet_boundaries(edges: list[Edge], reach: float) -> list[Edge]:
     within the height of the smallest cell (no row is shorter, so the nearest
     boundary is the one the cells it parts end at).
     """
-    tol = 3.0  # points: a boundary this close to the line's end runs across it (grid.SNAP_TOLERANCE)
+    tol = SNAP_TOLERANCE  # a boundary this close to the line's end runs across it
     hs = [e for e in edges if e.orientation == "h"]
     vs = [e for e in edges if e.orientation == "v"]
 
@@ -295,7 +295,7 @@ def unruled_fill_edges(fill_edges: list[Edge], ruled_tables: list[list[BBox]], m
     marks could only cut them up; a boundary on a ruled table's outline, or
     running beyond it, may join the pieces of a shaded table and is kept.
     """
-    tol = 3.0  # points: a boundary this close to a table's outline is on it (grid.SNAP_TOLERANCE)
+    tol = SNAP_TOLERANCE  # a boundary this close to a table's outline is on it
     ruled = [b for t in ruled_tables for b in t]
     missed = False
     for table in cell_boxes_from_edges(fill_edges):
@@ -327,7 +327,7 @@ def without_fill_doubles(edges: list[Edge], fill_edges: list[Edge]) -> list[Edge
     the marks; the fill boundary, read from the fills on both its sides,
     says where the cells part.
     """
-    tol = 3.0
+    tol = SNAP_TOLERANCE
 
     def along(e: Edge, f: Edge) -> bool:
         if e.orientation != f.orientation:
