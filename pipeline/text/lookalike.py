@@ -79,11 +79,13 @@ def prepare_glyphs() -> None:
     """Load the font and render once now, for processes forked from this one.
 
     A sandbox's fork server calls it, so that every document's child starts with them instead of
-    paying ~20 ms for the font and the first rendering. The glyph cache is left to the children:
-    they read what earlier documents wrote, and a run that reads no document (nothing changed)
-    does not load it (~0.1 s for the 6,600 glyphs the corpus leaves).
+    paying ~20 ms for the font and the first rendering, and hashing the font (the cache file's
+    name) again. The glyph cache is left to the children: they read what earlier documents
+    wrote, and a run that reads no document (nothing changed) does not load it (~0.1 s for the
+    6,600 glyphs the corpus leaves).
     """
     _font()
+    _font_digest()
     _render("市")  # the first rendering initialises the font's glyph cache and the imports behind it
 
 
