@@ -430,19 +430,20 @@ def _header_vocabulary(fragments: list[Fragment]) -> dict[tuple[int, int], Choic
                     readings.setdefault((frag.grid.n_cols, col.index), []).append(col.label)
     chosen = {}
     for key, labels in readings.items():
-        choice = best_reading(labels)
-        if choice.value is not None and _has_unknown_word(choice.value):
+        choice = best_reading(labels, unknown=_foreign_words)
+        if choice.value is not None and _foreign_words(choice.value):
             choice = Choice(None, "none", choice.confidence)
         chosen[key] = choice
     return chosen
 
 
-def _has_unknown_word(text: str) -> bool:
-    """A word the dictionary does not know, or a person's name: a theme header is neither.
+def _foreign_words(text: str) -> int:
+    """Words the dictionary does not know, and persons' names: a theme header holds neither.
 
-    (Unknown kanji pairs often tokenize as rare given names: 経資 / 剛時.)
+    (Unknown kanji pairs often tokenize as rare given names: 経資 / 剛時; プ misread as ブ
+    makes プラットフォーム ブラット|フォーム.)
     """
-    return any(m.is_oov() or tuple(m.part_of_speech()[1:3]) == ("固有名詞", "人名") for m in sudachi().tokenize(text))
+    return sum(1 for m in sudachi().tokenize(text) if m.is_oov() or tuple(m.part_of_speech()[1:3]) == ("固有名詞", "人名"))
 
 
 def vocabulary_failure(page: ParsedPage, consortium_id: str, row: int, col: Column, cell: Cell) -> Record:

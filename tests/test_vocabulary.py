@@ -30,6 +30,15 @@ def test_readings_of_one_header_on_several_pages_vote():
     assert best_reading([]).value is None
 
 
+def test_a_misread_repeated_on_two_pages_does_not_outvote_the_reading_the_caller_accepts():
+    from extractors.matrix import _foreign_words
+
+    # プ read as ブ twice makes ブラット|フォーム: words the dictionary knows, one a person's name.
+    readings = ["プラットフォーム", "ブラットフォーム", "ブラットフォーム"]
+    assert best_reading(readings).value == "ブラットフォーム"  # the majority, by the dictionary alone
+    assert best_reading(readings, unknown=_foreign_words).value == "プラットフォーム"
+
+
 def test_reading_matched_to_the_vocabulary_or_to_nothing():
     assert match_vocabulary("制度検対", THEMES).value == "制度検討"
     assert match_vocabulary("住民款/税", THEMES).value == "住民票/税"

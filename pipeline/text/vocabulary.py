@@ -23,6 +23,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -94,12 +95,17 @@ def _kana_variant(surface: str, normalized: str) -> bool:
     return len(surface) == len(normalized) and 0 < sum(a != b for a, b in zip(surface, normalized)) <= 2
 
 
-def best_reading(readings: list[str]) -> Choice:
+def best_reading(readings: list[str], unknown: Callable[[str], int] | None = None) -> Choice:
     """One value from several readings of the same cell (the header on each page).
 
     The reading the lexicon likes best wins; among equals, the most frequent,
     then the first. Each reading may first be repaired by the lexicon.
+    ``unknown`` counts the words of a reading that cannot be right (default:
+    the words the dictionary does not know); the caller's own test of a value
+    ranks the readings, so a misread repeated on two pages cannot outvote the
+    reading the caller would accept.
     """
+    unknown = unknown or unknown_words
     readings = [r for r in readings if r]
     if not readings:
         return Choice(None, "none", 0.0)
@@ -108,7 +114,7 @@ def best_reading(readings: list[str]) -> Choice:
     # Words the dictionary knows first, then the majority, then fewer and
     # longer words (a reading that lost glyphs is often a shorter word), then page order.
     scored = sorted(
-        (unknown_words(fixed), -counts[r], lexicon_cost(fixed), -len(fixed), readings.index(r), fixed, conf)
+        (unknown(fixed), -counts[r], lexicon_cost(fixed), -len(fixed), readings.index(r), fixed, conf)
         for r, (fixed, conf) in candidates.items()
     )
     *_, value, confidence = scored[0]
