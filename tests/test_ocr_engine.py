@@ -87,6 +87,52 @@ def test_page_glyphs_go_to_the_cell_holding_their_centre_and_specks_are_dropped(
     assert ocr_cells(sheet_shape, cells, page_words=words) == [("地域", 0.85), ("名", 0.7)]
 
 
+def rendered_cell(lines: list[str], fontsize: float = 8.0, dpi: int = 300, leading: float = 1.2) -> np.ndarray:
+    """A table cell's text set in ``lines``, rendered gray (black on white) as a cleaned cell image."""
+    doc = pymupdf.open()
+    width = fontsize * (max(map(len, lines)) + 2)
+    page = doc.new_page(width=width, height=fontsize * (leading * len(lines) + 1.5))
+    page.insert_font(fontname="jp", fontbuffer=pymupdf.Font("japan").buffer)
+    for k, line in enumerate(lines):
+        page.insert_text((fontsize, fontsize * (1.6 + leading * k)), line, fontname="jp", fontsize=fontsize)
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+    return np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy()
+
+
+def test_a_cells_lines_are_where_its_ink_is():
+    from extractors.grids.cell_ocr import ink_lines
+
+    assert len(ink_lines(rendered_cell(["マーケ", "ティング"]))) == 2
+    assert len(ink_lines(rendered_cell(["ツア", "ー実", "施"]))) == 3
+    assert len(ink_lines(rendered_cell(["拠点", "整備"]))) == 2
+    assert len(ink_lines(rendered_cell(["二"], fontsize=10))) == 1  # its two strokes are one line
+    # Glyphs 30 px wide that all part at the same height: one line, not two.
+    cell = np.full((60, 80), 255, np.uint8)
+    cell[10:22, 5:35] = cell[10:22, 45:75] = 0
+    cell[24:36, 5:35] = cell[24:36, 45:75] = 0
+    assert ink_lines(cell) == [(10, 36)]
+
+
+def test_glyphs_of_close_lines_are_read_line_by_line_even_where_their_boxes_overlap():
+    # PP-OCR pads its boxes: a glyph of the second line starts above the first line's bottom, and
+    # its centre is nearer the first line's centre than half a box's height.
+    cell = np.full((60, 120), 255, np.uint8)
+    for x in range(5, 105, 18):  # 高知県、鳥取 and 県、佐賀県, each glyph 16 px wide
+        cell[8:24, x : x + 16] = cell[32:48, x : x + 16] = 0
+    words = [OcrWord(ch, 5 + 18 * i, 0, 18, 40, 0.9) for i, ch in enumerate("高知県、鳥取")]
+    words += [OcrWord(ch, 5 + 18 * i, 22, 18, 40, 0.9) for i, ch in enumerate("県、佐賀県")]
+    assert ocr_cells((60, 120), [((0, 0, 120, 60), cell)], page_words=words)[0][0] == "高知県、鳥取県、佐賀県"
+
+
+def test_a_narrow_header_whose_lines_the_page_left_unread_is_read_with_its_lines_side_by_side():
+    image = rendered_cell(["マーケ", "ティング"], fontsize=6.0)
+    h, w = image.shape
+    cells = [((0, 0, w, h), image)]
+    # The page's reading took both lines for one and read a glyph between them.
+    misread = [OcrWord("一", w // 3, 0, w // 3, h, 0.6)]
+    assert ocr_cells((h, w), cells, page_words=misread)[0][0] == "マーケティング"
+
+
 @pytest.mark.parametrize("engine", ["nonsense"])
 def test_unknown_engine_is_refused(engine):
     with pytest.raises(ValueError, match="unknown OCR engine"):

@@ -9,12 +9,22 @@ the cleaned cells are laid back at their places on one white page and that
 page is read once. Either way there is no OCR call per cell, and the engine
 sees each line whole, with its neighbours' scale, as on the printed page.
 
+A cell's text may run over several lines (a name wrapped in its cell, a
+narrow header: マーケ/ティング). Its lines are where its ink is: rows of ink
+between blank rows. Each glyph belongs to the line nearest its centre, so
+the lines are read top to bottom even where the engine's padded glyph boxes
+of two close lines overlap (read by their boxes alone, 高知県、鳥取/県、佐賀県
+interleaved into 県高、知佐県、賀鳥県取). Where the page's reading leaves a line
+without a glyph (the engine took two short lines for one and read neither),
+the cell's lines are laid side by side as one horizontal line and read once
+more; that reading wins when it finds a glyph in every line.
+
 A header set one character per line (縦書き, or a narrow cell wrapping every
 character) is a column the line recogniser reads badly: a lone 一 between
 kanji is lost or read as 二. Such cells are cut into their characters, laid
-side by side as one horizontal line, and read once more (all of a page's
-vertical cells in one call); that reading wins when it finds a character
-for every cut.
+side by side as one horizontal line, and read once more; that reading wins
+when it finds a character for every cut. All of a page's cells read again
+are read in one call.
 """
 
 from __future__ import annotations
@@ -40,6 +50,13 @@ MAX_COLUMN_WIDTH = 1.5
 LINE_GAP = 0.25
 LINE_HEIGHT = 1.6
 LINE_MARGIN = 0.8
+# A line of text is at least this share as tall as its widest glyph is wide; a flatter run of ink
+# rows is part of a line.
+LINE_ASPECT = 0.6
+# A run of ink rows less than this share as tall as the cell's tallest is part of a line.
+SHORT_RUN = 0.4
+# Lines of a cell laid side by side are this many line heights apart.
+LINES_GAP = 1.0
 
 
 def ocr_cells(
@@ -65,15 +82,77 @@ def ocr_cells(
         index = _cell_of(word, boxes)
         if index is not None and _has_ink(word, sheet):
             per_cell[index].append(word)
-    readings = [_join(words) for words in per_cell]
     columns = {i: chars for i, (_, image) in enumerate(cells) if (chars := vertical_characters(image)) is not None}
+    readings: list[tuple[str, float]] = []
+    unread: dict[int, list[tuple[int, int]]] = {}  # cells the page's reading left a line of
+    for i, ((box, image), words) in enumerate(zip(cells, per_cell)):
+        lines = ink_lines(image) if i not in columns else []
+        if len(lines) < 2:
+            readings.append(_join(words))
+            continue
+        by_line = _by_line(words, lines, box[1])
+        readings.append(_join_lines(by_line))
+        if not all(by_line):
+            unread[i] = lines
     if columns:
-        lines = _read_as_lines({i: (cells[i][1], chars) for i, chars in columns.items()}, cache_dir)
-        for i, (text, confidence) in lines.items():
+        for i, pieces in _read_strips({i: _column_strip(cells[i][1], chars) for i, chars in columns.items()}, cache_dir).items():
+            text, confidence = _join([w for piece in pieces for w in piece])
             page_text = readings[i][0]
             if text and (len(text) == len(columns[i]) or len(page_text) != len(columns[i])):
                 readings[i] = (text, confidence)
+    if unread:
+        for i, pieces in _read_strips({i: _lines_strip(cells[i][1], lines) for i, lines in unread.items()}, cache_dir).items():
+            if all(pieces):
+                readings[i] = _join_lines(pieces)
     return readings
+
+
+def ink_lines(image: np.ndarray) -> list[tuple[int, int]]:
+    """The rows (top, bottom) of each line of text in a cleaned cell image, top to bottom.
+
+    Runs of ink rows between blank rows are lines, or pieces of one: a run
+    flatter than a line (less than LINE_ASPECT of its widest unbroken stretch
+    of ink tall: the strokes of 二, or the upper halves of 整備 where both
+    glyphs part at the same height) or much shorter than the tallest (a dot,
+    a speck the cleaning kept) joins the run nearest it.
+    """
+    ink = image < INK_LEVEL
+    rows = np.nonzero(ink.any(axis=1))[0]
+    runs: list[list[int]] = []
+    for r in rows:
+        if runs and r == runs[-1][1]:
+            runs[-1][1] = r + 1
+        else:
+            runs.append([int(r), int(r) + 1])
+    while len(runs) > 1:
+        tallest = max(b - t for t, b in runs)
+        parts = [k for k, (t, b) in enumerate(runs) if b - t < LINE_ASPECT * _widest_stretch(ink[t:b]) or b - t < SHORT_RUN * tallest]
+        if not parts:
+            break
+        k = parts[0]
+        above = runs[k][0] - runs[k - 1][1] if k > 0 else np.inf
+        below = runs[k + 1][0] - runs[k][1] if k + 1 < len(runs) else np.inf
+        j = k - 1 if above <= below else k + 1
+        a, b = min(j, k), max(j, k)
+        runs[a : b + 1] = [[runs[a][0], runs[b][1]]]
+    return [(t, b) for t, b in runs]
+
+
+def _widest_stretch(band: np.ndarray) -> int:
+    """The longest run of columns holding ink in ``band`` (a glyph's width, where glyphs stand apart)."""
+    cols = np.concatenate(([0], band.any(axis=0).astype(np.int8), [0]))
+    edges = np.diff(cols)
+    return int((np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]).max(initial=0))
+
+
+def _by_line(words: list[OcrWord], lines: list[tuple[int, int]], top: int) -> list[list[OcrWord]]:
+    """The cell's glyphs, each in the line (rows of the cell's image, which starts at ``top``) nearest its centre."""
+    out: list[list[OcrWord]] = [[] for _ in lines]
+    centres = [top + (t + b) / 2 for t, b in lines]
+    for w in words:
+        middle = w.top + w.height / 2
+        out[min(range(len(lines)), key=lambda k: abs(centres[k] - middle))].append(w)
+    return out
 
 
 def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
@@ -114,38 +193,65 @@ def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
     return [(t, b) for t, b in chars]
 
 
-def _read_as_lines(columns: dict[int, tuple[np.ndarray, list[tuple[int, int]]]], cache_dir: Path | None) -> dict[int, tuple[str, float]]:
-    """Each column of characters laid out as one horizontal line, all lines on one image, read in one call."""
-    strips: dict[int, np.ndarray] = {}
-    for i, (image, chars) in columns.items():
-        cols = np.nonzero((image < INK_LEVEL).any(axis=0))[0]
-        x0, x1 = int(cols[0]), int(cols[-1]) + 1
-        em = x1 - x0
-        gap, height = max(2, int(LINE_GAP * em)), int(LINE_HEIGHT * em)
-        strip = np.full((height, len(chars) * (em + gap) + gap), 255, np.uint8)
-        x = gap
-        for top, bottom in chars:
-            piece = image[top:bottom, x0:x1]
-            y = (height - piece.shape[0]) // 2
-            strip[y : y + piece.shape[0], x : x + em] = piece
-            x += em + gap
-        strips[i] = strip
-    margin = int(LINE_MARGIN * max(s.shape[0] for s in strips.values()))
-    sheet = np.full((sum(s.shape[0] + margin for s in strips.values()) + margin, max(s.shape[1] for s in strips.values()) + 2 * margin), 255, np.uint8)
-    spans: dict[int, tuple[int, int]] = {}
+def _column_strip(image: np.ndarray, chars: list[tuple[int, int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A column of characters laid out as one horizontal line; the strip and each character's columns in it."""
+    cols = np.nonzero((image < INK_LEVEL).any(axis=0))[0]
+    x0, x1 = int(cols[0]), int(cols[-1]) + 1
+    em = x1 - x0
+    gap, height = max(2, int(LINE_GAP * em)), int(LINE_HEIGHT * em)
+    strip = np.full((height, len(chars) * (em + gap) + gap), 255, np.uint8)
+    spans = []
+    x = gap
+    for top, bottom in chars:
+        piece = image[top:bottom, x0:x1]
+        y = (height - piece.shape[0]) // 2
+        strip[y : y + piece.shape[0], x : x + em] = piece
+        spans.append((x, x + em))
+        x += em + gap
+    return strip, spans
+
+
+def _lines_strip(image: np.ndarray, lines: list[tuple[int, int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A cell's lines laid side by side as one line; the strip and each line's columns in it."""
+    pieces = []
+    for top, bottom in lines:
+        cols = np.nonzero((image[top:bottom] < INK_LEVEL).any(axis=0))[0]
+        pieces.append(image[top:bottom, int(cols[0]) : int(cols[-1]) + 1])
+    em = max(p.shape[0] for p in pieces)
+    gap, height = max(2, int(LINES_GAP * em)), int(LINE_HEIGHT * em)
+    strip = np.full((height, sum(p.shape[1] + gap for p in pieces) + gap), 255, np.uint8)
+    spans = []
+    x = gap
+    for piece in pieces:
+        y = (height - piece.shape[0]) // 2
+        strip[y : y + piece.shape[0], x : x + piece.shape[1]] = piece
+        spans.append((x, x + piece.shape[1]))
+        x += piece.shape[1] + gap
+    return strip, spans
+
+
+def _read_strips(
+    strips: dict[int, tuple[np.ndarray, list[tuple[int, int]]]], cache_dir: Path | None
+) -> dict[int, list[list[OcrWord]]]:
+    """Every strip on one image, read in one call; each strip's glyphs, by the piece (columns) holding their centre."""
+    margin = int(LINE_MARGIN * max(s.shape[0] for s, _ in strips.values()))
+    sheet = np.full((sum(s.shape[0] + margin for s, _ in strips.values()) + margin, max(s.shape[1] for s, _ in strips.values()) + 2 * margin), 255, np.uint8)
+    rows: dict[int, tuple[int, int]] = {}
     y = margin
-    for i, strip in strips.items():
+    for i, (strip, _) in strips.items():
         sheet[y : y + strip.shape[0], margin : margin + strip.shape[1]] = strip
-        spans[i] = (y, y + strip.shape[0])
+        rows[i] = (y, y + strip.shape[0])
         y += strip.shape[0] + margin
-    per_line: dict[int, list[OcrWord]] = {i: [] for i in strips}
+    out: dict[int, list[list[OcrWord]]] = {i: [[] for _ in spans] for i, (_, spans) in strips.items()}
     for word in ocr_words(sheet, cache_dir=cache_dir):
-        centre = word.top + word.height / 2
-        for i, (top, bottom) in spans.items():
-            if top <= centre < bottom:
-                per_line[i].append(word)
+        middle, centre = word.top + word.height / 2, word.left + word.width / 2 - margin
+        for i, (top, bottom) in rows.items():
+            if top <= middle < bottom:
+                spans = strips[i][1]
+                k = min(range(len(spans)), key=lambda k: 0 if spans[k][0] <= centre < spans[k][1] else min(abs(spans[k][0] - centre), abs(spans[k][1] - centre)))
+                out[i][k].append(word)
                 break
-    return {i: _join(words) for i, words in per_line.items()}
+    return out
 
 
 def _has_ink(word: OcrWord, sheet: np.ndarray) -> bool:
@@ -187,5 +293,13 @@ def _join(words: list[OcrWord]) -> tuple[str, float]:
                 last.append(w)
                 continue
         lines.append([w])
+    return _join_lines(lines)
+
+
+def _join_lines(lines: list[list[OcrWord]]) -> tuple[str, float]:
+    """Glyphs of lines given top to bottom, each left to right, no separators; their mean confidence."""
+    words = [w for line in lines for w in line]
+    if not words:
+        return "", 0.0
     text = "".join("".join(x.text for x in sorted(line, key=lambda x: x.left)) for line in lines)
     return "".join(text.split()), round(sum(w.confidence for w in words) / len(words), 3)
