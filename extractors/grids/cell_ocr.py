@@ -247,11 +247,14 @@ def _read_strips(
         middle, centre = word.top + word.height / 2, word.left + word.width / 2 - margin
         for i, (top, bottom) in rows.items():
             if top <= middle < bottom:
-                spans = strips[i][1]
-                k = min(range(len(spans)), key=lambda k: 0 if spans[k][0] <= centre < spans[k][1] else min(abs(spans[k][0] - centre), abs(spans[k][1] - centre)))
-                out[i][k].append(word)
+                out[i][_nearest_span(strips[i][1], centre)].append(word)
                 break
     return out
+
+
+def _nearest_span(spans: list[tuple[int, int]], x: float) -> int:
+    """The index of the span holding ``x``, else of the span nearest it."""
+    return min(range(len(spans)), key=lambda k: max(spans[k][0] - x, x - spans[k][1], 0.0))
 
 
 def _has_ink(word: OcrWord, sheet: np.ndarray) -> bool:
