@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import PY, measure  # noqa: E402  (same wall/peak-RSS sampler as the end-to-end benchmark)
+from run import PY, code_commit, measure  # noqa: E402  (same wall/peak-RSS sampler as the end-to-end benchmark)
 
 PDFPLUMBER_SCRIPT = """
 import sys, pdfplumber
@@ -66,6 +66,30 @@ def text_only_pdfs(folder: Path) -> tuple[list[Path], int]:
     return chosen, pages
 
 
+def corpus_report(what: str, args: argparse.Namespace, pdfs: list[Path], pages: int, load_at_start: tuple, **figures) -> dict:
+    """A text-path benchmark file (timeline.py, floor.py): what it measured, on which machine and
+    code, of which PDFs, then its figures."""
+    return {
+        "what": what,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
+        "commit": code_commit(),
+        "folder": args.folder.name,
+        "documents": [p.name for p in pdfs],
+        "pages": pages,
+        "rounds": args.rounds,
+        **figures,
+    }
+
+
+def corpus_pdfs(args: argparse.Namespace, script: str) -> tuple[list[Path], int]:
+    """The text-only PDFs of ``--folder`` and their pages; exits (2) naming the folder when it holds none."""
+    pdfs, pages = text_only_pdfs(args.folder)
+    if not pdfs:
+        print(f"{script}: no text-only PDF in {args.folder}", file=sys.stderr)
+        raise SystemExit(2)
+    return pdfs, pages
+
+
 def add_corpus_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
     """``--folder`` (whose text-only PDFs are read), ``--rounds`` and ``--out``, as this script and timeline.py take them."""
     default_folder = REPO.parent / "shared" / "real"
@@ -78,10 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_corpus_arguments(parser, REPO / "benchmarks" / "compare.json")
     args = parser.parse_args()
-    pdfs, pages = text_only_pdfs(args.folder)
-    if not pdfs:
-        print(f"compare: no text-only PDF in {args.folder}", file=sys.stderr)
-        return 2
+    pdfs, pages = corpus_pdfs(args, "compare")
     work = Path(tempfile.mkdtemp(prefix="nichiiki-compare-"))
     nichiiki = str(Path(PY).with_name("nichiiki"))
     commands = {

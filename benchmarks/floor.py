@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -53,8 +52,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from compare import PYMUPDF_SCRIPT, add_corpus_arguments, text_only_pdfs  # noqa: E402  (the same 10 PDFs as the comparison)
-from run import PY, code_commit, measure, read_events  # noqa: E402
+from compare import PYMUPDF_SCRIPT, add_corpus_arguments, corpus_pdfs, corpus_report  # noqa: E402  (the same 10 PDFs as the comparison)
+from run import PY, measure, read_events  # noqa: E402
 from timeline import summarise  # noqa: E402
 
 COMMAND_CHAIN = """
@@ -168,10 +167,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_corpus_arguments(parser, REPO / "benchmarks" / "floor.json")
     args = parser.parse_args()
-    pdfs, pages = text_only_pdfs(args.folder)
-    if not pdfs:
-        print(f"floor: no text-only PDF in {args.folder}", file=sys.stderr)
-        return 2
+    pdfs, pages = corpus_pdfs(args, "floor")
     work = Path(tempfile.mkdtemp(prefix="nichiiki-floor-"))
     load_at_start = os.getloadavg()
     rounds = []
@@ -202,17 +198,8 @@ def main() -> int:
         "goal_3x_pymupdf_wall_s": round(3 * pymupdf, 3),
         "floor_over_pymupdf": round(floor / pymupdf, 2),
     }
-    report = {
-        "what": "the least wall a cold `nichiiki extract` of the text-only PDFs could take on this machine's cores with today's parts (see the script)",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
-        "commit": code_commit(),
-        "folder": args.folder.name,
-        "documents": [p.name for p in pdfs],
-        "pages": pages,
-        "rounds": args.rounds,
-        "summary": summary,
-        "runs": rounds,
-    }
+    what = "the least wall a cold `nichiiki extract` of the text-only PDFs could take on this machine's cores with today's parts (see the script)"
+    report = corpus_report(what, args, pdfs, pages, load_at_start, summary=summary, runs=rounds)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(summary, indent=2))
     print(f"wrote {args.out}")

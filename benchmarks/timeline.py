@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -42,8 +41,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from compare import add_corpus_arguments, text_only_pdfs  # noqa: E402  (the same 10 PDFs and options as the comparison)
-from run import PY, code_commit, measure, read_events  # noqa: E402  (the same wall / CPU / peak-memory sampler)
+from compare import add_corpus_arguments, corpus_pdfs, corpus_report  # noqa: E402  (the same 10 PDFs and options as the comparison)
+from run import PY, measure, read_events  # noqa: E402  (the same wall / CPU / peak-memory sampler)
 
 
 # The fork server's preload marks (pipeline/document/preload.py), in order.
@@ -165,10 +164,7 @@ def main() -> int:
     add_corpus_arguments(parser, REPO / "benchmarks" / "timeline.json")
     parser.add_argument("--before", type=Path, help="another checkout to run alternately as 'before' (its code first on the path)")
     args = parser.parse_args()
-    pdfs, pages = text_only_pdfs(args.folder)
-    if not pdfs:
-        print(f"timeline: no text-only PDF in {args.folder}", file=sys.stderr)
-        return 2
+    pdfs, pages = corpus_pdfs(args, "timeline")
     work = Path(tempfile.mkdtemp(prefix="nichiiki-timeline-"))
     nichiiki = str(Path(PY).with_name("nichiiki"))
     code = {"after": REPO}
@@ -228,19 +224,8 @@ def main() -> int:
             "cpu_s_each": [r["cpu_s"] for r in results],
             "load_avg_1m_before_each": [r["load_avg_1m_before"] for r in results],
         }
-    commit = code_commit()
-    report = {
-        "what": "a cold `nichiiki extract` of the text-only PDFs on one time axis (seconds since the command was spawned)",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
-        "commit": commit,
-        "before": str(args.before) if args.before else None,
-        "folder": args.folder.name,
-        "documents": [p.name for p in pdfs],
-        "pages": pages,
-        "rounds": args.rounds,
-        "summary": summary,
-        "runs": runs,
-    }
+    what = "a cold `nichiiki extract` of the text-only PDFs on one time axis (seconds since the command was spawned)"
+    report = corpus_report(what, args, pdfs, pages, load_at_start, before=str(args.before) if args.before else None, summary=summary, runs=runs)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for name, row in summary.items():
         print(f"{name:7s} wall {row['wall_s_median']:6.2f} s ({row['pages_per_s']} pages/s)  CPU {row['cpu_s_median']:5.2f} s  PSS {row['peak_pss_mb']} MB")

@@ -117,13 +117,7 @@ def ink_lines(image: np.ndarray) -> list[tuple[int, int]]:
     a speck the cleaning kept) joins the run nearest it.
     """
     ink = image < INK_LEVEL
-    rows = np.nonzero(ink.any(axis=1))[0]
-    runs: list[list[int]] = []
-    for r in rows:
-        if runs and r == runs[-1][1]:
-            runs[-1][1] = r + 1
-        else:
-            runs.append([int(r), int(r) + 1])
+    runs = _row_runs(ink)
     while len(runs) > 1:
         tallest = max(b - t for t, b in runs)
         parts = [k for k, (t, b) in enumerate(runs) if b - t < LINE_ASPECT * _widest_stretch(ink[t:b]) or b - t < SHORT_RUN * tallest]
@@ -136,6 +130,17 @@ def ink_lines(image: np.ndarray) -> list[tuple[int, int]]:
         a, b = min(j, k), max(j, k)
         runs[a : b + 1] = [[runs[a][0], runs[b][1]]]
     return [(t, b) for t, b in runs]
+
+
+def _row_runs(ink: np.ndarray) -> list[list[int]]:
+    """[top, bottom) of each run of rows holding ink, top to bottom."""
+    runs: list[list[int]] = []
+    for r in np.nonzero(ink.any(axis=1))[0]:
+        if runs and r == runs[-1][1]:
+            runs[-1][1] = r + 1
+        else:
+            runs.append([int(r), int(r) + 1])
+    return runs
 
 
 def _widest_stretch(band: np.ndarray) -> int:
@@ -172,12 +177,7 @@ def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
     width = int(cols[-1] - cols[0] + 1)
     if width < 4:
         return None
-    pieces: list[list[int]] = []
-    for r in rows:
-        if pieces and r == pieces[-1][1]:
-            pieces[-1][1] = r + 1
-        else:
-            pieces.append([int(r), int(r) + 1])
+    pieces = _row_runs(ink)
     chars: list[list[int]] = []
     for top, bottom in pieces:
         if chars and bottom - chars[-1][0] <= CHAR_HEIGHT * width:
