@@ -124,6 +124,37 @@ def test_glyphs_of_close_lines_are_read_line_by_line_even_where_their_boxes_over
     assert ocr_cells((60, 120), [((0, 0, 120, 60), cell)], page_words=words)[0][0] == "高知県、鳥取県、佐賀県"
 
 
+def test_a_line_the_engine_read_whole_stays_whole_where_its_ink_parts_in_two():
+    # 青森県 small: every glyph parts at the same height, and no run is flat enough to join the other.
+    cell = np.full((40, 120), 255, np.uint8)
+    for x in range(5, 110, 20):
+        cell[8:19, x : x + 3] = cell[21:32, x + 6 : x + 9] = 0
+    # One line of the engine's, skewed: its left glyphs' centres lie nearer the lower run, its right ones' the upper.
+    words = [OcrWord(ch, 5 + 20 * i, 12 - 2 * i, 20, 28, 0.9) for i, ch in enumerate("青森県大字")]
+    assert ocr_cells((40, 120), [((0, 0, 120, 40), cell)], page_words=words)[0][0] == "青森県大字"
+
+
+def test_a_reading_again_is_kept_only_where_it_reads_as_words(monkeypatch):
+    import extractors.grids.cell_ocr as cell_ocr
+
+    cell = np.full((60, 120), 255, np.uint8)
+    for x in range(5, 105, 18):
+        cell[8:24, x : x + 16] = cell[32:48, x : x + 16] = 0
+    box = (0, 0, 120, 60)
+
+    def read_again(text_by_line):
+        def strips(requested, cache_dir):
+            return {i: [[OcrWord(ch, 20 * k, 0, 20, 20, 0.9) for k, ch in enumerate(t)] for t in text_by_line] for i in requested}
+        return strips
+
+    upper_only = [OcrWord(ch, 5 + 18 * i, 4, 18, 24, 0.9) for i, ch in enumerate("青森県")]
+    monkeypatch.setattr(cell_ocr, "_read_strips", read_again(["重末目", "月林宗"]))
+    assert ocr_cells((60, 120), [(box, cell)], page_words=upper_only)[0][0] == "青森県"  # single characters: not words
+    monkeypatch.setattr(cell_ocr, "_read_strips", read_again(["マーケ", "ティング"]))
+    misread = [OcrWord(ch, 30 + 30 * i, 4, 30, 24, 0.6) for i, ch in enumerate("一方")]
+    assert ocr_cells((60, 120), [(box, cell)], page_words=misread)[0][0] == "マーケティング"
+
+
 def test_a_narrow_header_whose_lines_the_page_left_unread_is_read_with_its_lines_side_by_side():
     image = rendered_cell(["マーケ", "ティング"], fontsize=6.0)
     h, w = image.shape

@@ -17,7 +17,8 @@ of two close lines overlap (read by their boxes alone, 高知県、鳥取/県、
 interleaved into 県高、知佐県、賀鳥県取). Where the page's reading leaves a line
 without a glyph (the engine took two short lines for one and read neither),
 the cell's lines are laid side by side as one horizontal line and read once
-more; that reading wins when it finds a glyph in every line.
+more; that reading wins when it finds a glyph in every line and reads as
+words at least as well as the page's (the dictionary's cost per character).
 
 A header set one character per line (縦書き, or a narrow cell wrapping every
 character) is a column the line recogniser reads badly: a lone 一 between
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.reading.ocr import OcrWord, ocr_words
+from pipeline.text.vocabulary import lexicon_cost
 
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in the page image's pixels
 # A glyph box with less cleaned ink than this share is a speck or a ruling's fringe.
@@ -55,6 +57,8 @@ LINE_MARGIN = 0.8
 LINE_ASPECT = 0.6
 # A run of ink rows less than this share as tall as the cell's tallest is part of a line.
 SHORT_RUN = 0.4
+# Glyph boxes cut from one line of the engine's have tops this close (a share of their height).
+SAME_LINE_TOP = 0.25
 # Lines of a cell laid side by side are this many line heights apart.
 LINES_GAP = 1.0
 
@@ -102,9 +106,20 @@ def ocr_cells(
                 readings[i] = (text, confidence)
     if unread:
         for i, pieces in _read_strips({i: _lines_strip(cells[i][1], lines) for i, lines in unread.items()}, cache_dir).items():
-            if all(pieces):
-                readings[i] = _join_lines(pieces)
+            text, confidence = _join_lines(pieces)
+            if all(pieces) and _word_cost(text) <= _word_cost(readings[i][0]):
+                readings[i] = (text, confidence)
     return readings
+
+
+def _word_cost(text: str) -> float:
+    """The lexicon's cost per character: low for words, high for a string of unrelated characters.
+
+    Runs of ink that were not lines (halves of one line's glyphs) read side by side come out as such
+    a string (青森県 as 重末目月林宗), so a reading again is kept only when it reads as words at
+    least as well as the page's; an empty reading costs the most.
+    """
+    return lexicon_cost(text) / len(text) if text else float("inf")
 
 
 def ink_lines(image: np.ndarray) -> list[tuple[int, int]]:
@@ -151,13 +166,26 @@ def _widest_stretch(band: np.ndarray) -> int:
 
 
 def _by_line(words: list[OcrWord], lines: list[tuple[int, int]], top: int) -> list[list[OcrWord]]:
-    """The cell's glyphs, each in the line (rows of the cell's image, which starts at ``top``) nearest its centre."""
+    """The cell's glyphs in its lines (rows of the cell's image, which starts at ``top``): each line
+    the engine read goes whole to the line nearest its centre, so a skewed line stays in one."""
     out: list[list[OcrWord]] = [[] for _ in lines]
     centres = [top + (t + b) / 2 for t, b in lines]
-    for w in words:
-        middle = w.top + w.height / 2
-        out[min(range(len(lines)), key=lambda k: abs(centres[k] - middle))].append(w)
+    for group in _engine_lines(words):
+        middle = sum(w.top + w.height / 2 for w in group) / len(group)
+        out[min(range(len(lines)), key=lambda k: abs(centres[k] - middle))].extend(group)
     return out
+
+
+def _engine_lines(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """The glyphs grouped by the engine's line they were cut from: the boxes of one line share their
+    top, give or take the line's skew from one glyph to the next."""
+    groups: list[list[OcrWord]] = []
+    for w in sorted(words, key=lambda w: w.top):
+        if groups and w.top - groups[-1][-1].top <= SAME_LINE_TOP * w.height:
+            groups[-1].append(w)
+        else:
+            groups.append([w])
+    return groups
 
 
 def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
