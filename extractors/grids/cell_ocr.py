@@ -222,31 +222,26 @@ def vertical_characters(image: np.ndarray) -> list[tuple[int, int]] | None:
 
 
 def _column_strip(image: np.ndarray, chars: list[tuple[int, int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """A column of characters laid out as one horizontal line; the strip and each character's columns in it."""
+    """A column of characters laid out as one horizontal line, each as wide as the column."""
     cols = np.nonzero((image < INK_LEVEL).any(axis=0))[0]
     x0, x1 = int(cols[0]), int(cols[-1]) + 1
     em = x1 - x0
-    gap, height = max(2, int(LINE_GAP * em)), int(LINE_HEIGHT * em)
-    strip = np.full((height, len(chars) * (em + gap) + gap), 255, np.uint8)
-    spans = []
-    x = gap
-    for top, bottom in chars:
-        piece = image[top:bottom, x0:x1]
-        y = (height - piece.shape[0]) // 2
-        strip[y : y + piece.shape[0], x : x + em] = piece
-        spans.append((x, x + em))
-        x += em + gap
-    return strip, spans
+    return _side_by_side([image[top:bottom, x0:x1] for top, bottom in chars], em, max(2, int(LINE_GAP * em)))
 
 
 def _lines_strip(image: np.ndarray, lines: list[tuple[int, int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """A cell's lines laid side by side as one line; the strip and each line's columns in it."""
+    """A cell's lines laid side by side as one line, each cut to its ink."""
     pieces = []
     for top, bottom in lines:
         cols = np.nonzero((image[top:bottom] < INK_LEVEL).any(axis=0))[0]
         pieces.append(image[top:bottom, int(cols[0]) : int(cols[-1]) + 1])
     em = max(p.shape[0] for p in pieces)
-    gap, height = max(2, int(LINES_GAP * em)), int(LINE_HEIGHT * em)
+    return _side_by_side(pieces, em, max(2, int(LINES_GAP * em)))
+
+
+def _side_by_side(pieces: list[np.ndarray], em: int, gap: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """``pieces`` on one white strip LINE_HEIGHT ems tall, ``gap`` apart, centred; the strip and each piece's columns in it."""
+    height = int(LINE_HEIGHT * em)
     strip = np.full((height, sum(p.shape[1] + gap for p in pieces) + gap), 255, np.uint8)
     spans = []
     x = gap
