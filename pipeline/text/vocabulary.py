@@ -95,7 +95,7 @@ def _kana_variant(surface: str, normalized: str) -> bool:
     return len(surface) == len(normalized) and 0 < sum(a != b for a, b in zip(surface, normalized)) <= 2
 
 
-def best_reading(readings: list[str], unknown: Callable[[str], int] | None = None) -> Choice:
+def best_reading(readings: list[str], unknown: Callable[[str], int] = unknown_words) -> Choice:
     """One value from several readings of the same cell (the header on each page).
 
     The reading the lexicon likes best wins; among equals, the most frequent,
@@ -105,7 +105,6 @@ def best_reading(readings: list[str], unknown: Callable[[str], int] | None = Non
     ranks the readings, so a misread repeated on two pages cannot outvote the
     reading the caller would accept.
     """
-    unknown = unknown or unknown_words
     readings = [r for r in readings if r]
     if not readings:
         return Choice(None, "none", 0.0)
